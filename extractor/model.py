@@ -1,0 +1,57 @@
+"""The format-neutral document model every parser produces.
+
+A parser yields a Document: its tables as grids of Cells (a merged cell is one
+Cell with a row/column span, never a repeated value) and its free text lines
+(paragraphs outside tables, or page text), each with provenance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Cell:
+    """One cell of a table grid: top-left at (row, col), covering rowspan x colspan."""
+
+    text: str
+    row: int
+    col: int
+    rowspan: int = 1
+    colspan: int = 1
+    page: int | None = None  # 1-based, for PDFs and scans
+    bbox: tuple[float, float, float, float] | None = None  # x0, top, x1, bottom in points
+    confidence: float | None = None  # OCR confidence 0-1, None when read from a text layer
+
+    def covers(self, row: int, col: int) -> bool:
+        return self.row <= row < self.row + self.rowspan and self.col <= col < self.col + self.colspan
+
+
+@dataclass
+class Table:
+    """A table: its cells and grid size; index is its order in the document (0-based)."""
+
+    index: int
+    cells: list[Cell]
+    n_rows: int
+    n_cols: int
+    page: int | None = None
+
+    def grid(self) -> list[list[Cell | None]]:
+        """Return a n_rows x n_cols matrix where every covered position points at its Cell."""
+        g: list[list[Cell | None]] = [[None] * self.n_cols for _ in range(self.n_rows)]
+        for c in self.cells:
+            for r in range(c.row, min(c.row + c.rowspan, self.n_rows)):
+                for k in range(c.col, min(c.col + c.colspan, self.n_cols)):
+                    g[r][k] = c
+        return g
+
+
+@dataclass
+class Document:
+    """What a parser read: tables in document order and free text lines."""
+
+    tables: list[Table] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    kind: str = ""  # docx, pdf, ...
+    pages: int | None = None

@@ -1,0 +1,28 @@
+"""Parsers, one module per input format, dispatched explicitly by file suffix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..model import Document
+from .base import ParseError, Parser
+from .docx import DocxParser
+from .pdf import PdfParser
+
+__all__ = ["ParseError", "Parser", "PARSERS", "parser_for", "path_to_document"]
+
+PARSERS: list[Parser] = [DocxParser(), PdfParser()]
+
+
+def parser_for(path: Path) -> Parser | None:
+    suffix = path.suffix.lower()
+    return next((p for p in PARSERS if suffix in p.suffixes), None)
+
+
+def path_to_document(path: Path) -> Document:
+    """Given a file path, return its Document, or raise ParseError naming what is wrong."""
+    parser = parser_for(path)
+    if parser is None:
+        known = ", ".join(s for p in PARSERS for s in p.suffixes)
+        raise ParseError(f"unsupported file type {path.suffix or '(none)'!r}: send the form as {known}")
+    return parser.path_to_document(path)

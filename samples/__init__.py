@@ -1,0 +1,1 @@
+"""Generator of filled forms and their ground truth."""
