@@ -1,0 +1,179 @@
+"""Checks: a Form's arithmetic, caps and completeness -> discrepancies of fixed kinds.
+
+Every check runs on the effective values (extracted, or corrected by a reviewer) and
+knows nothing of file formats. Arithmetic is Decimal, so sums are exact.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from .form import FAILED, FLAGGED, OK, Discrepancy, Form, ItemResult
+from .matching.assign import DEFAULT_LOW_CONFIDENCE
+from .scores import fmt
+
+ERROR, WARNING, INFO = "error", "warning", "info"
+
+SEVERITY = {
+    "over_cap": ERROR,
+    "negative_score": ERROR,
+    "non_numeric": WARNING,
+    "missing_score": WARNING,
+    "self_inspector_diff": INFO,
+    "subtotal_mismatch": ERROR,
+    "max_mismatch": WARNING,
+    "total_mismatch": ERROR,
+    "missing_item": WARNING,
+    "unmatched_row": WARNING,
+    "duplicate_item": ERROR,
+    "low_confidence_match": WARNING,
+    "low_confidence_value": WARNING,
+    "header_missing": WARNING,
+}
+KINDS = tuple(SEVERITY)
+# OCR values read with less confidence than this are flagged for review.
+DEFAULT_LOW_VALUE_CONFIDENCE = 0.80
+
+SIDES = (("self", "自评"), ("inspector", "督查"))
+
+
+def _d(kind: str, item: str | None, message: str) -> Discrepancy:
+    return Discrepancy(item, kind, SEVERITY[kind], message)
+
+
+def _num(v) -> Decimal | None:
+    return v if isinstance(v, Decimal) else None
+
+
+def _dec(text: str | None) -> Decimal | None:
+    if not text:
+        return None
+    t = text.strip().rstrip("分")
+    try:
+        return Decimal(t)
+    except InvalidOperation:
+        return None
+
+
+def item_to_discrepancies(it: ItemResult, has_inspector: bool) -> list[Discrepancy]:
+    """Given one item's effective values, return its value-level discrepancies."""
+    out: list[Discrepancy] = []
+    if not it.present:
+        return [_d("missing_item", it.code, f"{it.code} {it.label}: no row in the form")]
+    for side, name in SIDES:
+        value, kind, raw = getattr(it, side), getattr(it, f"{side}_kind"), getattr(it, f"{side}_raw")
+        n = _num(value)
+        if n is not None and n < 0:
+            out.append(_d("negative_score", it.code, f"{it.code} {name} {fmt(n)} is below zero"))
+        elif n is not None and it.max is not None and n > it.max:
+            out.append(_d("over_cap", it.code, f"{it.code} {name} {fmt(n)} is above the item's max {fmt(it.max)}"))
+        if kind == "text":
+            out.append(_d("non_numeric", it.code, f"{it.code} {name} cell holds {raw.strip()!r}, not a score"))
+        elif kind == "blank" and (side == "self" or has_inspector):
+            out.append(_d("missing_score", it.code, f"{it.code} {name} score is blank"))
+    a, b = it.self, it.inspector
+    if a is not None and b is not None and a != b:
+        if isinstance(a, Decimal) and isinstance(b, Decimal):
+            msg = f"{it.code} 自评 {fmt(a)}, 督查 {fmt(b)} (difference {fmt(a - b)})"
+        else:
+            msg = f"{it.code} 自评 {fmt(a)}, 督查 {fmt(b)}"
+        out.append(_d("self_inspector_diff", it.code, msg))
+    if it.printed_max is not None and it.max_source == "rubric" and it.max is not None:
+        printed = _dec(it.printed_max)
+        if printed is not None and printed not in (it.max, it.group_max):
+            expect = it.group_max if it.group_max is not None else it.max
+            out.append(_d("max_mismatch", it.code,
+                          f"{it.code} printed 分值 {fmt(printed)}, the rubric says {fmt(expect)}"))
+    if it.match_score is not None and it.match_score < DEFAULT_LOW_CONFIDENCE:
+        out.append(_d("low_confidence_match", it.code,
+                      f"{it.code} matched row {it.raw_label!r} with score {it.match_score:.0f}"))
+    conf = (it.provenance or {}).get("confidence")
+    if conf is not None and conf < DEFAULT_LOW_VALUE_CONFIDENCE:
+        out.append(_d("low_confidence_value", it.code, f"{it.code} read with OCR confidence {conf:.2f}"))
+    return out
+
+
+def _computed(form: Form, side: str) -> Decimal | None:
+    vals = [_num(getattr(i, side)) for i in form.items if i.present]
+    nums = [v for v in vals if v is not None]
+    return sum(nums, Decimal(0)) if nums else None
+
+
+def totals_to_discrepancies(form: Form) -> list[Discrepancy]:
+    """Given a Form, return total_mismatch and subtotal_mismatch findings, per side."""
+    out: list[Discrepancy] = []
+    total, bonus, penalty, grand = (form.printed_total(k) for k in ("total", "bonus", "penalty", "grand"))
+    for side, name in SIDES:
+        computed = _computed(form, side)
+        printed_total = _num(getattr(total, side)) if total else None
+        if printed_total is not None and computed is not None and printed_total != computed:
+            out.append(_d("total_mismatch", None,
+                          f"{name} total printed {fmt(printed_total)}, items add up to {fmt(computed)}"))
+        printed_grand = _num(getattr(grand, side)) if grand else None
+        if printed_grand is not None:
+            base = printed_total if printed_total is not None else computed
+            b = (_num(getattr(bonus, side)) if bonus else None) or Decimal(0)
+            p = (_num(getattr(penalty, side)) if penalty else None) or Decimal(0)
+            if base is not None and printed_grand != base + b - p:
+                out.append(_d("total_mismatch", None,
+                              f"{name} 合计 printed {fmt(printed_grand)}, but total {fmt(base)} + 加分 {fmt(b)} "
+                              f"- 减分 {fmt(p)} = {fmt(base + b - p)}"))
+        for sub in (s for s in form.printed if s.kind == "subtotal"):
+            printed = _num(getattr(sub, side))
+            if printed is None or not sub.category:
+                continue
+            members = [_num(getattr(i, side)) for i in form.items if i.present and i.category == sub.category]
+            got = sum((v for v in members if v is not None), Decimal(0))
+            if printed != got:
+                out.append(_d("subtotal_mismatch", None,
+                              f"{sub.category} {name} 小计 printed {fmt(printed)}, items add up to {fmt(got)}"))
+    return out
+
+
+def form_to_discrepancies(form: Form) -> list[Discrepancy]:
+    """Given a Form with its effective values, return every discrepancy, item by item then form-level."""
+    if form.status == FAILED:
+        return []
+    has_inspector = form.has_inspector and any(
+        i.inspector_kind not in (None, "blank") for i in form.items)
+    out: list[Discrepancy] = []
+    for it in form.items:
+        out += item_to_discrepancies(it, has_inspector)
+    out += totals_to_discrepancies(form)
+    for row in form.extra_rows:
+        where = _where(row.provenance)
+        if row.kind == "duplicate":
+            out.append(_d("duplicate_item", row.item,
+                          f"row {row.text!r}{where} matches {row.item} again (score {row.match_score:.0f}); "
+                          f"the better row was kept"))
+        else:
+            out.append(_d("unmatched_row", None,
+                          f"row {row.text!r}{where} (自评 {row.self_raw.strip() or 'blank'}, "
+                          f"督查 {row.inspector_raw.strip() or 'blank'}) matches no rubric item"))
+    missing = [n for n, v in (("institution name", form.institution), ("fill date", form.fill_date)) if not v]
+    if missing:
+        out.append(_d("header_missing", None, f"no {' and no '.join(missing)} found on the form"))
+    return out
+
+
+def _where(prov: dict | None) -> str:
+    if not prov:
+        return ""
+    if prov.get("page"):
+        return f" (page {prov['page']})"
+    return f" (table {prov.get('table', 0) + 1}, row {prov.get('row', 0) + 1})"
+
+
+def apply_checks(form: Form) -> Form:
+    """Given a Form, set its discrepancies and status from the effective values; return it.
+    Accepted discrepancies (by a reviewer) stay listed but no longer flag the form."""
+    if form.status == FAILED:
+        return form
+    accepted = {(d.item, d.kind, d.message): d.accepted for d in form.discrepancies if d.accepted}
+    accepted_kinds = {(d.item, d.kind): d.accepted for d in form.discrepancies if d.accepted}
+    form.discrepancies = form_to_discrepancies(form)
+    for d in form.discrepancies:
+        d.accepted = accepted.get((d.item, d.kind, d.message)) or accepted_kinds.get((d.item, d.kind))
+    live = [d for d in form.discrepancies if d.severity in (ERROR, WARNING) and not d.accepted]
+    form.status = FLAGGED if live else OK
+    return form

@@ -1,0 +1,176 @@
+"""The pipeline for one file: parse -> layout -> rubric choice and matching -> scores -> checks."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from rubric import Rubric
+
+from . import layout as L
+from .checks import apply_checks
+from .form import FAILED, ExtraRow, Form, ItemResult, PrintedTotal
+from .header import document_to_header
+from .matching.assign import Assignment, RowText, rows_to_assignment
+from .matching.score import label_similarity
+from .matching.segment import normalize_label
+from .model import Cell, Document
+from .parsers import ParseError, path_to_document
+from .scores import Score, clean_text, text_to_score
+
+# A form whose rows fit no rubric better than this (0-100) is refused, not forced.
+DEFAULT_MIN_RUBRIC_SCORE = 45.0
+
+
+class NotAForm(Exception):
+    """The file was read but holds no self-evaluation table of a known rubric."""
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def path_to_form(path: Path, rubrics: dict[str, Rubric], source: str | None = None,
+                 rubric_id: str | None = None, sha256: str | None = None) -> Form:
+    """Given a file and the known rubrics, return its Form; a file that cannot be read is a failed Form."""
+    form = Form(source=source or str(path), sha256=sha256 or file_sha256(path))
+    try:
+        doc = path_to_document(path)
+        form.kind = doc.kind
+        document_to_form(doc, rubrics, form, rubric_id)
+    except (ParseError, NotAForm) as e:
+        form.status, form.error = FAILED, str(e)
+    return form
+
+
+def document_to_form(doc: Document, rubrics: dict[str, Rubric], form: Form, rubric_id: str | None = None) -> Form:
+    """Given a parsed Document, fill form with its header, items, totals and discrepancies."""
+    layout = L.document_to_layout(doc)
+    rows = layout.items
+    if not rows:
+        raise NotAForm("no self-evaluation table found (no table with a 自评 column and item rows): not a form")
+    texts = [RowText(r.label, r.category, r.section) for r in rows]
+    rubric, assignment = choose_rubric(texts, rubrics, rubric_id)
+    form.rubric, form.rubric_score = rubric.id, round(_rubric_fit(assignment, len(rows), rubric), 1)
+    header = document_to_header(doc)
+    form.institution, form.fill_date = header.institution, header.fill_date
+    form.header = {"batches": header.batches, "certified_total": header.certified_total,
+                   "certified_passed": header.certified_passed}
+    form.has_inspector = layout.has_inspector
+    rows_to_items(rows, assignment, rubric, form)
+    form.printed = layout_to_printed(layout, rubric)
+    return apply_checks(form)
+
+
+def _rubric_fit(a: Assignment, n_rows: int, rubric: Rubric) -> float:
+    """How well a rubric fits: matched score mass over the larger of rows and items (0-100)."""
+    mass = sum(a.score_for_row[r] for r in a.item_for_row)
+    return mass / max(n_rows, len(rubric.items), 1)
+
+
+def choose_rubric(rows: list[RowText], rubrics: dict[str, Rubric],
+                  rubric_id: str | None = None) -> tuple[Rubric, Assignment]:
+    """Given the form's rows, return the best-fitting rubric and its assignment (or the forced one)."""
+    if rubric_id is not None:
+        if rubric_id not in rubrics:
+            raise NotAForm(f"unknown rubric {rubric_id!r}: see `selfeval rubric list`")
+        return rubrics[rubric_id], rows_to_assignment(rows, rubrics[rubric_id])
+    scored = []
+    for r in rubrics.values():
+        a = rows_to_assignment(rows, r)
+        scored.append((_rubric_fit(a, len(rows), r), r.id, r, a))
+    scored.sort(key=lambda s: (-s[0], s[1]))
+    fit, rid, best, assignment = scored[0]
+    if fit < DEFAULT_MIN_RUBRIC_SCORE:
+        raise NotAForm(f"no known rubric matches this form (best: {rid}, score {fit:.0f} of 100, "
+                       f"needs {DEFAULT_MIN_RUBRIC_SCORE:.0f})")
+    return best, assignment
+
+
+def provenance(row: L.Row, cell: Cell | None) -> dict:
+    out: dict = {"table": row.table, "row": row.row}
+    if cell is not None:
+        out["col"] = cell.col
+        if cell.page is not None:
+            out["page"] = cell.page
+        if cell.bbox is not None:
+            out["bbox"] = [round(x, 1) for x in cell.bbox]
+        if cell.confidence is not None:
+            out["confidence"] = round(cell.confidence, 3)
+    elif row.label_cell is not None and row.label_cell.page is not None:
+        out["page"] = row.label_cell.page
+    return out
+
+
+def _score(cell: Cell | None, judgments: tuple[str, ...], aliases: dict[str, str]) -> Score:
+    return text_to_score(cell.text if cell is not None else "", judgments, aliases)
+
+
+def rows_to_items(rows: list[L.Row], a: Assignment, rubric: Rubric, form: Form) -> None:
+    """Given the item rows, their assignment and the rubric, set form.items (rubric order) and extra rows."""
+    cats = {c.code: c.name for c in rubric.categories}
+    row_for_item = {i: r for r, i in a.item_for_row.items()}
+    for idx, item in enumerate(rubric.items):
+        res = ItemResult(code=item.code, category=cats[item.category], label=item.label, max=item.max,
+                         scoring=item.scoring, max_source="rubric" if item.max is not None else None,
+                         group_max=rubric.groups.get(item.group) if item.group else None)
+        r = row_for_item.get(idx)
+        if r is not None:
+            row = rows[r]
+            judgments = rubric.judgments if item.scoring != "points" else ()
+            s, i = (_score(row.self_cell, judgments, rubric.judgment_aliases),
+                    _score(row.inspector_cell, judgments, rubric.judgment_aliases))
+            res.self, res.self_raw, res.self_kind = s.value, s.raw, s.kind
+            res.inspector, res.inspector_raw, res.inspector_kind = i.value, i.raw, i.kind
+            if row.inspector_cell is None:
+                res.inspector_raw, res.inspector_kind = None, None
+            res.raw_label = row.label
+            res.match_score = round(a.score_for_row[r], 1)
+            res.printed_max = clean_text(row.max_text) or None
+            res.provenance = provenance(row, row.self_cell or row.label_cell)
+            if row.self_cell is not None and row.self_cell.confidence is not None:
+                res.provenance["confidence"] = row.self_cell.confidence
+            if item.max is None and res.printed_max:
+                # The rubric gives no points: the form's printed 分值 is the item's max.
+                printed = text_to_score(res.printed_max)
+                if printed.is_number and (row.max_cell is None or row.max_cell.rowspan == 1):
+                    res.max, res.max_source = printed.value, "form"
+        form.items.append(res)
+    for r in sorted(set(a.duplicates) | set(a.unmatched)):
+        row = rows[r]
+        dup = a.duplicates.get(r)
+        form.extra_rows.append(ExtraRow(
+            kind="duplicate" if dup is not None else "unmatched", text=row.label.strip(),
+            self_raw=row.self_text, inspector_raw=row.inspector_text, match_score=round(a.score_for_row[r], 1),
+            item=rubric.items[dup].code if dup is not None else None, provenance=provenance(row, row.label_cell)))
+
+
+def layout_to_printed(layout: L.Layout, rubric: Rubric) -> list[PrintedTotal]:
+    """Given the layout, return the printed totals rows (first of each kind; every 小计)."""
+    out: list[PrintedTotal] = []
+    for row in layout.rows:
+        if row.kind not in (L.TOTAL, L.BONUS, L.PENALTY, L.GRAND, L.SUBTOTAL):
+            continue
+        if row.kind != L.SUBTOTAL and any(p.kind == row.kind for p in out):
+            continue
+        s, i = text_to_score(row.self_text), text_to_score(row.inspector_text)
+        pt = PrintedTotal(kind=row.kind, self=s.value if s.is_number else None,
+                          inspector=i.value if i.is_number else None, self_raw=row.self_text,
+                          inspector_raw=row.inspector_text, provenance=provenance(row, row.self_cell))
+        if row.kind == L.SUBTOTAL:
+            pt.category = _category_name(row.category, rubric)
+        out.append(pt)
+    return out
+
+
+def _category_name(text: str, rubric: Rubric) -> str | None:
+    t = normalize_label(text)
+    if not t:
+        return None
+    best = max(rubric.categories, key=lambda c: label_similarity(t, normalize_label(c.name)))
+    return best.name if label_similarity(t, normalize_label(best.name)) >= 60 else None
+

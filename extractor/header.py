@@ -1,0 +1,145 @@
+"""Cover fields: institution name, fill date and the 2023 statistics table."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from .model import Document
+
+_INSTITUTION_KEYS = ("评价机构名称", "机构名称", "单位名称", "填报单位", "评价机构")
+_DATE_KEYS = ("填报日期", "填表日期", "日期")
+_STATS = {
+    "batches": ("认定批次数", "批次数"),
+    "certified_total": ("认定总人数", "总人数"),
+    "certified_passed": ("认定合格人数", "合格人数"),
+}
+_SEAL = re.compile(r"[（(]\s*(盖\s*章|公\s*章|签\s*章|印\s*章)\s*[)）]")
+_CN_DIGITS = {"〇": 0, "零": 0, "○": 0, "O": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
+              "八": 8, "九": 9}
+
+
+@dataclass
+class Header:
+    institution: str | None = None
+    fill_date: str | None = None  # YYYY-MM-DD
+    batches: int | None = None
+    certified_total: int | None = None
+    certified_passed: int | None = None
+
+
+def _nfkc(s: str) -> str:
+    return unicodedata.normalize("NFKC", s)
+
+
+def _squash(s: str) -> str:
+    return re.sub(r"\s+", "", _nfkc(s))
+
+
+def document_to_texts(doc: Document) -> list[tuple[str, str | None]]:
+    """Given a Document, return (text, right-neighbour text) pairs: free lines first, then table cells."""
+    out: list[tuple[str, str | None]] = [(line, None) for line in doc.lines]
+    for t in doc.tables:
+        grid = t.grid()
+        for c in t.cells:
+            right = None
+            k = c.col + c.colspan
+            if k < t.n_cols and c.row < t.n_rows:
+                nb = grid[c.row][k]
+                right = nb.text if nb is not None else None
+            out.append((c.text, right))
+    return out
+
+
+def clean_institution(value: str) -> str | None:
+    """Given the text after 评价机构名称, return the name without seal marks, padding or underlines."""
+    v = _SEAL.sub("", _nfkc(value))
+    v = re.sub(r"[_＿\s　]+", "", v)
+    v = v.strip("：:;；,，。.")
+    return v or None
+
+
+def text_to_date(value: str) -> str | None:
+    """Given a date as written (2024年5月20日, 2024.05.20, 2024-5-20, 二〇二四年五月二十日), return YYYY-MM-DD."""
+    v = _squash(value)
+    m = re.search(r"(\d{4})[年./\-](\d{1,2})[月./\-](\d{1,2})", v)
+    if not m:
+        cn = _cn_date(v)
+        if not cn:
+            return None
+        y, mo, d = cn
+    else:
+        y, mo, d = (int(x) for x in m.groups())
+    if not (1 <= mo <= 12 and 1 <= d <= 31 and 1990 <= y <= 2100):
+        return None
+    return f"{y:04d}-{mo:02d}-{d:02d}"
+
+
+def _cn_number(s: str) -> int | None:
+    if not s:
+        return None
+    if all(ch in _CN_DIGITS for ch in s) and len(s) == 4:
+        return int("".join(str(_CN_DIGITS[ch]) for ch in s))
+    if "十" in s:
+        tens, _, ones = s.partition("十")
+        t = _CN_DIGITS.get(tens, None) if tens else 1
+        o = _CN_DIGITS.get(ones, None) if ones else 0
+        return None if t is None or o is None else t * 10 + o
+    return _CN_DIGITS.get(s) if len(s) == 1 else None
+
+
+def _cn_date(v: str) -> tuple[int, int, int] | None:
+    m = re.search(r"([〇零○O一二三四五六七八九]{4})年([一二三四五六七八九十]{1,2})月([一二三四五六七八九十]{1,3})日", v)
+    if not m:
+        return None
+    parts = [_cn_number(x) for x in m.groups()]
+    if None in parts:
+        return None
+    return parts[0], parts[1], parts[2]  # type: ignore[return-value]
+
+
+def _after_key(text: str, keys: tuple[str, ...], anchored: bool = True) -> str | None:
+    """The text after the first key found in text (spaces inside the key allowed), or None.
+    Anchored keys must open the text, so a title that mentions 评价机构 is no name field."""
+    flat = _nfkc(text)
+    for key in keys:
+        pattern = r"\s*".join(map(re.escape, key)) + r"\s*[:：]?"
+        m = (re.match(r"\s*" + pattern, flat) if anchored else re.search(pattern, flat))
+        if m:
+            return flat[m.end():]
+    return None
+
+
+def _int(value: str | None) -> int | None:
+    if not value:
+        return None
+    m = re.search(r"\d[\d,，]*", _nfkc(value))
+    return int(re.sub(r"[,，]", "", m.group(0))) if m else None
+
+
+def document_to_header(doc: Document) -> Header:
+    """Given a Document, return the Header fields found on its cover and statistics table."""
+    h = Header()
+    for text, right in document_to_texts(doc):
+        if h.institution is None:
+            rest = _after_key(text, _INSTITUTION_KEYS)
+            if rest is not None:
+                h.institution = clean_institution(rest.split("\n")[0]) or (
+                    clean_institution(right) if right else None)
+        if h.fill_date is None:
+            rest = _after_key(text, _DATE_KEYS)
+            if rest is not None:
+                h.fill_date = text_to_date(rest) or (text_to_date(right) if right else None)
+        for field, keys in _STATS.items():
+            if getattr(h, field) is None and any(k in _squash(text) for k in keys):
+                rest = _after_key(text, keys, anchored=False)
+                setattr(h, field, _int(rest) if _int(rest) is not None else _int(right))
+    if h.fill_date is None:
+        # A date line without its key, e.g. a signature block "2024年5月20日".
+        for text, _ in document_to_texts(doc):
+            d = text_to_date(text)
+            if d and len(_squash(text)) <= 16:
+                h.fill_date = d
+                break
+    return h

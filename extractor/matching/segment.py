@@ -1,0 +1,43 @@
+"""Label normalisation and jieba segmentation (loaded once per process)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from functools import lru_cache
+
+_POINTS = re.compile(r"[（(]\s*\d+(?:\.\d+)?\s*分\s*[)）]")
+_NUMBERING = re.compile(r"^\s*(?:[（(]?[一二三四五六七八九十]+[)）、.．]|[（(]?\d+[)）、.．]|\d+(?:\.\d+)+)\s*")
+_PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
+
+
+def normalize_label(text: str | None) -> str:
+    """Given a printed label, return it folded for comparison: width-folded, no "（1分）",
+    no leading numbering ("1．", "一、"), no spaces or punctuation."""
+    t = unicodedata.normalize("NFKC", text or "")
+    t = re.sub(r"\s+", "", t)
+    t = _POINTS.sub("", t)
+    t = _NUMBERING.sub("", t)
+    return _PUNCT.sub("", t)
+
+
+def label_points(text: str | None) -> str | None:
+    """Given a printed label, return the points its "（N分）" gives, as text, or None."""
+    m = _POINTS.search(unicodedata.normalize("NFKC", re.sub(r"\s+", "", text or "")))
+    return re.sub(r"[^\d.]", "", m.group(0)) if m else None
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+@lru_cache(maxsize=8192)
+def tokens(normalized: str) -> str:
+    """Given a normalized label, return its jieba words joined by spaces (for token scorers)."""
+    return " ".join(w for w in _jieba().lcut(normalized) if w.strip())
