@@ -1,2 +1,289 @@
-def main():
-    raise SystemExit("not yet")
+"""selfeval's command line: thin click commands over the extractor library.
+
+JSON goes to stdout, progress and summaries to stderr. Exit 0 ok, 1 some file failed, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+import rubric as rubric_pkg
+from extractor import __version__
+from extractor.store import DEFAULT_DB
+
+db_option = click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, type=click.Path(dir_okay=False),
+                          help="SQLite database file.")
+rubric_dir_option = click.option("--rubric-dir", "rubric_dirs", multiple=True, type=click.Path(file_okay=False),
+                                 help=f"Extra folder of rubric TOML files (also ${rubric_pkg.RUBRIC_DIR_ENV}).")
+
+
+def _rubrics(dirs: tuple[str, ...]) -> dict:
+    try:
+        return rubric_pkg.load_all(list(dirs))
+    except rubric_pkg.RubricError as e:
+        raise click.UsageError(f"bad rubric: {e}") from None
+
+
+def _open(db_path: str, must_exist: bool = False):
+    from extractor.store import open_db
+
+    if must_exist and not Path(db_path).exists():
+        raise click.ClickException(f"no database at {db_path}: run `selfeval ingest PATH --db {db_path}` first")
+    try:
+        return open_db(db_path)
+    except Exception as e:  # sqlite3.DatabaseError and friends: the file is not a database we can use
+        raise click.ClickException(f"cannot open database {db_path}: {e}") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="selfeval")
+def main() -> None:
+    """Read filled self-evaluation forms (自评表) into SQLite and check them."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@db_option
+@click.option("--rubric", "rubric_id", default=None, help="Force this rubric id instead of detecting it.")
+@rubric_dir_option
+def ingest(paths: tuple[str, ...], db_path: str, rubric_id: str | None, rubric_dirs: tuple[str, ...]) -> None:
+    """Read forms (files or folders) into the database.
+
+    Example: selfeval ingest inbox/ --db selfeval.db
+    """
+    from extractor.ingest import ingest as run
+
+    rubrics = _rubrics(rubric_dirs)
+    if rubric_id is not None and rubric_id not in rubrics:
+        raise click.UsageError(f"unknown rubric {rubric_id!r}; known: {', '.join(sorted(rubrics))}")
+    db = _open(db_path)
+
+    def progress(source: str, outcome: str, detail: str | None) -> None:
+        click.echo(f"{outcome:8} {source}" + (f": {detail}" if detail else ""), err=True)
+
+    summary = run(db, list(paths), rubrics, rubric_id, progress)
+    click.echo(summary.line(), err=True)
+    sys.exit(1 if summary.failed else 0)
+
+
+@main.command()
+@db_option
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write here, not stdout.")
+@click.option("--all", "include_all", is_flag=True, help="Include superseded forms.")
+@click.option("--source", default=None, help="Only forms whose source contains this.")
+def export(db_path: str, fmt: str, output: str | None, include_all: bool, source: str | None) -> None:
+    """Export every form as JSON (a list, one object per file) or CSV (one row per item).
+
+    Example: selfeval export --format json -o forms.json
+    """
+    from extractor.export import db_to_json, json_to_csv
+    from extractor.review import correction_count
+    from extractor.store import form_ids
+
+    db = _open(db_path, must_exist=True)
+    records = db_to_json(db, include_all, source)
+    n = correction_count(db, form_ids(db, include_all, source))
+    if n:
+        click.echo(f"{n} correction(s) apply to the exported forms", err=True)
+    text = json.dumps(records, ensure_ascii=False, indent=2) + "\n" if fmt == "json" else json_to_csv(records)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {len(records)} form(s) to {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+def _one_form(db, key: str) -> int:
+    from extractor.store import find_form
+
+    ids = find_form(db, key)
+    if not ids:
+        raise click.ClickException(f"no form matches {key!r}: see `selfeval export --format csv` for sources and ids")
+    if len(ids) > 1:
+        raise click.ClickException(f"{key!r} matches {len(ids)} forms (ids {', '.join(map(str, ids[:8]))}): "
+                                   f"give the id or the whole source")
+    return ids[0]
+
+
+@main.command()
+@click.argument("key")
+@db_option
+def show(key: str, db_path: str) -> None:
+    """Show one form's items and discrepancies as a table (KEY: id, source or part of it).
+
+    Example: selfeval show 3
+    """
+    from extractor.show import form_to_text
+    from extractor.store import load_form
+
+    db = _open(db_path, must_exist=True)
+    fid = _one_form(db, key)
+    click.echo(form_to_text(load_form(db, fid), fid))
+
+
+@main.command()
+@db_option
+@click.option("--format", "fmt", type=click.Choice(["html", "md", "xlsx"]), default="md", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write here, not stdout.")
+@click.option("--only-flagged", is_flag=True, help="Only forms that need a look.")
+@click.option("--source", default=None, help="Only forms whose source contains this.")
+@click.option("--since", default=None, help="Only forms ingested or filled on or after this date (YYYY-MM-DD).")
+def report(db_path: str, fmt: str, output: str | None, only_flagged: bool, source: str | None,
+           since: str | None) -> None:
+    """Report on every form: a summary table, then each flagged form's discrepancies.
+
+    Example: selfeval report --format html -o report.html
+    """
+    from extractor import report as rep
+    from extractor.review import correction_count
+    from extractor.store import form_ids
+
+    if fmt == "xlsx" and not output:
+        raise click.UsageError("--format xlsx needs -o FILE.xlsx")
+    db = _open(db_path, must_exist=True)
+    forms = rep.db_to_forms(db, source=source, since=since, only_flagged=only_flagged)
+    n = correction_count(db, form_ids(db, False, source, since))
+    if n:
+        click.echo(f"{n} correction(s) apply to the reported forms", err=True)
+    if fmt == "xlsx":
+        rep.forms_to_xlsx(forms, output)
+        click.echo(f"wrote {len(forms)} form(s) to {output}", err=True)
+        return
+    text = rep.forms_to_html(forms) if fmt == "html" else rep.forms_to_md(forms)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {len(forms)} form(s) to {output}", err=True)
+    else:
+        click.echo(text)
+
+
+@main.group()
+def review() -> None:
+    """Correct extracted values or accept discrepancies (kept in the corrections table)."""
+
+
+@review.command("set")
+@click.argument("key")
+@click.argument("item")
+@click.option("--self", "self_value", default=None, help="The correct self score.")
+@click.option("--inspector", "inspector_value", default=None, help="The correct inspector score.")
+@click.option("--why", required=True, help="Why the value is corrected.")
+@click.option("--who", default=None, help="Who corrects it (default: the OS user).")
+@db_option
+def review_set(key: str, item: str, self_value: str | None, inspector_value: str | None, why: str,
+               who: str | None, db_path: str) -> None:
+    """Correct an item's value; the extracted value is kept beside it.
+
+    Example: selfeval review set 3 3.1.2 --self 1 --why "misread: the form says 1"
+    """
+    from extractor.review import ReviewError, set_value
+
+    if self_value is None and inspector_value is None:
+        raise click.UsageError("give --self VALUE and/or --inspector VALUE")
+    db = _open(db_path, must_exist=True)
+    fid = _one_form(db, key)
+    try:
+        for field, value in (("self", self_value), ("inspector", inspector_value)):
+            if value is not None:
+                form = set_value(db, fid, item, field, value, why, who)
+    except ReviewError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"form {fid} item {item} corrected; status now {form.status}", err=True)
+
+
+@review.command("accept")
+@click.argument("key")
+@click.argument("kind")
+@click.option("--item", default=None, help="The item code (omit for a form-level discrepancy).")
+@click.option("--why", required=True, help="Why the discrepancy is accepted.")
+@click.option("--who", default=None, help="Who accepts it (default: the OS user).")
+@db_option
+def review_accept(key: str, kind: str, item: str | None, why: str, who: str | None, db_path: str) -> None:
+    """Accept a discrepancy so it no longer flags the form.
+
+    Example: selfeval review accept 3 total_mismatch --why "bonus agreed by phone"
+    """
+    from extractor.review import ReviewError, accept
+
+    db = _open(db_path, must_exist=True)
+    fid = _one_form(db, key)
+    try:
+        form = accept(db, fid, kind, item, why, who)
+    except ReviewError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"form {fid}: {kind} accepted; status now {form.status}", err=True)
+
+
+@review.command("list")
+@db_option
+def review_list(db_path: str) -> None:
+    """List every correction and acceptance as JSON.
+
+    Example: selfeval review list
+    """
+    db = _open(db_path, must_exist=True)
+    rows = list(db["corrections"].rows)
+    click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+
+
+@main.group("rubric")
+def rubric_group() -> None:
+    """List, show and check rubrics (bundled, --rubric-dir, $SELFEVAL_RUBRIC_DIR)."""
+
+
+@rubric_group.command("list")
+@rubric_dir_option
+def rubric_list(rubric_dirs: tuple[str, ...]) -> None:
+    """List the known rubrics.
+
+    Example: selfeval rubric list
+    """
+    for r in _rubrics(rubric_dirs).values():
+        total = f"{r.total} points" if r.total is not None else "no points"
+        click.echo(f"{r.id}\t{len(r.categories)} categories, {len(r.items)} items, {total}\t{r.title}")
+
+
+@rubric_group.command("show")
+@click.argument("rubric_id")
+@rubric_dir_option
+def rubric_show(rubric_id: str, rubric_dirs: tuple[str, ...]) -> None:
+    """Show one rubric's items as a table.
+
+    Example: selfeval rubric show qinghai-2024
+    """
+    rubrics = _rubrics(rubric_dirs)
+    if rubric_id not in rubrics:
+        raise click.UsageError(f"unknown rubric {rubric_id!r}; known: {', '.join(sorted(rubrics))}")
+    r = rubrics[rubric_id]
+    cats = {c.code: c.name for c in r.categories}
+    click.echo(f"{r.id}: {r.title} ({r.scoring})")
+    for it in r.items:
+        mx = "" if it.max is None else str(it.max)
+        click.echo(f"{it.code:8} {mx:>4}  {cats[it.category]} / {it.section or '-'} / {it.label}")
+
+
+@rubric_group.command("check")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+def rubric_check(files: tuple[str, ...]) -> None:
+    """Validate rubric TOML files; print one precise message per bad file.
+
+    Example: selfeval rubric check my-province-2025.toml
+    """
+    bad = 0
+    for f in files:
+        try:
+            r = rubric_pkg.load(f)
+            click.echo(f"ok  {f}: {r.id}, {len(r.items)} items")
+        except rubric_pkg.RubricError as e:
+            bad += 1
+            click.echo(f"bad {e}", err=True)
+    sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""Export: stored forms -> the JSON contract (one object per ingested file) or CSV (one row per item)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+
+import sqlite_utils
+
+from .form import Form
+from .scores import to_json_number
+from .store import form_ids, load_form
+
+CSV_COLUMNS = ["form_id", "source", "status", "rubric", "institution", "fill_date", "code", "category", "label",
+               "max", "self", "inspector", "self_raw", "inspector_raw", "raw_label", "match_score", "corrected"]
+
+
+def _n(v):
+    return to_json_number(v) if isinstance(v, Decimal) else v
+
+
+def form_to_totals(form: Form) -> dict:
+    """Given a Form, return its totals: printed (self, inspector, bonus, penalty, grand) and computed sums."""
+    out: dict = {}
+    for side in ("self", "inspector"):
+        nums = [getattr(i, side) for i in form.items if isinstance(getattr(i, side), Decimal)]
+        prefix = "" if side == "self" else "inspector_"
+        for kind in ("total", "bonus", "penalty", "grand"):
+            p = form.printed_total(kind)
+            key = side if kind == "total" else f"{prefix}{kind}"
+            out[key] = _n(getattr(p, side)) if p else None
+        out[f"{side}_computed"] = _n(sum(nums, Decimal(0))) if nums else None
+    return out
+
+
+def form_to_json(form: Form, form_id: int | None = None, superseded_by: int | None = None) -> dict:
+    """Given a Form, return its JSON export object (the documented contract; fields are only ever added)."""
+    items = []
+    for it in form.items:
+        items.append({
+            "code": it.code, "category": it.category, "label": it.label, "max": _n(it.max),
+            "self": _n(it.self), "inspector": _n(it.inspector), "self_raw": it.self_raw,
+            "inspector_raw": it.inspector_raw, "raw_label": it.raw_label, "match_score": it.match_score,
+            "max_source": it.max_source, "corrected": bool({"self", "inspector"} & set(it.corrected)),
+            "extracted": {f: _n(it.corrected[f]) for f in ("self", "inspector") if f in it.corrected} or None,
+            "provenance": it.provenance,
+        })
+    return {
+        "id": form_id, "source": form.source, "sha256": form.sha256, "status": form.status, "error": form.error,
+        "rubric": form.rubric, "rubric_score": form.rubric_score, "institution": form.institution,
+        "fill_date": form.fill_date, "header": dict(form.header) if form.header else
+        {"batches": None, "certified_total": None, "certified_passed": None},
+        "items": items, "totals": form_to_totals(form) if form.items else {},
+        "discrepancies": [{"item": d.item, "kind": d.kind, "severity": d.severity, "message": d.message,
+                           "accepted": bool(d.accepted)} for d in form.discrepancies],
+        "superseded_by": superseded_by, "format": form.kind,
+    }
+
+
+def db_to_json(db: sqlite_utils.Database, include_superseded: bool = False, source: str | None = None) -> list[dict]:
+    """Given the store, return the export list in ingest order."""
+    out = []
+    for fid in form_ids(db, include_superseded, source):
+        sup = db.execute("SELECT superseded_by FROM forms WHERE id = ?", [fid]).fetchone()[0]
+        out.append(form_to_json(load_form(db, fid), fid, sup))
+    return out
+
+
+def json_to_csv(records: list[dict]) -> str:
+    """Given export records, return CSV text: one row per item per form (a failed form: one row)."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, CSV_COLUMNS, lineterminator="\n")
+    w.writeheader()
+    for rec in records:
+        base = {k: rec.get(k) for k in ("source", "status", "rubric", "institution", "fill_date")}
+        base["form_id"] = rec.get("id")
+        if not rec["items"]:
+            w.writerow(base)
+        for it in rec["items"]:
+            w.writerow({**base, **{k: it.get(k) for k in CSV_COLUMNS if k in it}})
+    return buf.getvalue()
