@@ -47,14 +47,15 @@ def form_to_json(form: Form, form_id: int | None = None, superseded_by: int | No
             "provenance": it.provenance,
         })
     return {
-        "id": form_id, "source": form.source, "sha256": form.sha256, "status": form.status, "error": form.error,
-        "rubric": form.rubric, "rubric_score": form.rubric_score, "institution": form.institution,
+        "source": form.source, "sha256": form.sha256, "status": form.status, "error": form.error,
+        "rubric": form.rubric, "institution": form.institution,
         "fill_date": form.fill_date, "header": dict(form.header) if form.header else
         {"batches": None, "certified_total": None, "certified_passed": None},
         "items": items, "totals": form_to_totals(form) if form.items else {},
         "discrepancies": [{"item": d.item, "kind": d.kind, "severity": d.severity, "message": d.message,
                            "accepted": bool(d.accepted)} for d in form.discrepancies],
-        "superseded_by": superseded_by, "format": form.kind,
+        # Fields added after the first contract: always at the end.
+        "id": form_id, "rubric_score": form.rubric_score, "superseded_by": superseded_by, "format": form.kind,
     }
 
 

@@ -179,7 +179,7 @@ def table_to_tables(tbl: etree._Element, doc: Document) -> None:
                         open_above[k] = left
                     col += span
                     continue
-            text = "\n".join(paragraph_to_text(p) for p in _blocks(tc) if p.tag == _w + "p")
+            text = "\n".join(paragraph_to_text(p) for p in _blocks(tc) if p.tag == _w + "p").strip("\n")
             nested.extend(b for b in _blocks(tc) if b.tag == _w + "tbl")
             if vm is not None and vm.get(_w + "val") != "restart" and col in open_above:
                 above = open_above[col]
