@@ -50,7 +50,11 @@ def main() -> None:
 @db_option
 @click.option("--rubric", "rubric_id", default=None, help="Force this rubric id instead of detecting it.")
 @rubric_dir_option
-def ingest(paths: tuple[str, ...], db_path: str, rubric_id: str | None, rubric_dirs: tuple[str, ...]) -> None:
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (default: all cores).")
+@click.option("--timeout", type=click.IntRange(min=1), default=120, show_default=True,
+              help="Seconds one file may take before it is failed.")
+def ingest(paths: tuple[str, ...], db_path: str, rubric_id: str | None, rubric_dirs: tuple[str, ...],
+           jobs: int | None, timeout: int) -> None:
     """Read forms (files or folders) into the database.
 
     Example: selfeval ingest inbox/ --db selfeval.db
@@ -62,10 +66,18 @@ def ingest(paths: tuple[str, ...], db_path: str, rubric_id: str | None, rubric_d
         raise click.UsageError(f"unknown rubric {rubric_id!r}; known: {', '.join(sorted(rubrics))}")
     db = _open(db_path)
 
-    def progress(source: str, outcome: str, detail: str | None) -> None:
-        click.echo(f"{outcome:8} {source}" + (f": {detail}" if detail else ""), err=True)
+    tty = sys.stderr.isatty()
+    done = [0]
 
-    summary = run(db, list(paths), rubrics, rubric_id, progress)
+    def progress(source: str, outcome: str, detail: str | None) -> None:
+        # On a terminal: a running count and every file; elsewhere only what needs a look.
+        done[0] += 1
+        if tty:
+            click.echo(f"\r[{done[0]}] {outcome:8} {source}" + (f": {detail}" if detail else ""), err=True)
+        elif outcome in ("failed", "skipped", "flagged"):
+            click.echo(f"{outcome:8} {source}" + (f": {detail}" if detail else ""), err=True)
+
+    summary = run(db, list(paths), rubrics, rubric_id, progress, jobs=jobs, timeout=timeout)
     click.echo(summary.line(), err=True)
     sys.exit(1 if summary.failed else 0)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -104,10 +105,46 @@ def sha_known(db: sqlite_utils.Database, sha256: str) -> int | None:
     return row[0] if row else None
 
 
-def save_form(db: sqlite_utils.Database, form: Form) -> int:
-    """Given a Form, insert it with its items and discrepancies in one transaction; return its id."""
-    with db.atomic():
-        return _insert_form(db, form)
+@contextmanager
+def immediate(db: sqlite_utils.Database):
+    """One write transaction taken up front (BEGIN IMMEDIATE), so concurrent ingests queue on the
+    busy timeout instead of deadlocking on a read-then-write upgrade."""
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        with db.atomic():  # sqlite-utils writes inside use savepoints of this transaction
+            yield db
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
+    db.conn.execute("COMMIT")
+
+
+def save_form(db: sqlite_utils.Database, form: Form, dedupe: bool = True) -> int | None:
+    """Given a Form, insert it with its items and discrepancies in one transaction; return its id,
+    or None when a form with the same bytes is already stored (checked inside the transaction)."""
+    with immediate(db):
+        if dedupe and form.sha256 and sha_known(db, form.sha256) is not None:
+            return None
+        form_id = _insert_form(db, form)
+        supersede(db, form_id)
+        return form_id
+
+
+def supersede(db: sqlite_utils.Database, form_id: int) -> None:
+    """Among the readable forms of one institution and rubric, mark all but the current one
+    superseded: the current one has the latest fill date; for equal dates, the later ingested."""
+    f = db.execute("SELECT institution, rubric FROM forms WHERE id = ?", [form_id]).fetchone()
+    if not f or not f[0] or not f[1]:
+        return
+    rows = db.execute("SELECT id, fill_date FROM forms WHERE institution = ? AND rubric = ? AND status != 'failed'",
+                      list(f)).fetchall()
+    if len(rows) < 2:
+        return
+    current = max(rows, key=lambda r: (r[1] or "", r[0]))[0]
+    db.execute("UPDATE forms SET superseded_by = NULL WHERE id = ?", [current])
+    db.execute(f"UPDATE forms SET superseded_by = ? WHERE id IN ({','.join('?' * (len(rows) - 1))})",
+               [current] + [r[0] for r in rows if r[0] != current])
 
 
 def _insert_form(db: sqlite_utils.Database, form: Form) -> int:
@@ -146,7 +183,7 @@ def _insert_discrepancies(db: sqlite_utils.Database, form_id: int, ds: list[Disc
 
 def replace_discrepancies(db: sqlite_utils.Database, form: Form, form_id: int) -> None:
     """Given a re-checked Form, replace its stored discrepancies and status in one transaction."""
-    with db.atomic():
+    with immediate(db):
         db.execute("DELETE FROM discrepancies WHERE form_id = ?", [form_id])
         _insert_discrepancies(db, form_id, form.discrepancies)
         db.execute("UPDATE forms SET status = ? WHERE id = ?", [form.status, form_id])
