@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from .model import Document
 
 _INSTITUTION_KEYS = ("评价机构名称", "机构名称", "单位名称", "填报单位", "评价机构")
-_DATE_KEYS = ("填报日期", "填表日期", "日期")
+_DATE_KEYS = ("填报日期", "填表日期", "报送日期")
+# Another field printed on the same line ends the institution name.
+_NEXT_FIELD = re.compile(r"(填\s*[报表]\s*日\s*期|报送日期|日\s*期\s*[:：]|联\s*系\s*人|联系电话|电\s*话\s*[:：]|负\s*责\s*人)")
 _STATS = {
     "batches": ("认定批次数", "批次数"),
     "certified_total": ("认定总人数", "总人数"),
@@ -125,10 +127,12 @@ def document_to_header(doc: Document) -> Header:
         if h.institution is None:
             rest = _after_key(text, _INSTITUTION_KEYS)
             if rest is not None:
-                h.institution = clean_institution(rest.split("\n")[0]) or (
+                h.institution = clean_institution(_NEXT_FIELD.split(rest.split("\n")[0])[0]) or (
                     clean_institution(right) if right else None)
         if h.fill_date is None:
-            rest = _after_key(text, _DATE_KEYS)
+            rest = _after_key(text, _DATE_KEYS, anchored=False)
+            if rest is None:
+                rest = _after_key(text, ("日期",))
             if rest is not None:
                 h.fill_date = text_to_date(rest) or (text_to_date(right) if right else None)
         for field, keys in _STATS.items():
