@@ -1,11 +1,535 @@
-"""PDF parser (pdfplumber). Placeholder until the PDF parser lands."""
+"""PDF parser: ruled tables and free text lines from a PDF's text layer (pdfplumber).
+
+Pipeline, one page at a time (each page is closed once read, so memory stays flat):
+
+1. ``page_to_upright_page``   - a page whose text runs sideways is turned a quarter turn;
+2. ``page_to_deduped_page``  - fake-bold doubled characters are dropped (as page.dedupe_chars());
+3. ``page_to_fragments``      - pdfplumber's ruled-table finder gives cell boxes; each box is mapped
+   onto the grid of distinct x and y edges to get row/col/rowspan/colspan (the covered part of a
+   merged cell is never repeated), and the characters inside a box become its text;
+4. ``page_to_lines``          - the text outside every table, line by line, top to bottom.
+
+Then across pages:
+
+5. ``fragments_to_groups``    - a table that continues at the top of the next page with the same
+   column edges is one table;
+6. ``group_to_table``         - the page fragments of a table are stacked into one grid; a row split
+   by the page break becomes one row, and merged cells that run over the break become one Cell
+   (see ``is_split_row`` and ``join_fragment`` for the rules).
+
+The parser knows nothing of rubrics or scores: it only reports what the PDF draws.
+"""
 
 from __future__ import annotations
 
+import itertools
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
+from typing import Any
 
-from ..model import Document
+import pdfplumber
+from pdfminer.pdfdocument import PDFEncryptionError
+from pdfminer.psexceptions import PSException
+from pdfplumber.page import Page
+from pdfplumber.utils import cluster_objects
+from pdfplumber.utils.exceptions import MalformedPDFException, PdfminerException
+
+from ..model import Cell, Document, Table
 from .base import ParseError, Parser
+
+# --- tuning -------------------------------------------------------------------------------------
+
+DEFAULT_TABLE_SETTINGS: dict[str, Any] = {"vertical_strategy": "lines", "horizontal_strategy": "lines"}
+DEFAULT_MIN_TABLE_CELLS = 2  # a lone ruled box (a frame around a title) is not a table
+DEFAULT_EDGE_TOLERANCE = 2.0  # points: cell sides closer than this are the same grid edge
+DEFAULT_CONTINUATION_TOLERANCE = 3.0  # points: column edges of a table continued on the next page
+DEFAULT_PAGE_EDGE_ZONE = 0.25  # share of page height: a continued table ends / restarts within it
+DEFAULT_WORD_GAP = 0.25  # x gap between two chars above this share of the font size is a space
+DEFAULT_PARAGRAPH_GAP = 1.6  # line pitch above this share of the font size is a paragraph break
+DEFAULT_FULL_LINE_SLACK = 1.0  # a line is full (wrapped) when less than this many ems are left
+DEFAULT_SIDEWAYS_SHARE = 0.5  # a page is turned when more than this share of its chars runs sideways
+DEFAULT_DEDUPE_TOLERANCE = 1.0  # points: doubled chars (fake bold) closer than this are one char
+
+# Characters after which a cut-off text is taken as finished, not cut by the page break.
+CLOSING_PUNCTUATION = "。；！？.;!?）)】]」』"
+
+_CJK_RANGES = (
+    (0x2E80, 0x2FFF),  # radicals
+    (0x3000, 0x303F),  # CJK symbols and punctuation
+    (0x3040, 0x30FF),  # kana
+    (0x3100, 0x31FF),  # bopomofo, kanbun, strokes
+    (0x3200, 0x4DBF),  # enclosed, compatibility, extension A
+    (0x4E00, 0x9FFF),  # unified ideographs
+    (0xAC00, 0xD7AF),  # hangul
+    (0xF900, 0xFAFF),  # compatibility ideographs
+    (0xFE30, 0xFE4F),  # compatibility forms
+    (0xFF00, 0xFFEF),  # fullwidth forms
+    (0x20000, 0x3FFFF),  # extensions B and later
+)
+_CJK_CLASS = "".join(f"{chr(a)}-{chr(b)}" for a, b in _CJK_RANGES) + "\u2014-\u2026"
+_SPACE_BETWEEN_CJK = re.compile(f"(?<=[{_CJK_CLASS}])[ \u00a0\u3000\t]+(?=[{_CJK_CLASS}])")
+
+Box = tuple[float, float, float, float]
+
+
+def is_cjk(ch: str) -> bool:
+    """Given one character, return whether it is CJK script or wide punctuation (no spaces around it)."""
+    code = ord(ch)
+    return 0x2014 <= code <= 0x2026 or any(a <= code <= b for a, b in _CJK_RANGES)
+
+
+# --- intermediate structures ----------------------------------------------------------------------
+
+
+@dataclass
+class Piece:
+    """A cell being assembled: grid position, text, provenance, and whether its text was cut off."""
+
+    text: str
+    row: int
+    col: int
+    rowspan: int
+    colspan: int
+    page: int
+    bbox: Box
+    open_end: bool = False  # its last line is full and unpunctuated: the text may go on elsewhere
+
+    @property
+    def last_row(self) -> int:
+        return self.row + self.rowspan - 1
+
+
+@dataclass
+class Fragment:
+    """The part of a ruled table drawn on one page; rows are local to the page, columns still unset."""
+
+    page: int
+    page_height: float
+    bbox: Box
+    x_edges: list[float]
+    n_rows: int
+    pieces: list[Piece] = field(default_factory=list)
+
+
+# --- errors ---------------------------------------------------------------------------------------
+
+
+def error_to_parse_error(error: Exception) -> ParseError:
+    """Given an exception pdfplumber/pdfminer raised, return the ParseError telling the user what to do."""
+    cause = error.args[0] if isinstance(error, PdfminerException) and error.args else error
+    if isinstance(cause, PDFEncryptionError):
+        return ParseError("the PDF is encrypted: remove its password and send it again")
+    detail = " ".join(str(cause).split())[:200] or type(cause).__name__
+    return ParseError(f"not a readable PDF: {detail}; re-export it")
+
+
+# --- text -----------------------------------------------------------------------------------------
+
+
+def cluster_values(values: list[float], tolerance: float) -> list[float]:
+    """Given coordinates, return one representative (the mean) per group of values closer than tolerance."""
+    groups: list[list[float]] = []
+    for v in sorted(values):
+        if groups and v - groups[-1][-1] <= tolerance:
+            groups[-1].append(v)
+        else:
+            groups.append([v])
+    return [sum(g) / len(g) for g in groups]
+
+
+def nearest_index(edges: list[float], value: float) -> int:
+    """Given sorted edges and a coordinate, return the index of the closest edge."""
+    i = bisect_right(edges, value)
+    if i == 0:
+        return 0
+    if i == len(edges) or value - edges[i - 1] <= edges[i] - value:
+        return i - 1
+    return i
+
+
+def chars_to_lines(chars: list[dict]) -> list[list[dict]]:
+    """Given chars, return them grouped into text lines, top to bottom, each left to right."""
+    lines: list[list[dict]] = []
+    bottom = top = 0.0
+    for ch in sorted(chars, key=lambda c: (c["top"], c["x0"])):
+        middle = (ch["top"] + ch["bottom"]) / 2
+        if lines and top <= middle <= bottom:
+            lines[-1].append(ch)
+            bottom = max(bottom, ch["bottom"])
+        else:
+            lines.append([ch])
+            top, bottom = ch["top"], ch["bottom"]
+    return [sorted(line, key=lambda c: c["x0"]) for line in lines]
+
+
+def wrap_join(left: str, right: str) -> str:
+    """Given two texts where a line wrap separates them, return them joined: a space only between Latin/digits."""
+    if not left or not right:
+        return left + right
+    if is_cjk(left[-1]) or is_cjk(right[0]) or left[-1].isspace() or right[0].isspace():
+        return left + right
+    return f"{left} {right}"
+
+
+def line_to_text(line: list[dict]) -> str:
+    """Given the chars of one line (left to right), return its text.
+
+    A space is written for a space char or a wide gap, except between two CJK characters: justified
+    Chinese (LibreOffice) leaves gaps and stray spaces that are not word breaks.
+    """
+    text = ""
+    previous: dict | None = None
+    pending_space = False
+    for ch in line:
+        t = ch["text"]
+        if not t or t.isspace():
+            pending_space = previous is not None
+            continue
+        if previous is not None:
+            gap = ch["x0"] - previous["x1"]
+            wide = gap > DEFAULT_WORD_GAP * max(ch.get("size") or 0, 1.0)
+            if pending_space or (wide and not (is_cjk(text[-1]) or is_cjk(t[0]))):
+                text += " "
+        text += t
+        previous, pending_space = ch, False
+    return _SPACE_BETWEEN_CJK.sub("", text)
+
+
+def lines_to_text(lines: list[list[dict]]) -> str:
+    """Given a cell's lines, return its text: wrapped lines joined, paragraphs (a wider pitch) on new lines."""
+    text = ""
+    previous: list[dict] | None = None
+    for line in lines:
+        part = line_to_text(line)
+        if previous is None:
+            text = part
+        else:
+            size = max(max(c.get("size") or 0 for c in previous), 1.0)
+            pitch = line[0]["top"] - previous[0]["top"]
+            text = f"{text}\n{part}" if pitch > DEFAULT_PARAGRAPH_GAP * size else wrap_join(text, part)
+        previous = line
+    return _SPACE_BETWEEN_CJK.sub("", text).strip()
+
+
+def lines_end_open(lines: list[list[dict]], box: Box) -> bool:
+    """Given a cell's lines and box, return whether its last line is full and unpunctuated (the text was cut).
+
+    The right padding is taken equal to the left one (the smallest left indent of any line); a line is
+    full when less than DEFAULT_FULL_LINE_SLACK em is left before that padding.
+    """
+    visible = [c for c in lines[-1] if c["text"].strip()] if lines else []
+    if not visible or visible[-1]["text"].strip()[-1] in CLOSING_PUNCTUATION:
+        return False
+    padding = max(min(line[0]["x0"] for line in lines) - box[0], 0.0)
+    size = max(visible[-1].get("size") or 0, 1.0)
+    return (box[2] - padding) - visible[-1]["x1"] < DEFAULT_FULL_LINE_SLACK * size
+
+
+# --- one page -------------------------------------------------------------------------------------
+
+
+def turn_box(box: Box, page_box: Box, clockwise: bool) -> Box:
+    """Given a box (x0, top, x1, bottom) on a page, return it on the page turned a quarter turn."""
+    x0, top, x1, bottom = box
+    px0, ptop, px1, pbottom = page_box
+    if clockwise:
+        return (pbottom - bottom, x0 - px0, pbottom - top, x1 - px0)
+    return (top - ptop, px1 - x1, bottom - ptop, px1 - x0)
+
+
+def turn_object(obj: dict, page_box: Box, clockwise: bool, new_height: float) -> dict:
+    """Given a pdfplumber object, return a copy placed on the page turned a quarter turn."""
+    x0, top, x1, bottom = turn_box((obj["x0"], obj["top"], obj["x1"], obj["bottom"]), page_box, clockwise)
+    turned = dict(obj)
+    turned.update(
+        x0=x0, x1=x1, top=top, bottom=bottom, width=x1 - x0, height=bottom - top,
+        y0=new_height - bottom, y1=new_height - top, doctop=obj.get("doctop", obj["top"]) - obj["top"] + top,
+    )  # fmt: skip
+    if "pts" in obj:
+        turned["pts"] = [turn_box((x, y, x, y), page_box, clockwise)[:2] for x, y in obj["pts"]]
+    if obj.get("object_type") == "char":
+        turned.update(upright=True, size=bottom - top)
+    return turned
+
+
+def page_to_upright_page(page: Page) -> Page:
+    """Given a page, return it with its text reading left to right.
+
+    Pages whose /Rotate already makes the text upright are left alone (pdfminer applies /Rotate).
+    A page whose text mostly runs sideways (a landscape table printed on a portrait page) is turned a
+    quarter turn: clockwise when the text runs up the page, counter-clockwise when it runs down.
+    """
+    chars = page.chars
+    sideways = [c for c in chars if not c.get("upright", True)]
+    if not chars or len(sideways) <= DEFAULT_SIDEWAYS_SHARE * len(chars):
+        return page
+    clockwise = sum(1 for c in sideways if c["matrix"][1] > 0) * 2 > len(sideways)
+    page_box = tuple(page.bbox)
+    new_width, new_height = page.height, page.width
+    turned = page.filter(lambda obj: True)
+    turned._objects = {
+        kind: [turn_object(o, page_box, clockwise, new_height) for o in objs if "x0" in o]
+        for kind, objs in page.objects.items()
+    }
+    turned.bbox = (0, 0, new_width, new_height)
+    return turned
+
+
+def page_to_deduped_page(page: Page, tolerance: float = DEFAULT_DEDUPE_TOLERANCE) -> Page:
+    """Given a page, return it without fake-bold doubled chars (same text, font and size drawn twice in place).
+
+    Same rule as pdfplumber's page.dedupe_chars(), which restores the char order with list.index
+    (quadratic: half a second per dense page); this keeps the first char of each cluster in n log n.
+    """
+    chars = page.chars
+    order = {id(c): i for i, c in enumerate(chars)}
+    key = itemgetter("upright", "text", "fontname", "size")
+    kept = []
+    for _, same_glyph in itertools.groupby(sorted(chars, key=key), key=key):
+        for same_line in cluster_objects(list(same_glyph), itemgetter("doctop"), tolerance):
+            for same_spot in cluster_objects(same_line, itemgetter("x0"), tolerance):
+                kept.append(min(same_spot, key=itemgetter("doctop", "x0")))
+    deduped = page.filter(lambda obj: True)
+    deduped._objects = {**page.objects, "char": sorted(kept, key=lambda c: order[id(c)])}
+    return deduped
+
+
+def table_to_fragment(table: Any, chars: list[dict], page_number: int, page_height: float) -> Fragment | None:
+    """Given a pdfplumber table and the page's chars, return its Fragment (cells with real spans), or None.
+
+    Every cell box is mapped onto the grid of distinct x and y edges of the table: a merged cell is one
+    box covering several grid steps, hence one Piece with rowspan/colspan.
+    """
+    boxes = [tuple(b) for b in table.cells]
+    x_edges = cluster_values([v for b in boxes for v in (b[0], b[2])], DEFAULT_EDGE_TOLERANCE)
+    y_edges = cluster_values([v for b in boxes for v in (b[1], b[3])], DEFAULT_EDGE_TOLERANCE)
+    n_rows, n_cols = len(y_edges) - 1, len(x_edges) - 1
+    if n_rows < 1 or n_cols < 1:
+        return None
+    grid: list[list[int | None]] = [[None] * n_cols for _ in range(n_rows)]
+    placed: list[tuple[int, int, int, int, Box]] = []
+    for box in boxes:
+        col, col_end = nearest_index(x_edges, box[0]), nearest_index(x_edges, box[2])
+        row, row_end = nearest_index(y_edges, box[1]), nearest_index(y_edges, box[3])
+        if col_end <= col or row_end <= row or grid[row][col] is not None:
+            continue
+        for r in range(row, row_end):
+            for c in range(col, col_end):
+                grid[r][c] = len(placed)
+        placed.append((row, col, row_end - row, col_end - col, box))  # type: ignore[arg-type]
+
+    owned: list[list[dict]] = [[] for _ in placed]
+    x0, top, x1, bottom = table.bbox
+    for ch in chars:
+        cx, cy = (ch["x0"] + ch["x1"]) / 2, (ch["top"] + ch["bottom"]) / 2
+        if not (x0 <= cx <= x1 and top <= cy <= bottom):
+            continue
+        r = min(max(bisect_right(y_edges, cy) - 1, 0), n_rows - 1)
+        c = min(max(bisect_right(x_edges, cx) - 1, 0), n_cols - 1)
+        if grid[r][c] is not None:
+            owned[grid[r][c]].append(ch)
+
+    fragment = Fragment(page_number, page_height, tuple(table.bbox), x_edges, n_rows)
+    for (row, col, rowspan, colspan, box), cell_chars in zip(placed, owned, strict=True):
+        lines = chars_to_lines(cell_chars)
+        fragment.pieces.append(
+            Piece(lines_to_text(lines), row, col, rowspan, colspan, page_number, box, lines_end_open(lines, box))
+        )
+    fragment.pieces.sort(key=lambda p: (p.row, p.col))
+    return fragment
+
+
+def page_to_fragments(page: Page, page_number: int) -> list[Fragment]:
+    """Given an upright, deduplicated page, return its ruled tables as Fragments, top to bottom."""
+    fragments = []
+    for table in page.find_tables(DEFAULT_TABLE_SETTINGS):
+        if len(table.cells) < DEFAULT_MIN_TABLE_CELLS:
+            continue
+        fragment = table_to_fragment(table, page.chars, page_number, page.height)
+        if fragment is not None:
+            fragments.append(fragment)
+    return sorted(fragments, key=lambda f: (f.bbox[1], f.bbox[0]))
+
+
+def page_to_lines(page: Page, fragments: list[Fragment]) -> list[str]:
+    """Given a page and its table fragments, return the text lines outside the tables, in reading order."""
+
+    def outside(ch: dict) -> bool:
+        cx, cy = (ch["x0"] + ch["x1"]) / 2, (ch["top"] + ch["bottom"]) / 2
+        return not any(b[0] <= cx <= b[2] and b[1] <= cy <= b[3] for b in (f.bbox for f in fragments))
+
+    lines = (line_to_text(line).strip() for line in chars_to_lines([c for c in page.chars if outside(c)]))
+    return [line for line in lines if line]
+
+
+# --- across pages ---------------------------------------------------------------------------------
+
+
+def edges_match(a: list[float], b: list[float], tolerance: float = DEFAULT_CONTINUATION_TOLERANCE) -> bool:
+    """Given two tables' column edges, return whether they share outer edges and the fewer edges all recur."""
+    if abs(a[0] - b[0]) > tolerance or abs(a[-1] - b[-1]) > tolerance:
+        return False
+    fewer, more = (a, b) if len(a) <= len(b) else (b, a)
+    return all(any(abs(x - y) <= tolerance for y in more) for x in fewer)
+
+
+def continues(previous: Fragment, fragment: Fragment) -> bool:
+    """Given two consecutive fragments in document order, return whether the second continues the first's table.
+
+    It does when the first is the last table of its page and ends in the bottom zone, the second is the
+    first table of the next page and starts in the top zone, and their column edges match.
+    """
+    zone = DEFAULT_PAGE_EDGE_ZONE
+    return (
+        fragment.page == previous.page + 1
+        and previous.bbox[3] >= previous.page_height * (1 - zone)
+        and fragment.bbox[1] <= fragment.page_height * zone
+        and edges_match(previous.x_edges, fragment.x_edges)
+    )
+
+
+def fragments_to_groups(fragments: list[Fragment]) -> list[list[Fragment]]:
+    """Given all fragments in document order, return them grouped into logical tables."""
+    groups: list[list[Fragment]] = []
+    for fragment in fragments:
+        if groups and continues(groups[-1][-1], fragment):
+            groups[-1].append(fragment)
+        else:
+            groups.append([fragment])
+    return groups
+
+
+def row_signature(pieces: list[Piece], row: int) -> tuple:
+    """Given pieces and a row number, return what identifies that row's content (columns and texts)."""
+    return tuple(sorted((p.col, p.colspan, p.text) for p in pieces if p.row == row))
+
+
+def repeated_header_rows(cells: list[Piece], new: list[Piece], new_rows: int) -> int:
+    """Given a table's cells and the next page's pieces, return how many of its first rows repeat the header."""
+    k = 0
+    while k < new_rows:
+        signature = row_signature(new, k)
+        if not any(text for _, _, text in signature) or signature != row_signature(cells, k):
+            break
+        k += 1
+    return k
+
+
+def is_split_row(pairs: list[tuple[Piece, Piece]], last_row: int) -> bool:
+    """Given the first row F of a continuation page paired with the cells ending on the previous last row L,
+    return whether F is the rest of L (one table row cut by the page break).
+
+    Rule (generic, no knowledge of scores):
+    - every cell of F lines up with a cell ending on L (checked by the caller);
+    - F is empty under every merged cell that started above L (those are span continuations);
+    - some column has text on both sides, and in at least one such column L's text stops at a full,
+      unpunctuated line (it was cut, not finished);
+    - some column has text on one side only: short values (scores) stay where they were typed, whereas
+      a row that starts afresh on the new page fills the same columns as a complete row does.
+    The page-bottom border Word/LibreOffice draw under a cut row is no evidence either way, so it is ignored.
+    """
+    both = one_sided = cut = False
+    for new, old in pairs:
+        if old.row < last_row:
+            if new.text:
+                return False
+            continue
+        if old.text and new.text:
+            both = True
+            cut = cut or old.open_end
+        elif old.text or new.text:
+            one_sided = True
+    return both and one_sided and cut
+
+
+def join_fragment(cells: list[Piece], n_rows: int, new: list[Piece], new_rows: int) -> int:
+    """Given a table's cells so far (mutated) and the next page's pieces, append them; return the row count.
+
+    Without a repeated header, the first row F of the new page is compared with the last row L:
+    - split row (see is_split_row): each F cell is joined into the L cell above it (text concatenated,
+      rowspans combined) and F disappears;
+    - otherwise, an empty F cell under a cell ending on L, where either is a vertical span, is the rest of
+      that span (大项 / 中项 / 分值 columns): it is dropped and the span grows by its rowspan.
+    After a repeated header nothing is joined (a span cannot run through the header rows).
+    """
+    last_row = n_rows - 1
+    if repeated_header_rows(cells, new, new_rows) == 0:
+        ending = {(c.col, c.colspan): c for c in cells if c.last_row == last_row}
+        first = [p for p in new if p.row == 0]
+        pairs = [(p, ending[(p.col, p.colspan)]) for p in first if (p.col, p.colspan) in ending]
+        if first and len(pairs) == len(first) and is_split_row(pairs, last_row):
+            for piece, cell in pairs:
+                cell.text = wrap_join(cell.text, piece.text)
+                cell.rowspan += piece.rowspan - 1
+                cell.open_end = piece.open_end
+            for piece in new:
+                if piece.row > 0:
+                    piece.row += n_rows - 1
+                    cells.append(piece)
+            return n_rows + new_rows - 1
+        joined = set()
+        for piece, cell in pairs:
+            if not piece.text and (cell.rowspan > 1 or piece.rowspan > 1):
+                cell.rowspan += piece.rowspan
+                joined.add(id(piece))
+        new = [p for p in new if id(p) not in joined]
+    for piece in new:
+        piece.row += n_rows
+        cells.append(piece)
+    return n_rows + new_rows
+
+
+def group_to_table(group: list[Fragment], index: int) -> Table:
+    """Given the fragments of one logical table, return it as a Table with rows numbered continuously."""
+    x_edges = cluster_values([x for f in group for x in f.x_edges], DEFAULT_CONTINUATION_TOLERANCE)
+    cells: list[Piece] = []
+    n_rows = 0
+    for fragment in group:
+        for p in fragment.pieces:
+            p.col = nearest_index(x_edges, p.bbox[0])
+            p.colspan = max(nearest_index(x_edges, p.bbox[2]) - p.col, 1)
+        if not cells:
+            cells, n_rows = list(fragment.pieces), fragment.n_rows
+        else:
+            n_rows = join_fragment(cells, n_rows, list(fragment.pieces), fragment.n_rows)
+    cells.sort(key=lambda p: (p.row, p.col))
+    return Table(
+        index=index,
+        cells=[Cell(p.text, p.row, p.col, p.rowspan, p.colspan, page=p.page, bbox=p.bbox) for p in cells],
+        n_rows=n_rows,
+        n_cols=len(x_edges) - 1,
+        page=group[0].page,
+    )
+
+
+# --- the parser -----------------------------------------------------------------------------------
+
+
+def pdf_to_document(pdf: pdfplumber.PDF) -> Document:
+    """Given an open pdfplumber PDF, return its Document; raise ParseError when it has nothing to read."""
+    pages = pdf.pages
+    if not pages:
+        raise ParseError("the PDF has no pages: re-export it")
+    fragments: list[Fragment] = []
+    lines: list[str] = []
+    n_chars = n_images = 0
+    for number, page in enumerate(pages, start=1):
+        try:
+            upright = page_to_deduped_page(page_to_upright_page(page))
+            n_chars += len(upright.chars)
+            n_images += len(upright.images)
+            page_fragments = page_to_fragments(upright, number)
+            fragments.extend(page_fragments)
+            lines.extend(page_to_lines(upright, page_fragments))
+        finally:
+            page.close()
+    if n_chars == 0 and n_images:
+        raise ParseError("the PDF has no text layer (a scan): it needs OCR")
+    tables = [group_to_table(group, i) for i, group in enumerate(fragments_to_groups(fragments))]
+    return Document(tables=tables, lines=lines, kind="pdf", pages=len(pages))
 
 
 class PdfParser(Parser):
@@ -13,4 +537,13 @@ class PdfParser(Parser):
     kind = "pdf"
 
     def path_to_document(self, path: Path) -> Document:
-        raise ParseError("PDF forms are not supported yet")
+        """Given a PDF path, return its tables and free text lines, or raise ParseError."""
+        try:
+            with pdfplumber.open(path) as pdf:
+                return pdf_to_document(pdf)
+        except (PdfminerException, MalformedPDFException, PSException) as error:
+            raise error_to_parse_error(error) from error
+        except OSError as error:
+            raise ParseError(
+                f"cannot read {Path(path).name}: {error.strerror or error}; send the file again"
+            ) from error

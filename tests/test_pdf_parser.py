@@ -1,0 +1,428 @@
+"""The PDF parser: real spans from cell boxes, tables over pages, split rows joined, clean CJK text, errors.
+
+Test PDFs are drawn with reportlab (CID font STSong-Light) under tmp_path; the shared samples and
+pdfplumber's own test PDFs are used when present.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from extractor.parsers.base import ParseError
+from extractor.parsers.pdf import PdfParser, Piece, is_split_row, line_to_text, wrap_join
+
+reportlab = pytest.importorskip("reportlab")
+from reportlab.lib import pdfencrypt  # noqa: E402
+from reportlab.lib.pagesizes import A4, landscape  # noqa: E402
+from reportlab.lib.utils import ImageReader  # noqa: E402
+from reportlab.pdfbase import pdfmetrics  # noqa: E402
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont  # noqa: E402
+from reportlab.pdfgen import canvas  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+FILLED_PDF = SHARED / "samples" / "forms" / "filled_pdf.pdf"
+FOREIGN = SHARED / "foreign" / "pdfplumber"
+
+FONT = "STSong-Light"
+SIZE = 9
+LEADING = 12
+PAD = 5
+pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+
+# Columns of the test form: 大项, 中项, 小项, 自评, 督查.
+X = [50, 130, 210, 330, 390, 450]
+
+
+def parse(path: Path):
+    return PdfParser().path_to_document(path)
+
+
+def draw_table(c: canvas.Canvas, page_height: float, top: float, heights: list[float], cells: list[tuple]) -> None:
+    """Draw ruled cells (row, col, rowspan, colspan, [lines]) on a grid of X columns and row heights from top."""
+    y = [top]
+    for h in heights:
+        y.append(y[-1] + h)
+    c.setLineWidth(0.5)
+    for row, col, rowspan, colspan, lines in cells:
+        x0, x1, t, b = X[col], X[col + colspan], y[row], y[row + rowspan]
+        c.rect(x0, page_height - b, x1 - x0, b - t)
+        for i, line in enumerate(lines):
+            c.drawString(x0 + PAD, page_height - (t + 3 + SIZE + i * LEADING), line)
+
+
+def item(row: int, label: list[str], self_: str, insp: str) -> list[tuple]:
+    return [(row, 2, 1, 1, label), (row, 3, 1, 1, [self_] if self_ else []), (row, 4, 1, 1, [insp] if insp else [])]
+
+
+def build_form(path: Path) -> Path:
+    """A 5-page form: a table over pages 1-3 (a row split at the 1/2 break, a clean break at 2/3),
+    a landscape page 4 and a /Rotate page 5."""
+    w, h = A4
+    c = canvas.Canvas(str(path), pagesize=A4)
+    c.setFont(FONT, 12)
+    c.drawString(50, h - 50, "附件1")
+    c.drawString(50, h - 70, "评价机构名称：测试机构")
+    c.drawString(50, h - 90, "填 报 日 期：2024年5月19日")
+    c.drawString(50, h - 110, "专项质量督导检查（自评）表")
+    c.drawString(50.3, h - 110, "专项质量督导检查（自评）表")  # fake bold: the same text drawn twice
+    c.setFont(FONT, SIZE)
+
+    # Page 1: header (merged both ways), three plain items, 17 items under 认定实施要求/试卷管理, then the
+    # first half of a split row at the bottom (label cut at a full line, scores on this side).
+    cells = [
+        (0, 0, 1, 3, ["督导检查内容"]),
+        (0, 3, 2, 1, ["自评结果"]),
+        (0, 4, 2, 1, ["督查结果"]),
+        (1, 0, 1, 1, ["大项"]),
+        (1, 1, 1, 1, ["中项"]),
+        (1, 2, 1, 1, ["小项"]),
+        (2, 0, 2, 1, ["机构建设", "（5分）"]),
+        (2, 1, 2, 1, ["办公场地"]),
+        *item(2, ["设有办公室、题库室、制卷", "室、阅卷室"], "5", "4.5"),
+        *item(3, ["机构负责人岗", "位职 责明确（1分）"], "1", "1"),
+        (4, 0, 1, 1, ["Quality", "check"]),
+        (4, 1, 1, 1, ["Latin"]),
+        *item(4, ["ISO 9001"], "2", "2"),
+        (5, 0, 18, 1, ["认定实施要求"]),
+        (5, 1, 17, 1, ["试卷管理"]),
+    ]
+    for i in range(17):
+        cells += item(5 + i, [f"试卷管理第{i + 1}项"], "1", "1")
+    cells += [(22, 1, 1, 1, ["考评人员"]), *item(22, ["考评人员应具有评价相关职"], "1", "0.5")]
+    draw_table(c, h, 120, [20, 20, 30, 30, 30] + [30] * 17 + [24], cells)
+    c.showPage()
+
+    # Page 2: the rest of the split row (no scores), the rest of the 大项 and 中项 spans, then a new group
+    # running to the bottom; its last row is complete.
+    c.setFont(FONT, SIZE)
+    cells = [
+        (0, 0, 3, 1, []),
+        (0, 1, 2, 1, []),
+        *item(0, ["业的资格条件（1分）"], "", ""),
+        *item(1, ["评价工作中应按照有关规定"], "2", "2"),
+        (2, 1, 1, 1, ["阅卷评分"]),
+        *item(2, ["阅卷评分的差错率控制情况"], "2", "1.5"),
+        (3, 0, 21, 1, ["能力建设情况"]),
+        (3, 1, 21, 1, ["信息建设"]),
+    ]
+    for i in range(20):
+        cells += item(3 + i, [f"信息建设第{i + 1}项"], "1", "1")
+    cells += item(23, ["视频监控设备配备齐全"], "2", "2")
+    draw_table(c, h, 60, [18, 30, 30] + [30] * 21, cells)
+    c.showPage()
+
+    # Page 3: a fresh row (scores filled on both sides of the break: no split), spans continuing, totals.
+    c.setFont(FONT, SIZE)
+    cells = [
+        (0, 0, 2, 1, []),
+        (0, 1, 2, 1, []),
+        *item(0, ["考务督导一体化平台使用"], "2", "1"),
+        *item(1, ["题库专用机配备情况"], "", ""),
+        (2, 0, 1, 3, ["合计"]),
+        (2, 3, 1, 1, ["80"]),
+        (2, 4, 1, 1, ["70"]),
+    ]
+    draw_table(c, h, 60, [30, 30, 20], cells)
+    c.drawString(50, h - 170, "备注：无")
+    c.showPage()
+
+    # Page 4: landscape.
+    lw, lh = landscape(A4)
+    c.setPageSize((lw, lh))
+    c.setFont(FONT, SIZE)
+    c.drawString(50, lh - 50, "横向页面")
+    draw_table(
+        c,
+        lh,
+        80,
+        [20, 20],
+        [(0, 0, 1, 1, ["项目"]), (0, 1, 1, 1, ["得分"]), (1, 0, 1, 1, ["加分项"]), (1, 1, 1, 1, ["3"])],
+    )
+    c.showPage()
+
+    # Page 5: /Rotate 90, content drawn turned so it reads upright when displayed.
+    c.setPageSize(A4)
+    c.setPageRotation(90)
+    c.translate(w, 0)
+    c.rotate(90)
+    c.setFont(FONT, SIZE)
+    c.drawString(50, w - 50, "旋转页面 Rotated page")
+    draw_table(c, w, 80, [20], [(0, 0, 1, 1, ["甲"]), (0, 1, 1, 1, ["1"])])
+    c.showPage()
+    c.save()
+    return path
+
+
+@pytest.fixture(scope="module")
+def form(tmp_path_factory):
+    return parse(build_form(tmp_path_factory.mktemp("pdf") / "form.pdf"))
+
+
+@pytest.fixture(scope="module")
+def main(form):
+    return form.tables[0]
+
+
+def at(table, row, col):
+    cell = table.grid()[row][col]
+    assert cell is not None, (row, col)
+    return cell
+
+
+# --- spans, text, provenance --------------------------------------------------------------------
+
+
+def test_document_basics(form, main):
+    assert form.kind == "pdf" and form.pages == 5
+    assert [(t.n_rows, t.n_cols, t.page) for t in form.tables] == [(49, 5, 1), (2, 2, 4), (1, 2, 5)]
+    assert (main.n_rows, main.n_cols) == (49, 5)
+
+
+def test_merged_header_cells_have_their_spans(main):
+    head = at(main, 0, 0)
+    assert (head.row, head.col, head.rowspan, head.colspan, head.text) == (0, 0, 1, 3, "督导检查内容")
+    self_head = at(main, 1, 3)
+    assert (self_head.row, self_head.rowspan, self_head.text) == (0, 2, "自评结果")
+    # A merged cell is one Cell, never repeated.
+    assert sum(1 for c in main.cells if c.text == "督导检查内容") == 1
+    assert at(main, 3, 0) is at(main, 2, 0) and at(main, 2, 0).rowspan == 2
+
+
+def test_wrapped_and_spaced_text(main):
+    assert at(main, 2, 0).text == "机构建设（5分）"
+    assert at(main, 2, 2).text == "设有办公室、题库室、制卷室、阅卷室"
+    assert at(main, 3, 2).text == "机构负责人岗位职责明确（1分）"  # stray space between CJK dropped
+    assert at(main, 4, 0).text == "Quality check"  # a wrap between Latin words is a space
+    assert at(main, 4, 2).text == "ISO 9001"
+
+
+def test_provenance(main):
+    cell = at(main, 3, 2)
+    assert cell.page == 1
+    assert cell.bbox == pytest.approx((210, 190, 330, 220), abs=1)
+    later = at(main, 46, 2)
+    assert later.text == "考务督导一体化平台使用"
+    assert later.page == 3 and later.bbox == pytest.approx((210, 60, 330, 90), abs=1)
+
+
+# --- tables over pages --------------------------------------------------------------------------
+
+
+def test_row_split_by_page_break_is_one_row(main):
+    row = [at(main, 22, col) for col in range(5)]
+    assert [c.text for c in row[1:]] == ["考评人员", "考评人员应具有评价相关职业的资格条件（1分）", "1", "0.5"]
+    assert all(c.row == 22 for c in row[1:])
+    assert row[2].page == 1 and row[2].rowspan == 1
+    assert at(main, 23, 2).text == "评价工作中应按照有关规定"
+    assert [at(main, 24, col).text for col in (1, 2, 3, 4)] == ["阅卷评分", "阅卷评分的差错率控制情况", "2", "1.5"]
+
+
+def test_spans_continue_across_page_breaks(main):
+    group = at(main, 5, 0)
+    assert (group.text, group.row, group.rowspan, group.page) == ("认定实施要求", 5, 20, 1)
+    assert at(main, 24, 0) is group
+    assert at(main, 23, 1).text == "考评人员" and at(main, 23, 1).rowspan == 2
+    capacity = at(main, 47, 0)
+    assert (capacity.text, capacity.row, capacity.rowspan) == ("能力建设情况", 25, 23)
+    assert at(main, 47, 1).text == "信息建设"
+
+
+def test_clean_page_break_keeps_rows_apart(main):
+    assert [at(main, 45, col).text for col in (2, 3, 4)] == ["视频监控设备配备齐全", "2", "2"]
+    assert [at(main, 46, col).text for col in (2, 3, 4)] == ["考务督导一体化平台使用", "2", "1"]
+    assert [at(main, 47, col).text for col in (2, 3, 4)] == ["题库专用机配备情况", "", ""]
+    total = at(main, 48, 0)
+    assert (total.text, total.colspan, at(main, 48, 3).text) == ("合计", 3, "80")
+
+
+def test_rows_are_numbered_continuously(main):
+    grid = main.grid()
+    assert all(cell is not None for row in grid for cell in row)
+    starts = {(c.row, c.col) for c in main.cells}
+    assert len(starts) == len(main.cells)
+
+
+# --- free text, orientation, dedupe -------------------------------------------------------------
+
+
+def test_lines_outside_tables(form):
+    assert form.lines[:4] == [
+        "附件1",
+        "评价机构名称：测试机构",
+        "填报日期：2024年5月19日",
+        "专项质量督导检查（自评）表",
+    ]
+    assert "备注：无" in form.lines
+    assert not any("督导检查内容" in line for line in form.lines)
+
+
+def test_doubled_chars_are_deduplicated(form):
+    assert form.lines.count("专项质量督导检查（自评）表") == 1
+
+
+def test_landscape_and_rotated_pages(form):
+    assert "横向页面" in form.lines and "旋转页面 Rotated page" in form.lines
+    landscape_table, rotated_table = form.tables[1], form.tables[2]
+    assert [c.text for c in landscape_table.cells] == ["项目", "得分", "加分项", "3"]
+    assert landscape_table.cells[0].bbox == pytest.approx((50, 80, 130, 100), abs=1)
+    assert [c.text for c in rotated_table.cells] == ["甲", "1"]
+
+
+# --- the split-row rule on its own ----------------------------------------------------------------
+
+
+def piece(text: str, row: int, col: int, rowspan: int = 1, open_end: bool = False) -> Piece:
+    return Piece(text, row, col, rowspan, 1, 1, (0, 0, 1, 1), open_end)
+
+
+def test_split_rule():
+    cut = [
+        (piece("业的资格条件", 0, 2), piece("考评人员应具", 9, 2, open_end=True)),
+        (piece("", 0, 3), piece("1", 9, 3)),
+        (piece("", 0, 4), piece("0.5", 9, 4)),
+    ]
+    assert is_split_row(cut, 9)
+    finished = [(piece("新项目", 0, 2), piece("完整的项目（1分）", 9, 2)), (piece("", 0, 3), piece("1", 9, 3))]
+    assert not is_split_row(finished, 9)  # unfilled scores after a complete label: a new row
+    full_row = [
+        (piece("新项目", 0, 2), piece("考评人员应具", 9, 2, open_end=True)),
+        (piece("2", 0, 3), piece("1", 9, 3)),
+    ]
+    assert not is_split_row(full_row, 9)  # every column filled on both sides: a new row
+    new_group = cut + [(piece("新大项", 0, 0), piece("旧大项", 3, 0, rowspan=7))]
+    assert not is_split_row(new_group, 9)  # text under a span from above starts a new group
+
+
+def test_text_joining_helpers():
+    assert wrap_join("考评人员应具", "有评价") == "考评人员应具有评价"
+    assert wrap_join("Long", "Gun") == "Long Gun"
+    assert wrap_join("（1", "分）") == "（1分）"
+    chars = [{"text": t, "x0": x, "x1": x + 9, "size": 9} for t, x in (("职", 0), (" ", 9), ("责", 14))]
+    assert line_to_text(chars) == "职责"
+
+
+# --- errors ---------------------------------------------------------------------------------------
+
+
+def test_scan_without_text_layer(tmp_path):
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (60, 40), "white").save(buffer, format="PNG")
+    buffer.seek(0)
+    path = tmp_path / "scan.pdf"
+    c = canvas.Canvas(str(path), pagesize=A4)
+    c.drawImage(ImageReader(buffer), 50, 500, 300, 200)
+    c.showPage()
+    c.save()
+    with pytest.raises(ParseError, match=r"^the PDF has no text layer \(a scan\): it needs OCR$"):
+        parse(path)
+
+
+def test_encrypted(tmp_path):
+    path = tmp_path / "locked.pdf"
+    c = canvas.Canvas(str(path), pagesize=A4, encrypt=pdfencrypt.StandardEncryption("user", "owner"))
+    c.setFont(FONT, 12)
+    c.drawString(50, 700, "机密")
+    c.showPage()
+    c.save()
+    with pytest.raises(ParseError, match="^the PDF is encrypted: remove its password and send it again$"):
+        parse(path)
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04 this is a zip, not a pdf", b"%PDF-1.4\n1 0 obj <<"])
+def test_not_a_pdf(tmp_path, content):
+    path = tmp_path / "bad.pdf"
+    path.write_bytes(content)
+    with pytest.raises(ParseError, match="^not a readable PDF: .*; re-export it$"):
+        parse(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ParseError, match="cannot read"):
+        parse(tmp_path / "nowhere.pdf")
+
+
+# --- real files ----------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not FILLED_PDF.exists(), reason="shared samples not present")
+def test_filled_pdf_sample():
+    doc = parse(FILLED_PDF)
+    assert doc.pages == 6
+    assert "评价机构名称：海南州日月山餐饮管理有限公司" in doc.lines
+    assert "填报日期：2024年3月27日" in doc.lines
+    stats, main = doc.tables
+    assert [c.text for c in stats.cells] == [
+        "2023年度认定批次数",
+        "8",
+        "2023年度认定总人数",
+        "520",
+        "2023年度认定合格人数",
+        "508",
+    ]
+    assert (main.n_rows, main.n_cols, main.page) == (73, 7, 2)
+
+    def row(r):
+        return [at(main, r, col).text for col in range(7)]
+
+    assert row(3)[2:] == [
+        "机构负责人岗位职责明确（1分）",
+        "4",
+        "查阅文件或会议记录，现场提问其岗位工作职责。",
+        "0",
+        "0",
+    ]
+    # Row 53 was split by the page 4/5 break: label and method joined, scores from page 4.
+    assert row(53)[1:] == ["考评人员", "考评人员应具有评价相关职业的资格条件", "5", "查阅记录和档案", "1", "1"]
+    assert at(main, 53, 2).page == 4 and at(main, 53, 1).rowspan == 3
+    group = at(main, 44, 0)
+    assert (group.row, group.rowspan, group.text) == (44, 15, "认定实施要求\n（25分）")
+    assert [row(r)[0] for r in (70, 71, 72)] == ["加分项", "减分项", "合计"]
+    assert row(72)[5:] == ["85.5", "77.5"]
+
+
+FOREIGN_PDFS = sorted(FOREIGN.glob("*.pdf")) if FOREIGN.exists() else []
+
+
+@pytest.mark.skipif(not FOREIGN_PDFS, reason="pdfplumber test PDFs not present")
+def test_foreign_pdfs_give_a_document_or_a_parse_error():
+    outcomes = {}
+    for path in FOREIGN_PDFS:
+        try:
+            doc = parse(path)
+            assert doc.pages and doc.pages > 0
+            for table in doc.tables:
+                assert all(c.rowspan >= 1 and c.colspan >= 1 and c.page for c in table.cells)
+            outcomes[path.name] = "ok"
+        except ParseError as error:
+            outcomes[path.name] = str(error)
+    assert outcomes.get("password-example.pdf", "").startswith("the PDF is encrypted")
+    assert outcomes.get("empty.pdf", "").startswith("not a readable PDF")
+    if "issue-203-decimalize.pdf" in outcomes:
+        assert outcomes["issue-203-decimalize.pdf"].startswith("the PDF has no text layer")
+
+
+@pytest.mark.skipif(not (FOREIGN / "nics-background-checks-2015-11-rotated.pdf").exists(), reason="not present")
+def test_sideways_page_reads_like_the_upright_one():
+    def cells(name):
+        return [(c.row, c.col, c.rowspan, c.colspan, c.text) for c in parse(FOREIGN / name).tables[0].cells]
+
+    upright = cells("nics-background-checks-2015-11.pdf")
+    assert cells("nics-background-checks-2015-11-rotated.pdf") == upright
+    assert upright[0] == (0, 0, 1, 25, "NICS Firearm Background Checks November - 2015")
+
+
+@pytest.mark.skipif(not (FOREIGN / "issue-71-duplicate-chars.pdf").exists(), reason="not present")
+def test_foreign_doubled_chars():
+    import pdfplumber
+
+    from extractor.parsers.pdf import page_to_deduped_page
+
+    with pdfplumber.open(FOREIGN / "issue-71-duplicate-chars.pdf") as pdf:
+        page = pdf.pages[0]
+        assert page_to_deduped_page(page).chars == page.dedupe_chars().chars
+        assert len(page_to_deduped_page(page).chars) < len(page.chars)
