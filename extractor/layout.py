@@ -119,7 +119,7 @@ def table_to_columns(table: Table) -> Columns | None:
     grid = table.grid()
     limit = min(DEFAULT_HEADER_SEARCH_ROWS, table.n_rows)
     for start in range(limit):
-        roles_one = [header_text_to_role(t) for t in _row_texts(grid, start)]
+        roles_one = [header_text_to_role(t) for t in _row_texts(grid, start) if len(_flat(t)) <= 20]
         if SELF not in roles_one:
             continue
         # A second header row (大项/中项/小项 under 督导检查内容) joins the first when it names label roles.
@@ -188,9 +188,12 @@ def _is_number(text: str) -> bool:
     return bool(re.fullmatch(r"[+-]?\d+(\.\d+)?分?", _flat(text)))
 
 
+DEFAULT_HEADER_CELL_MAX_CHARS = 12  # header names are short; an item label that mentions 自评 is no header
+
+
 def _looks_like_header(texts: list[str]) -> bool:
-    roles = [header_text_to_role(t) for t in texts]
-    return SELF in roles and not any(_is_number(t) for t in texts)
+    roles = [header_text_to_role(t) for t in texts if len(_flat(t)) <= DEFAULT_HEADER_CELL_MAX_CHARS]
+    return SELF in roles and len(set(roles) - {None, IGNORE}) >= 2 and not any(_is_number(t) for t in texts)
 
 
 def document_to_layout(doc: Document) -> Layout:
