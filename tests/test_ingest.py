@@ -22,8 +22,6 @@ from extractor.store import open_db
 from samples.generate import build_form, form_spec, save_docx
 from samples.variant import Variant
 
-from .conftest import SHARED_FORMS
-
 ROOT = Path(__file__).resolve().parents[1]
 
 

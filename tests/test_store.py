@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from decimal import Decimal
 
 import pytest
@@ -43,7 +44,7 @@ def test_one_transaction_per_form_leaves_nothing_of_a_form_that_fails_midway(tmp
         ItemResult(code="1", category="A", label="a", max=Decimal(1), self=Decimal(1)),
         ItemResult(code="2", category="A", label="b", max=Decimal(1), self=object()),  # unstorable value
     ])
-    with pytest.raises(Exception):
+    with pytest.raises(sqlite3.ProgrammingError):
         save_form(db, bad)
     assert db["forms"].count == 0 and db["items"].count == 0
     good = Form(source="y.docx", sha256="1" * 64)
