@@ -87,12 +87,10 @@ def paths_to_inputs(paths: list[str]) -> Iterator[Input]:
 def inputs_to_leaves(inputs: Iterator[Input], workdir: Path) -> Iterator[Input]:
     """Given input files, yield the files to read: archives and e-mails expanded into their
     members (written under workdir), other files as they are."""
-    try:
-        from . import containers
-    except ImportError:  # TODO(lead): remove once containers.py lands
-        containers = None
+    from . import containers
+
     for inp in inputs:
-        if containers and inp.path is not None and inp.path.suffix.lower() in containers.CONTAINER_SUFFIXES:
+        if inp.path is not None and inp.path.suffix.lower() in containers.CONTAINER_SUFFIXES:
             for m in containers.input_to_members(inp.path, inp.source, workdir):
                 yield Input(m.path, m.source, m.error, m.skipped)
         else:

@@ -53,8 +53,10 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
-    """Create the tables and indexes that are missing (idempotent)."""
-    with db.atomic():
+    """Create the tables and indexes that are missing (idempotent; safe with concurrent openers)."""
+    if {"forms", "items", "discrepancies", "corrections"} <= set(db.table_names()):
+        return
+    with immediate(db):
         if "forms" not in db.table_names():
             db["forms"].create(FORMS_COLUMNS, pk="id", not_null={"source", "sha256", "status"})
             db["forms"].create_index(["sha256"])

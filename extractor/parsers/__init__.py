@@ -7,11 +7,12 @@ from pathlib import Path
 from ..model import Document
 from .base import ParseError, Parser
 from .docx import DocxParser
+from .legacy import LegacyWordParser
 from .pdf import PdfParser
 
 __all__ = ["ParseError", "Parser", "PARSERS", "parser_for", "path_to_document"]
 
-PARSERS: list[Parser] = [DocxParser(), PdfParser()]
+PARSERS: list[Parser] = [DocxParser(), PdfParser(), LegacyWordParser()]
 
 
 def parser_for(path: Path) -> Parser | None:

@@ -1,0 +1,174 @@
+"""Legacy Word (.doc, .wps, .rtf) parser: LibreOffice converts the file to .docx, DocxParser reads it.
+
+The file's first bytes decide what it really is, whatever its name says: an OLE2 compound file
+(Word 97-2003, WPS), RTF, a .docx zip (read directly), or an HTML page that a web system saved as
+".doc" (Word opens those, so LibreOffice imports them). Anything else is refused before LibreOffice
+sees it — LibreOffice would happily import plain text or garbage as a document.
+
+LibreOffice runs headless with a private profile per call (so it never hands the job to a running
+instance or shares a locked profile), in its own process group, under a time limit.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+
+from ..model import Document
+from .base import ParseError, Parser
+from .docx import DocxParser
+
+OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
+DEFAULT_CONVERT_TIMEOUT = 60  # seconds
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024  # larger legacy files are refused, not converted
+SOFFICE_NAMES = ("soffice", "libreoffice")
+_MAC_SOFFICE = "/Applications/LibreOffice.app/Contents/MacOS/soffice"
+
+NEEDS_LIBREOFFICE = "reading .doc needs LibreOffice: apt-get install libreoffice-writer-nogui"
+WPS_FAILED = "cannot read this WPS file: open it in WPS and save it as .docx"
+
+
+class LegacyWordParser(Parser):
+    suffixes = (".doc", ".wps", ".rtf")
+    kind = "doc"
+
+    def __init__(self, timeout: float = DEFAULT_CONVERT_TIMEOUT) -> None:
+        self.timeout = timeout
+
+    def path_to_document(self, path: Path) -> Document:
+        path = Path(path)
+        suffix = path.suffix.lower() or ".doc"
+        try:
+            size = path.stat().st_size
+            with open(path, "rb") as f:
+                head = f.read(4096)
+        except OSError as e:
+            raise ParseError(f"cannot read the file: {e.strerror or e}") from None
+        if size > DEFAULT_MAX_BYTES:
+            raise ParseError(f"the {suffix} file is too large to convert ({size // (1024 * 1024)} MB)")
+        fmt = sniff(head)
+        if fmt == "docx":  # a .docx saved under an old name: no conversion needed
+            return DocxParser().path_to_document(path)
+        if fmt is None:
+            what = describe(head)
+            if suffix == ".rtf":
+                raise ParseError(f"not an RTF document: {what}; open it in Word or WPS and save it as .docx")
+            if suffix == ".wps":
+                raise ParseError(f"not a Word 97-2003 document: {what}; open it in WPS and save it as .docx")
+            raise ParseError(f"not a Word 97-2003 document: {what}; open it in Word or WPS and save it as .docx")
+        soffice = find_soffice()
+        if soffice is None:
+            raise ParseError(NEEDS_LIBREOFFICE)
+        with tempfile.TemporaryDirectory(prefix="selfeval-lo-", ignore_cleanup_errors=True) as tmp:
+            tmpdir = Path(tmp)
+            # The import filter is forced: left to itself LibreOffice falls back to importing a
+            # damaged file as plain text and "succeeds".
+            attempts = {"doc": [("input.doc", "MS Word 97")], "rtf": [("input.rtf", "Rich Text Format")],
+                        "html": [("input.html", "HTML (StarWriter)")]}[fmt]
+            if suffix == ".wps" and fmt == "doc":  # Kingsoft WPS: Word 97 inside; else Microsoft Works
+                attempts = [("input.doc", "MS Word 97"), ("input.wps", "MS_Works")]
+            out = None
+            for name, infilter in attempts:
+                out = convert_to_docx(soffice, path, tmpdir, name, infilter, self.timeout, suffix)
+                if out is not None:
+                    break
+            if out is None:
+                if suffix == ".wps":
+                    raise ParseError(WPS_FAILED)
+                raise ParseError(f"LibreOffice could not convert this {suffix} (damaged or password-protected?): "
+                                 "open it in Word or WPS and save it as .docx")
+            doc = DocxParser().path_to_document(out)
+        doc.kind = self.kind
+        return doc
+
+
+def sniff(head: bytes) -> str | None:
+    """What the first bytes say the file is: 'doc' (OLE2), 'rtf', 'docx' (zip), 'html', or None."""
+    if head.startswith(OLE2_MAGIC):
+        return "doc"
+    if head.startswith(b"{\\rtf"):
+        return "rtf"
+    if head.startswith(b"PK\x03\x04"):
+        return "docx"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text.startswith((b"<html", b"<!doctype html")) or (text.startswith(b"<") and b"<html" in text[:1024]
+                                                          and b"<w:worddocument" not in text):
+        return "html"
+    return None
+
+
+def describe(head: bytes) -> str:
+    """A short description of what a refused file seems to be."""
+    if not head:
+        return "the file is empty"
+    if head.startswith(b"%PDF"):
+        return "it is a PDF file (send it as .pdf)"
+    lower = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if lower.startswith(b"<?xml") and (b"word.document" in lower or b"<w:worddocument" in lower):
+        return "it is a Word 2003 XML file"
+    if lower.startswith(b"mime-version") or b"multipart/related" in lower[:2048]:
+        return "it is a web archive (MHT)"
+    sample = head[:1024]
+    for enc in ("utf-8", "gb18030"):
+        try:
+            text = sample.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        if text and sum(ch.isprintable() or ch in "\r\n\t" for ch in text) >= 0.95 * len(text):
+            return "it is plain text"
+    return f"unknown content (starts with {head[:8].hex(' ')})"
+
+
+def find_soffice() -> str | None:
+    """The LibreOffice executable, or None."""
+    for name in SOFFICE_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return _MAC_SOFFICE if os.path.exists(_MAC_SOFFICE) else None
+
+
+def convert_to_docx(soffice: str, path: Path, tmpdir: Path, name: str, infilter: str, timeout: float,
+                    suffix: str) -> Path | None:
+    """Copy path into a fresh folder of tmpdir under name, convert it with LibreOffice's import filter
+    infilter; return the .docx or None on failure. Raise ParseError when LibreOffice takes longer than
+    timeout (its whole process group is killed)."""
+    work = tmpdir / name.replace(".", "_") / "in"
+    outdir = work.parent / "out"
+    profile = work.parent / "profile"
+    work.mkdir(parents=True)
+    src = work / name
+    shutil.copyfile(path, src)
+    cmd = [soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore", "--nologo",
+           "--nodefault", "--nolockcheck", f"--infilter={infilter}", "--convert-to", "docx:MS Word 2007 XML",
+           "--outdir", str(outdir), str(src)]
+    try:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                start_new_session=True, cwd=str(work))
+    except OSError as e:
+        raise ParseError(f"{NEEDS_LIBREOFFICE} ({e.strerror or e})") from None
+    try:
+        proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        raise ParseError(f"converting the {suffix} with LibreOffice took longer than {timeout:g} s") from None
+    except BaseException:
+        _kill_group(proc)
+        raise
+    out = outdir / (Path(name).stem + ".docx")
+    return out if out.is_file() and out.stat().st_size > 0 else None
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.communicate(timeout=10)
+    except (subprocess.TimeoutExpired, ValueError):
+        pass
