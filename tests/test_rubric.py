@@ -85,3 +85,13 @@ def test_extra_rubric_dir_is_loaded(tmp_path, monkeypatch):
         '[[items]]\ncode = "1.1"\nlabel = "x"\nmax = 1\n', encoding="utf-8")
     monkeypatch.setenv(rubric.RUBRIC_DIR_ENV, str(tmp_path))
     assert sorted(rubric.load_all()) == ["national-2020", "qinghai-2024", "tiny"]
+
+
+def test_the_readme_example_rubric_is_valid():
+    import re
+    import tomllib
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    r = parse(tomllib.loads(re.search(r"```toml\n(.*?)```", readme, re.S).group(1)), "readme.toml")
+    assert (r.id, [i.code for i in r.items], r.groups) == ("haidong-2025", ["1.1", "1.2", "2.1"], {"g1": 6})
