@@ -1,11 +1,14 @@
-"""Generate filled self-evaluation forms (.docx) and their ground truth (truth.json).
+"""Generate filled self-evaluation forms (.docx and .pdf) and their ground truth (truth.json).
 
 usage: python -m samples.generate OUT_DIR [--seed N] [--count N]
 
 The default set (no --count) holds every layout variant, planted error, national style and broken file at
-least once; file names say the variant (qh_merged_01.docx, qh_err_overcap_23.docx, broken_empty_34.docx).
+least once; file names say the variant (qh_merged_01.docx, qh_err_overcap_23.docx, broken_empty_34.docx),
+then PDFs (qh_pdf_lo_merged_36.pdf exported by LibreOffice, skipped with a warning without soffice;
+qh_pdf_rl_portrait_splitrows_45.pdf drawn by reportlab), see samples.pdf.
 With --count N the first N entries of that set are written, then random combinations.
-Output is deterministic for a given seed (also byte-for-byte: zip entries get a fixed timestamp).
+Output is deterministic for a given seed (also byte-for-byte: zip entries get a fixed timestamp, PDF dates
+and ids are fixed).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import argparse
 import io
 import json
 import random
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -21,6 +25,7 @@ import docx.document
 
 from samples.national import national_spec
 from samples.noise import DATE_STYLES, NAME_STYLES, SCORE_STYLES
+from samples.pdf import convert_docx, set_landscape
 from samples.qinghai import qinghai_spec
 from samples.render import build_form
 from samples.spec import FormSpec
@@ -30,6 +35,8 @@ from samples.variant import ERRORS, Variant
 __all__ = ["PLAN", "build_form", "form_spec", "generate", "save_docx", "truth_of"]
 
 _SPLIT = {"split": True, "split_note": "（续表）"}
+_LO = {"via": "soffice"}  # PDF options: via soffice | reportlab, landscape, repeat_header, split_rows
+_RL = {"via": "reportlab", "landscape": False, "repeat_header": True, "split_rows": True}
 # (tag, kind, Variant options); kind is qh, national or broken
 PLAN: list[tuple[str, str, dict]] = [
     ("merged", "qh", {}),
@@ -73,6 +80,23 @@ PLAN: list[tuple[str, str, dict]] = [
     ("truncated", "broken", {}),
     ("empty", "broken", {}),
     ("textfile", "broken", {}),
+    # PDFs (written as .pdf; opts["pdf"] picks the producer, see samples.pdf): LibreOffice exports of the
+    # .docx (skipped with a warning when soffice is missing), then reportlab drawings of the spec.
+    ("pdf_lo_merged", "qh", {"pdf": _LO}),
+    ("pdf_lo_unmerged", "qh", {"layout": "repeat", "header_rows": 1, "pdf": _LO}),
+    ("pdf_lo_split", "qh", _SPLIT | {"pdf": _LO}),
+    ("pdf_lo_renamed", "qh", {"self_header": "自评得分", "insp_header": "督查得分", "fmt": "pad", "pdf": _LO}),
+    ("pdf_lo_noise", "qh", {"noise": 0.3, "noise_kinds": ("typo", "space", "break"), "pdf": _LO}),
+    ("pdf_lo_errors", "qh", {"errors": ("over_cap", "missing_score", "non_numeric", "total_mismatch"),
+                             "layout": "blank", "pdf": _LO}),
+    ("pdf_lo_landscape", "qh", {"pdf": _LO | {"landscape": True}}),
+    ("pdf_lo_landscape_repeat", "qh", {"layout": "repeat", "fmt": "mixed", "pdf": _LO | {"landscape": True}}),
+    ("pdf_lo_merged", "national", {"diff_rate": 0.12, "pdf": _LO}),
+    ("pdf_rl_portrait_splitrows", "qh", {"layout": "blank", "noise": 0.5, "noise_kinds": ("break",), "pdf": _RL}),
+    ("pdf_rl_landscape_noheader", "qh", {"layout": "repeat", "header_rows": 1,
+                                         "pdf": _RL | {"landscape": True, "repeat_header": False}}),
+    ("pdf_rl_merged_rowbreaks", "qh", {"bonus": True, "pdf": _RL | {"split_rows": False}}),
+    ("pdf_rl_merged_splitspans", "qh", {"fmt": "fen", "pdf": _RL}),
 ]
 
 
@@ -121,17 +145,35 @@ def generate(out_dir: str | Path, seed: int = 0, count: int | None = None) -> di
     extra = random.Random(f"{seed}:extra")
     plan += [_random_entry(extra) for _ in range((count or 0) - len(plan))]
     truth: dict[str, dict] = {}
-    for i, (tag, kind, opts) in enumerate(plan, 1):
-        name = f"{kind}_{tag}_{i:02d}.docx"
-        rng = random.Random(f"{seed}:{i}:{kind}:{tag}")
-        if kind == "broken":
-            (out / name).write_bytes(_broken(tag, rng))
-            truth[name] = {"bad": True}
-            continue
-        opts = {"name_style": rng.choice(NAME_STYLES), "date_style": rng.choice(DATE_STYLES)} | opts
-        spec = form_spec(kind, Variant(**opts), rng)
-        save_docx(build_form(spec), out / name)
-        truth[name] = truth_of(spec)
+    with tempfile.TemporaryDirectory(prefix="samples-") as tmp:
+        to_convert: list[Path] = []
+        for i, (tag, kind, opts) in enumerate(plan, 1):
+            name = f"{kind}_{tag}_{i:02d}.docx"
+            rng = random.Random(f"{seed}:{i}:{kind}:{tag}")
+            if kind == "broken":
+                (out / name).write_bytes(_broken(tag, rng))
+                truth[name] = {"bad": True}
+                continue
+            pdf = opts.get("pdf")
+            opts = {"name_style": rng.choice(NAME_STYLES), "date_style": rng.choice(DATE_STYLES)} | opts
+            opts.pop("pdf", None)
+            spec = form_spec(kind, Variant(**opts), rng)
+            if pdf is None:
+                save_docx(build_form(spec), out / name)
+            elif pdf["via"] == "soffice":  # exported all at once below
+                doc = build_form(spec)
+                save_docx(set_landscape(doc) if pdf.get("landscape") else doc, Path(tmp) / name)
+                to_convert.append(Path(tmp) / name)
+            else:
+                from samples.pdf_reportlab import render_pdf  # reportlab is a dev dependency
+
+                render_pdf(spec, out / Path(name).with_suffix(".pdf"), landscape_page=pdf["landscape"],
+                           repeat_header=pdf["repeat_header"], split_rows=pdf["split_rows"])
+            truth[Path(name).with_suffix(".pdf").name if pdf else name] = truth_of(spec)
+        done = {p.name for p in convert_docx(to_convert, out)}
+        for p in to_convert:
+            if p.with_suffix(".pdf").name not in done:
+                del truth[p.with_suffix(".pdf").name]
     (out / "truth.json").write_text(json.dumps(truth, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return truth
 

@@ -26,6 +26,8 @@ from samples.spec import FormSpec, Row, TableSpec
 FONT = "STSong-Light"
 _PLAIN_LINES = ("附件", "评价机构名称", "填", "（续表）")
 MARGIN = 15 * mm
+RULE = 0.5  # line width of the grid
+MAX_NUDGES = 12  # tries at cutting a row
 
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
 CELL = ParagraphStyle("cell", fontName=FONT, fontSize=9, leading=11.5, wordWrap="CJK", alignment=TA_LEFT)
@@ -34,34 +36,47 @@ TITLE = ParagraphStyle("title", parent=LINE, alignment=TA_CENTER)
 
 
 def render_pdf(spec: FormSpec, path: str | Path, *, landscape_page: bool = False, repeat_header: bool = True,
-               split_rows: bool = True) -> Path:
-    """Given a form spec and options, write the PDF to path and return the path.
+               split_rows: bool = True, open_splits: bool = False) -> int:
+    """Given a form spec and options, write the PDF to path; return how many table rows a page break cuts.
 
     landscape_page: A4 landscape (the table is widened to the page); repeat_header: the body table's
-    header rows are printed again on top of every page; split_rows: rows may break across pages.
+    header rows are printed again on top of every page; split_rows: rows break across pages, and the
+    gap above the stats table is widened step by step (deterministically) until at least one row is cut;
+    open_splits: no rule is drawn where a page break cuts the table (plain platypus), else one is.
     """
+    cuts = 0
+    for step in range(MAX_NUDGES if split_rows else 1):
+        cuts = _build(spec, path, landscape_page, repeat_header, split_rows, open_splits, (4 + 3 * step) * mm)
+        if cuts:
+            break
+    return cuts
+
+
+def _build(spec: FormSpec, path: str | Path, landscape_page: bool, repeat_header: bool, split_rows: bool,
+           open_splits: bool, gap: float) -> int:
     size = landscape(A4) if landscape_page else A4
     doc = SimpleDocTemplate(str(path), pagesize=size, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
                             bottomMargin=MARGIN, invariant=True, title="专项质量督导检查（自评）表",
                             author="samples.pdf_reportlab", creator="samples.pdf_reportlab")
-    width = size[0] - 2 * MARGIN
+    width = size[0] - 2 * MARGIN - 12  # the frame keeps 6 pt of padding each side
     story: list = []
     for text in spec.cover:
         style = LINE if text.startswith(_PLAIN_LINES) else TITLE
         story.append(Paragraph(_markup(text) or "&nbsp;", style))
-    story.append(Spacer(1, 4 * mm))
+    story.append(Spacer(1, gap))
     if spec.stats is not None:
         data = [[Paragraph(_markup(label), CELL), Paragraph(str(spec.stats[key]), CELL)]
                 for key, label in spec.stats_labels]
         story += [Table(data, colWidths=[width * 0.6, width * 0.4], style=_grid(), hAlign="LEFT"),
                   Spacer(1, 4 * mm)]
+    tables = []
     for ts in spec.tables:
         if ts.before:
             story.append(Paragraph(_markup(ts.before), LINE))
-        story.append(_body_table(spec, ts, width, repeat_header, split_rows))
-        story.append(Spacer(1, 4 * mm))
+        tables.append(_body_table(spec, ts, width, repeat_header, split_rows, open_splits))
+        story += [tables[-1], Spacer(1, 4 * mm)]
     doc.build(story)
-    return Path(path)
+    return sum(t.cuts[0] for t in tables)
 
 
 def _markup(text: str) -> str:
@@ -70,7 +85,7 @@ def _markup(text: str) -> str:
 
 
 def _grid() -> TableStyle:
-    return TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    return TableStyle([("GRID", (0, 0), (-1, -1), RULE, colors.black), ("VALIGN", (0, 0), (-1, -1), "TOP"),
                        ("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3),
                        ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 3)])
 
@@ -80,7 +95,8 @@ def _widths(cols: list[str], width: float) -> list[float]:
     return [w * width / sum(raw) for w in raw]
 
 
-def _body_table(spec: FormSpec, ts: TableSpec, width: float, repeat_header: bool, split_rows: bool) -> Table:
+def _body_table(spec: FormSpec, ts: TableSpec, width: float, repeat_header: bool, split_rows: bool,
+                open_splits: bool) -> _BodyTable:
     cols, rows = spec.columns, ts.rows
     nh = spec.header_rows if ts.header else 0
     texts: list[list[str]] = [[""] * len(cols) for _ in range(nh + len(rows))]
@@ -98,9 +114,38 @@ def _body_table(spec: FormSpec, ts: TableSpec, width: float, repeat_header: bool
     if merged:
         for c, key in enumerate(cols):
             _vertical_spans(rows, key, c, nh, style)
-    data = [[[Paragraph(_markup(t), CELL)] if t.strip() else "" for t in line] for line in texts]
-    return Table(data, colWidths=_widths(cols, width), style=style, repeatRows=nh if repeat_header else 0,
-                 splitByRow=0 if split_rows else 1, splitInRow=1 if split_rows else 0, hAlign="LEFT")
+    # cells are flowable lists, empty ones too: platypus refuses to cut a row holding a "" cell
+    data = [[[Paragraph(_markup(t), CELL)] if t.strip() else [] for t in line] for line in texts]
+    table = _BodyTable(data, colWidths=_widths(cols, width), style=style, repeatRows=nh if repeat_header else 0,
+                       splitByRow=0 if split_rows else 1, splitInRow=1 if split_rows else 0, hAlign="LEFT")
+    table.cuts, table.open = [0], open_splits
+    return table
+
+
+class _BodyTable(Table):
+    """A Table that counts the rows page breaks cut and (unless open) closes its parts with a rule at every
+    break, as Word and LibreOffice draw them.
+
+    Plain platypus leaves a row cut by splitInRow open (no rule under its upper part, none over the rest);
+    its 'splitlast'/'splitfirst' style rows only apply to the first break.
+    """
+
+    open = False  # leave the breaks open
+    cuts: list[int]  # rows a page break cuts with text on both sides, shared by the parts of one table
+
+    def split(self, availWidth: float, availHeight: float) -> list:
+        parts = super().split(availWidth, availHeight)
+        if len(parts) == 2:
+            top, rest = parts
+            k = len(rest.repeatRows) if isinstance(rest.repeatRows, (list, tuple)) else rest.repeatRows
+            rest.cuts, rest.open = self.cuts, self.open
+            in_row = len(top._cellvalues) + len(rest._cellvalues) - k > len(self._cellvalues)
+            self.cuts[0] += in_row and any(a and b for a, b in zip(top._cellvalues[-1], rest._cellvalues[k], strict=True))
+            if self.open:
+                return parts
+            top.setStyle([("LINEBELOW", (0, -1), (-1, -1), RULE, colors.black)])
+            rest.setStyle([("LINEABOVE", (0, k), (-1, k), RULE, colors.black)])
+        return parts
 
 
 def _vertical_spans(rows: list[Row], key: str, c: int, nh: int, style: TableStyle) -> None:
