@@ -42,16 +42,19 @@ def baseline_matcher():
     """Swap in exact-equality label matching for the baseline run."""
     from extractor.matching import assign
 
-    original = assign.row_item_score
+    import numpy as np
 
-    def exact(label, category, section, item_label, item_category, item_section):
-        return 100.0 if label == item_label else 0.0
+    original = assign.matrix
 
-    assign.row_item_score = exact
+    def exact(labels, categories, sections, item_labels, item_categories, item_sections):
+        return np.array([[100.0 if a == b else 0.0 for b in item_labels] for a in labels]).reshape(
+            len(labels), len(item_labels))
+
+    assign.matrix = exact
     try:
         yield
     finally:
-        assign.row_item_score = original
+        assign.matrix = original
 
 
 def run_set(folder: Path, truth: dict, names: list[str] | None, scorer) -> dict:

@@ -74,3 +74,20 @@ def test_a_missing_row_leaves_its_item_unassigned(qinghai):
     a = rows_to_assignment(rows, qinghai)
     assert 10 not in a.item_for_row.values()
     assert len(a.item_for_row) == 66 and a.unmatched == []
+
+
+def test_the_vectorized_matrix_equals_the_per_pair_score(qinghai):
+    from extractor.matching.assign import score_matrix
+    from extractor.matching.score import row_item_score
+    from samples.noise import noisy_label
+
+    rng = random.Random(3)
+    cats = {c.code: c.name for c in qinghai.categories}
+    rows = [RowText(noisy_label(i.label, rng), cats[i.category] if n % 3 else "", i.section or "" if n % 4 else "")
+            for n, i in enumerate(qinghai.items)]
+    got = score_matrix(rows, qinghai)
+    for r, row in enumerate(rows):
+        for k, it in enumerate(qinghai.items):
+            want = row_item_score(normalize_label(row.label), row.category, row.section, normalize_label(it.label),
+                                  cats[it.category], it.section or "")
+            assert abs(got[r][k] - want) < 1e-9

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from rubric import Rubric
 
-from .score import row_item_score
+from .score import row_item_score  # noqa: F401 - the per-pair definition score_matrix vectorizes
+from .score import score_matrix as matrix
 from .segment import normalize_label
 
 # Below this a row is no rubric item at all (unmatched_row).
@@ -43,14 +44,12 @@ class Assignment:
 
 
 def score_matrix(rows: list[RowText], rubric: Rubric) -> list[list[float]]:
-    """Given rows and a rubric, return scores[row][item] (0-100)."""
+    """Given rows and a rubric, return scores[row][item] (0-100), the same as row_item_score per pair."""
     cats = {c.code: c.name for c in rubric.categories}
-    items = [(normalize_label(i.label), cats[i.category], i.section or "") for i in rubric.items]
-    out = []
-    for row in rows:
-        label = normalize_label(row.label)
-        out.append([row_item_score(label, row.category, row.section, il, ic, isec) for il, ic, isec in items])
-    return out
+    m = matrix([normalize_label(r.label) for r in rows], [r.category for r in rows], [r.section for r in rows],
+               [normalize_label(i.label) for i in rubric.items], [cats[i.category] for i in rubric.items],
+               [i.section or "" for i in rubric.items])
+    return m.tolist()
 
 
 def rows_to_assignment(rows: list[RowText], rubric: Rubric) -> Assignment:

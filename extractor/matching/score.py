@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from rapidfuzz import fuzz
+import numpy as np
+from rapidfuzz import fuzz, process
 
 from .segment import normalize_label, tokens
 
@@ -46,3 +47,50 @@ def row_item_score(label: str, category: str, section: str,
     if not ctx:
         return s
     return (1 - DEFAULT_CONTEXT_WEIGHT) * s + DEFAULT_CONTEXT_WEIGHT * sum(ctx) / len(ctx)
+
+
+def similarity_matrix(a: list[str], b: list[str]) -> np.ndarray:
+    """Given normalized labels a (rows) and b (items), return label_similarity for every pair as a
+    len(a) x len(b) array, computed with rapidfuzz's cdist (C, no Python loop per pair)."""
+    if not a or not b:
+        return np.zeros((len(a), len(b)))
+    ratio = process.cdist(a, b, scorer=fuzz.ratio, dtype=np.float64)
+    partial = process.cdist(a, b, scorer=fuzz.partial_ratio, dtype=np.float64)
+    token = process.cdist([tokens(x) for x in a], [tokens(y) for y in b], scorer=fuzz.token_set_ratio,
+                          dtype=np.float64)
+    la = np.array([len(x) for x in a], dtype=np.float64)[:, None]
+    lb = np.array([len(y) for y in b], dtype=np.float64)[None, :]
+    short, long_ = np.minimum(la, lb), np.maximum(la, lb)
+    use_partial = (short >= 3) & (short >= DEFAULT_PARTIAL_MIN_LENGTH_RATIO * np.maximum(long_, 1))
+    out = np.maximum(ratio, np.where(use_partial, DEFAULT_PARTIAL_DISCOUNT * partial, 0.0))
+    out = np.maximum(out, DEFAULT_TOKEN_DISCOUNT * token)
+    out[(la == 0) | (lb == 0)] = 0.0
+    equal = np.array([[x == y and x != "" for y in b] for x in a], dtype=bool)
+    out[equal] = 100.0
+    return out
+
+
+def context_matrix(row_texts: list[str], item_texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Given the rows' and items' context cells (raw), return (similarity, present) arrays: present is
+    False where either side has no context, as context_similarity's None."""
+    a = [normalize_label(t) for t in row_texts]
+    b = [normalize_label(t) for t in item_texts]
+    ua, ub = sorted(set(a)), sorted(set(b))
+    small = similarity_matrix(ua, ub)
+    ia = np.array([ua.index(x) for x in a], dtype=int)
+    ib = np.array([ub.index(y) for y in b], dtype=int)
+    sim = small[np.ix_(ia, ib)] if len(ua) and len(ub) else np.zeros((len(a), len(b)))
+    present = np.array([x != "" for x in a])[:, None] & np.array([y != "" for y in b])[None, :]
+    return sim, present
+
+
+def score_matrix(labels: list[str], categories: list[str], sections: list[str],
+                 item_labels: list[str], item_categories: list[str], item_sections: list[str]) -> np.ndarray:
+    """Given the rows' normalized labels and raw context and the items', return row_item_score for every
+    (row, item) pair as an array."""
+    s = similarity_matrix(labels, item_labels)
+    cs, cp = context_matrix(categories, item_categories)
+    ss, sp = context_matrix(sections, item_sections)
+    n = cp.astype(np.float64) + sp.astype(np.float64)
+    ctx = np.divide(np.where(cp, cs, 0.0) + np.where(sp, ss, 0.0), n, out=np.zeros_like(s), where=n > 0)
+    return np.where(n > 0, (1 - DEFAULT_CONTEXT_WEIGHT) * s + DEFAULT_CONTEXT_WEIGHT * ctx, s)
