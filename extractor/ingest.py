@@ -168,6 +168,16 @@ def _precheck(db: sqlite_utils.Database, inp: Input, max_bytes: int) -> tuple[Fo
     return None, None, sha
 
 
+def _cost(path: Path | None) -> tuple[int, int]:
+    """A sort key, most expensive first: PDFs (and scans) take far longer than Word files."""
+    try:
+        size = path.stat().st_size if path else 0
+    except OSError:
+        size = 0
+    slow = path is not None and path.suffix.lower() in (".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
+    return (0 if slow else 1, -size)
+
+
 def _human(n: int) -> str:
     return f"{n / (1024 * 1024):.0f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
 
@@ -215,9 +225,13 @@ def ingest(db: sqlite_utils.Database, paths: list[str], rubrics: dict[str, Rubri
         else:
             with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=_mp_context(),
                                      initializer=_init_worker, initargs=(rubrics,)) as pool:
-                futures: list[Future] = [pool.submit(read_file, inp.path, inp.source, sha, rubric_id, timeout)
-                                         for inp, sha in todo]
-                for fut in futures:  # stored in input order, so the database order is stable
-                    store(fut.result())
+                # The slowest files first (PDFs, then by size) keep every core busy to the end; results
+                # are still stored in input order, so the database order is stable.
+                futures: dict[int, Future] = {}
+                for n in sorted(range(len(todo)), key=lambda k: _cost(todo[k][0].path)):
+                    inp, sha = todo[n]
+                    futures[n] = pool.submit(read_file, inp.path, inp.source, sha, rubric_id, timeout)
+                for n in range(len(todo)):
+                    store(futures.pop(n).result())
     summary.seconds = time.perf_counter() - start
     return summary
