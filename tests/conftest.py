@@ -25,10 +25,11 @@ def build_docx(path: Path, tables: list[dict], paragraphs: list[str] = ()) -> Pa
             t.cell(r0, c0).merge(t.cell(r1, c1))
         covered = {(r, c) for (r0, c0), (r1, c1) in spec.get("merge", [])
                    for r in range(r0, r1 + 1) for c in range(c0, c1 + 1) if (r, c) != (r0, c0)}
-        for r, row in enumerate(rows):
+        for r, (row, tr) in enumerate(zip(rows, t.rows, strict=True)):
+            cells = tr.cells  # once per row: python-docx's t.cell(r, c) rebuilds the grid on every call
             for c, text in enumerate(row):
-                if (r, c) not in covered:
-                    t.cell(r, c).text = text
+                if (r, c) not in covered and text:
+                    cells[c].text = text
         if spec.get("gap"):
             d.add_paragraph(spec["gap"])
     d.save(path)
