@@ -50,6 +50,10 @@ NOT_FORM_TYPES = frozenset({
     "application/pkcs7-signature", "application/x-pkcs7-signature", "application/pgp-signature",
 })
 _NOT_FORM_MAIN_TYPES = ("image", "audio", "video")
+# Images that may be a scanned or photographed form: read (by OCR) when attached and big enough to be
+# a page; inline images (logos, signatures) and small ones are skipped as not a form.
+SCAN_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+DEFAULT_MIN_SCAN_BYTES = 40 * 1024
 # Names people's systems leave in archives: skipped silently.
 JUNK_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 JUNK_DIRS = frozenset({"__MACOSX"})
@@ -210,7 +214,7 @@ def _is_junk(name: str) -> bool:
 def _not_form(name: str, ctype: str | None, where: str) -> str | None:
     """Why a member is obviously not a form (images, text, signatures...), or None."""
     suffix = Path(name).suffix.lower()
-    if suffix in FORM_SUFFIXES:
+    if suffix in FORM_SUFFIXES or (suffix in SCAN_SUFFIXES and where != "inline image"):
         return None
     ctype = (ctype or "").lower()
     if not ctype or ctype == "application/octet-stream":
@@ -249,6 +253,10 @@ def _member(st: _State, name: str, source: str, depth: int, chunks: Callable[[],
         return
     if nested:
         yield from _container(path, src, depth + 1, st)
+    elif Path(name).suffix.lower() in SCAN_SUFFIXES and path.stat().st_size < DEFAULT_MIN_SCAN_BYTES:
+        path.unlink()
+        kind = mimetypes.guess_type(name)[0] or "image"
+        yield Member(None, src, skipped=f"not a form ({kind} {where}, too small to be a scanned page)")
     else:
         yield Member(path, src)
 

@@ -205,7 +205,7 @@ def test_zip_junk_and_directories_are_skipped_silently_non_forms_reported(tmp_pa
     assert list(ms) == ["mac.zip!forms/a.docx", "mac.zip!forms/photo.png", "mac.zip!forms/readme.txt",
                         "mac.zip!forms/data.xlsx"]
     assert ms["mac.zip!forms/a.docx"].path is not None
-    assert ms["mac.zip!forms/photo.png"].skipped == "not a form (image/png file)"
+    assert ms["mac.zip!forms/photo.png"].skipped == "not a form (image/png file, too small to be a scanned page)"
     assert ms["mac.zip!forms/photo.png"].path is None
     assert ms["mac.zip!forms/readme.txt"].skipped == "not a form (text/plain file)"
     assert ms["mac.zip!forms/data.xlsx"].path is not None  # the caller says "unsupported file type"
@@ -486,7 +486,7 @@ def test_msg_attachments(tmp_path):
     ms = members(p)
     assert [m.source for m in ms] == [f"来信.msg!{NAME}", "来信.msg!logo.png"]
     assert ms[0].path.read_bytes() == DOCX.read_bytes() and ms[0].path.name == NAME
-    assert ms[1].path is None and ms[1].skipped == "not a form (image/png attachment)"
+    assert ms[1].path is None and ms[1].skipped == "not a form (image/png attachment, too small to be a scanned page)"
     assert len(DocxParser().path_to_document(ms[0].path).tables) == 2
 
 
@@ -529,3 +529,20 @@ def test_workdir_only_holds_numbered_folders(tmp_path):
     ms2 = members(z, workdir=work)
     assert {m.path for m in ms2}.isdisjoint({m.path for m in ms})
     assert ms2[0].path.read_bytes() == DOCX.read_bytes()
+
+
+def test_an_attached_photo_big_enough_to_be_a_page_is_read_not_skipped(tmp_path):
+    import io
+    import random
+
+    from PIL import Image
+
+    rnd = random.Random(1)
+    img = Image.frombytes("L", (300, 300), bytes(rnd.randrange(256) for _ in range(300 * 300)))
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    assert len(buf.getvalue()) > 40 * 1024
+    z = build_zip(tmp_path / "scans.zip", {"自评表扫描件.png": buf.getvalue()})
+    (m,) = list(members(z))
+    assert (m.source, m.skipped, m.error) == ("scans.zip!自评表扫描件.png", None, None)
+    assert m.path.read_bytes() == buf.getvalue()
