@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from extractor.parsers.base import ParseError
-from extractor.parsers.pdf import PdfParser, Piece, is_split_row, line_to_text, wrap_join
+from extractor.parsers.pdf import PdfParser, Piece, is_split_row, join_fragment, line_to_text, lines_end_open, wrap_join
 
 reportlab = pytest.importorskip("reportlab")
 from reportlab.lib import pdfencrypt  # noqa: E402
@@ -296,12 +296,175 @@ def test_split_rule():
     assert not is_split_row(new_group, 9)  # text under a span from above starts a new group
 
 
+def test_split_rule_numbers_and_line_breaks():
+    # numbers on both sides are two values: a new group row after a label that only looks cut
+    new_group = [
+        (piece("认定实施要求", 0, 0), piece("", 9, 0)),
+        (piece("个人申报表填写规范", 0, 2), piece("现场视频及影像资料（2分", 9, 2, open_end=True)),
+        (piece("1.5分", 0, 3), piece("2", 9, 3)),
+    ]
+    assert not is_split_row(new_group, 9)
+    # a line break typed in the label fell on the page break: L's last line is short, F holds the rest only
+    typed_break = [
+        (piece("处理预案（1分）", 0, 2), piece("突发严重事件的应急", 9, 2)),
+        (piece("", 0, 3), piece("0.5", 9, 3)),
+        (piece("", 0, 4), piece("0.5", 9, 4)),
+    ]
+    assert is_split_row(typed_break, 9)
+    finished = [
+        (piece("题库专用机配备情况", 0, 2), piece("视频监控设备配备齐全", 9, 2)),
+        (piece("", 0, 3), piece("2", 9, 3)),
+        (piece("1", 0, 4), piece("", 9, 4)),
+    ]
+    assert not is_split_row(finished, 9)  # F brings a value of its own: a new row (one score missing above)
+
+
+def header_piece(text: str, col: int) -> Piece:
+    return piece(text, 0, col)
+
+
+def test_rest_of_a_cut_row_after_a_repeated_header_is_joined():
+    # page 1: header, a group row spanning two rows (rows 1-2), the cut row 2; page 2: the header again,
+    # the rest of the cut row (under the group span: empty, spanning on), then a new row
+    cells = [
+        header_piece("大项", 0),
+        header_piece("小项", 2),
+        header_piece("自评", 3),
+        piece("机构建设", 1, 0, rowspan=2),
+        piece("", 1, 2),
+        piece("1", 1, 3),
+        piece("考评人员应具", 2, 2, open_end=True),
+        piece("1", 2, 3),
+    ]
+    new = [
+        header_piece("大项", 0),
+        header_piece("小项", 2),
+        header_piece("自评", 3),
+        piece("", 1, 0, rowspan=2),
+        piece("有资格（1分）", 1, 2),
+        piece("", 1, 3),
+        piece("新项目（1分）", 2, 2),
+        piece("0.5", 2, 3),
+    ]
+    assert join_fragment(cells, 3, new, 3) == 5
+    rows = {(p.row, p.col): (p.text, p.rowspan) for p in cells}
+    assert rows[(2, 2)] == ("考评人员应具有资格（1分）", 1) and rows[(2, 3)] == ("1", 1)
+    assert [rows[(3, c)][0] for c in (0, 2, 3)] == ["大项", "小项", "自评"]  # the repeated header is kept
+    assert rows[(4, 0)] == ("", 1)  # the group span goes on below the header as an empty cell
+    assert rows[(4, 2)] == ("新项目（1分）", 1) and rows[(4, 3)] == ("0.5", 1)
+    assert rows[(1, 0)] == ("机构建设", 2)
+    assert len(rows) == len(cells)
+
+    # a fresh row after the header (its label finished above) stays a row of its own
+    cells = [header_piece("小项", 2), header_piece("自评", 3), piece("完整的项目（1分）", 1, 2), piece("1", 1, 3)]
+    new = [header_piece("小项", 2), header_piece("自评", 3), piece("新项目", 1, 2), piece("", 1, 3)]
+    assert join_fragment(cells, 2, new, 2) == 4
+
+
+def chars_of(text: str, x: float, top: float, size: float = 10.5) -> list[dict]:
+    """One line of chars from x: CJK one em wide, ASCII half an em."""
+    line = []
+    for ch in text:
+        width = size / 2 if ch.isascii() else size
+        line.append({"text": ch, "x0": x, "x1": x + width, "top": top, "bottom": top + size, "size": size})
+        x += width
+    return line
+
+
+def test_label_cut_before_a_closing_bracket_pushed_to_the_next_line():
+    # LibreOffice moved "分）" down together (a closing bracket cannot start a line): the line ending in "（2"
+    # leaves 1.4 em free, more than a full line's 1 em, yet the text is certainly unfinished
+    box = (198.0, 743.8, 334.0, 768.8)
+
+    def cell(last: str) -> list[list[dict]]:
+        return [chars_of("考务督导一体化平台使用", 203.5, 746.0), chars_of(last, 203.5, 757.0)]
+
+    assert lines_end_open(cell("是否规范，及时更新（2"), box)
+    assert lines_end_open(cell("是否规范，及时更新（"), box)
+    assert not lines_end_open(cell("是否规范，及时更新"), box)  # short and unbracketed: finished
+    assert not lines_end_open(cell("是否规范，及时（2"), box)  # 2.4 em free: "分）" would have fitted
+    assert not lines_end_open(cell("是否规范，更新（2分）"), box)
+
+
 def test_text_joining_helpers():
     assert wrap_join("考评人员应具", "有评价") == "考评人员应具有评价"
     assert wrap_join("Long", "Gun") == "Long Gun"
     assert wrap_join("（1", "分）") == "（1分）"
     chars = [{"text": t, "x0": x, "x1": x + 9, "size": 9} for t, x in (("职", 0), (" ", 9), ("责", 14))]
     assert line_to_text(chars) == "职责"
+
+
+# --- a row cut without a rule at the page break ----------------------------------------------------
+
+
+def draw_open_table(
+    c: canvas.Canvas,
+    page_height: float,
+    rules: list[float],
+    span: tuple[float, float],
+    texts: list[tuple[float, int, str]],
+) -> None:
+    """Draw horizontal rules across the X columns, vertical rules over span (top, bottom), and texts (top, col)."""
+    c.setLineWidth(0.5)
+    for y in rules:
+        c.line(X[0], page_height - y, X[-1], page_height - y)
+    for x in X:
+        c.line(x, page_height - span[0], x, page_height - span[1])
+    for top, col, text in texts:
+        c.drawString(X[col] + PAD, page_height - (top + SIZE), text)
+
+
+def build_open_cut(path: Path, continued: bool) -> Path:
+    """Page 1: a table whose last row is cut with no rule under it (the vertical rules run on to 790 around
+    its text), and a page number below; page 2: its rest above the first rule (continued) or free text."""
+    w, h = A4
+    c = canvas.Canvas(str(path), pagesize=A4)
+    c.setFont(FONT, SIZE)
+    rules = [60, 80] + [80 + 30 * i for i in range(1, 23)] + [760]
+    texts = [(63, col, name) for col, name in enumerate(["大项", "中项", "小项", "自评", "督查"])]
+    texts += [(y + 3, 2, f"试卷管理第{i + 1}项") for i, y in enumerate(rules[1:-1])]
+    texts += [(y + 3, 3, "1") for y in rules[1:-1]]
+    texts += [(763, 2, "考评人员应具有评价相关职"), (763, 3, "1"), (763, 4, "0.5")]
+    draw_open_table(c, h, rules, (60, 790), texts)
+    c.drawString(280, h - 815, "第1页")
+    c.showPage()
+    c.setFont(FONT, SIZE)
+    if continued:
+        draw_open_table(
+            c,
+            h,
+            [60, 90, 120],
+            (40, 120),
+            [
+                (43, 2, "业的资格条件（1分）"),
+                (63, 2, "评价工作中应按照有关规定"),
+                (63, 3, "2"),
+                (93, 2, "阅卷评分的差错率控制情况"),
+                (93, 3, "2"),
+            ],
+        )
+    else:
+        c.drawString(50, h - 60, "备注：无")
+    c.showPage()
+    c.save()
+    return path
+
+
+def test_row_cut_without_a_rule_at_the_page_break_is_read(tmp_path):
+    doc = parse(build_open_cut(tmp_path / "open.pdf", continued=True))
+    (table,) = doc.tables
+    assert table.n_rows == 27
+    assert [at(table, 24, col).text for col in (2, 3, 4)] == ["考评人员应具有评价相关职业的资格条件（1分）", "1", "0.5"]
+    assert at(table, 24, 2).bbox == pytest.approx((210, 760, 330, 790), abs=1)
+    assert [at(table, 25, col).text for col in (2, 3)] == ["评价工作中应按照有关规定", "2"]
+    assert doc.lines == ["第1页"]  # the cut row's text is no free line; the page number below the rules is
+
+
+def test_open_table_bottom_without_a_continuation_is_left_alone(tmp_path):
+    doc = parse(build_open_cut(tmp_path / "alone.pdf", continued=False))
+    (table,) = doc.tables
+    assert table.n_rows == 24 and at(table, 23, 2).text == "试卷管理第23项"
+    assert doc.lines[0].startswith("考评人员应具有评价相关职") and doc.lines[1:] == ["第1页", "备注：无"]
 
 
 # --- errors ---------------------------------------------------------------------------------------

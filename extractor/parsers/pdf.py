@@ -7,13 +7,17 @@ Pipeline, one page at a time (each page is closed once read, so memory stays fla
 3. ``page_to_fragments``      - pdfplumber's ruled-table finder gives cell boxes; each box is mapped
    onto the grid of distinct x and y edges to get row/col/rowspan/colspan (the covered part of a
    merged cell is never repeated), and the characters inside a box become its text;
-4. ``page_to_lines``          - the text outside every table, line by line, top to bottom.
+4. ``page_to_lines``          - the text outside every table, line by line, top to bottom;
+5. ``page_to_variants``       - when the page's first (last) table has an open edge (a row cut by the
+   page break drawn with no rule at the break, see ``open_edge``), the page is also read with that
+   edge closed by a rule.
 
 Then across pages:
 
-5. ``fragments_to_groups``    - a table that continues at the top of the next page with the same
+6. ``choose_variants``        - an open edge is closed only where the table goes on over that break;
+7. ``fragments_to_groups``    - a table that continues at the top of the next page with the same
    column edges is one table;
-6. ``group_to_table``         - the page fragments of a table are stacked into one grid; a row split
+8. ``group_to_table``         - the page fragments of a table are stacked into one grid; a row split
    by the page break becomes one row, and merged cells that run over the break become one Cell
    (see ``is_split_row`` and ``join_fragment`` for the rules).
 
@@ -50,11 +54,17 @@ DEFAULT_PAGE_EDGE_ZONE = 0.25  # share of page height: a continued table ends / 
 DEFAULT_WORD_GAP = 0.25  # x gap between two chars above this share of the font size is a space
 DEFAULT_PARAGRAPH_GAP = 1.6  # line pitch above this share of the font size is a paragraph break
 DEFAULT_FULL_LINE_SLACK = 1.0  # a line is full (wrapped) when less than this many ems are left
+DEFAULT_UNCLOSED_LINE_SLACK = 2.0  # ... or this many when it ends inside a bracket just opened, as "（2"
+DEFAULT_OPEN_EDGE_MIN = 2.0  # points: table rules running on this far past the last cross rule leave a row open
 DEFAULT_SIDEWAYS_SHARE = 0.5  # a page is turned when more than this share of its chars runs sideways
 DEFAULT_DEDUPE_TOLERANCE = 1.0  # points: doubled chars (fake bold) closer than this are one char
 
 # Characters after which a cut-off text is taken as finished, not cut by the page break.
 CLOSING_PUNCTUATION = "。；！？.;!?）)】]」』"
+# A text ending in an opening bracket, or in a number just after one, is unfinished: "……更新（2".
+_UNCLOSED_TAIL = re.compile(r"[（(［\[【〔〈《「『｛{][0-9０-９.．]*$")
+# A number (with the unit 分 at most): one value, never the two halves of a text cut by a page break.
+_NUMBER = re.compile(r"^[+\-－]?[0-9０-９]+(?:[.．][0-9０-９]+)?\s*分?$")
 
 _CJK_RANGES = (
     (0x2E80, 0x2FFF),  # radicals
@@ -218,14 +228,19 @@ def lines_end_open(lines: list[list[dict]], box: Box) -> bool:
     """Given a cell's lines and box, return whether its last line is full and unpunctuated (the text was cut).
 
     The right padding is taken equal to the left one (the smallest left indent of any line); a line is
-    full when less than DEFAULT_FULL_LINE_SLACK em is left before that padding.
+    full when less than DEFAULT_FULL_LINE_SLACK em is left before that padding. A line ending inside a
+    bracket just opened ("……更新（2") may leave up to DEFAULT_UNCLOSED_LINE_SLACK em: CJK line breaking
+    never starts a line with a closing bracket, so "分）" went down to the next line together although "分"
+    alone would have fitted.
     """
     visible = [c for c in lines[-1] if c["text"].strip()] if lines else []
     if not visible or visible[-1]["text"].strip()[-1] in CLOSING_PUNCTUATION:
         return False
     padding = max(min(line[0]["x0"] for line in lines) - box[0], 0.0)
     size = max(visible[-1].get("size") or 0, 1.0)
-    return (box[2] - padding) - visible[-1]["x1"] < DEFAULT_FULL_LINE_SLACK * size
+    unclosed = _UNCLOSED_TAIL.search(line_to_text(lines[-1]).rstrip()) is not None
+    slack = DEFAULT_UNCLOSED_LINE_SLACK if unclosed else DEFAULT_FULL_LINE_SLACK
+    return (box[2] - padding) - visible[-1]["x1"] < slack * size
 
 
 # --- one page -------------------------------------------------------------------------------------
@@ -342,10 +357,12 @@ def table_to_fragment(table: Any, chars: list[dict], page_number: int, page_heig
     return fragment
 
 
-def page_to_fragments(page: Page, page_number: int) -> list[Fragment]:
-    """Given an upright, deduplicated page, return its ruled tables as Fragments, top to bottom."""
+def page_to_fragments(page: Page, page_number: int, rules: list[dict] | tuple = ()) -> list[Fragment]:
+    """Given an upright, deduplicated page (and horizontal rules to add, see close_rule), return its ruled
+    tables as Fragments, top to bottom."""
+    settings = {**DEFAULT_TABLE_SETTINGS, "explicit_horizontal_lines": list(rules)} if rules else DEFAULT_TABLE_SETTINGS
     fragments = []
-    for table in page.find_tables(DEFAULT_TABLE_SETTINGS):
+    for table in page.find_tables(settings):
         if len(table.cells) < DEFAULT_MIN_TABLE_CELLS:
             continue
         fragment = table_to_fragment(table, page.chars, page_number, page.height)
@@ -363,6 +380,87 @@ def page_to_lines(page: Page, fragments: list[Fragment]) -> list[str]:
 
     lines = (line_to_text(line).strip() for line in chars_to_lines([c for c in page.chars if outside(c)]))
     return [line for line in lines if line]
+
+
+def rule_reach(segments: list[tuple[float, float]], y: float, down: bool) -> float:
+    """Given the (top, bottom) segments of one vertical rule and a y on it, return how far down (or up) the
+    rule runs on from y without a gap."""
+    tolerance = DEFAULT_EDGE_TOLERANCE
+    reach, moved = y, True
+    while moved:
+        moved = False
+        for top, bottom in segments:
+            if down and top - tolerance <= reach < bottom:
+                reach, moved = bottom, True
+            elif not down and top < reach <= bottom + tolerance:
+                reach, moved = top, True
+    return reach
+
+
+def open_edge(page: Page, bbox: Box, bottom: bool) -> float | None:
+    """Given a page and a table's box, return the y where its open bottom (or top) row ends, or None.
+
+    A row cut by a page break may be drawn without a rule at the break (reportlab's default): its text
+    lies outside every ruled cell. The edge is open when both outer vertical rules of the table run on
+    past its last (first) horizontal rule by at least DEFAULT_OPEN_EDGE_MIN points and text lies between
+    them in that strip; the row ends where the outer rules end.
+    """
+    x0, top, x1, y1 = bbox
+    edge = y1 if bottom else top
+    tolerance = DEFAULT_EDGE_TOLERANCE
+    reaches = []
+    for x in (x0, x1):
+        segments = [
+            (e["top"], e["bottom"]) for e in page.edges if e["orientation"] == "v" and abs(e["x0"] - x) <= tolerance
+        ]
+        reaches.append(rule_reach(segments, edge, bottom))
+    end = min(reaches) if bottom else max(reaches)
+    if abs(end - edge) < DEFAULT_OPEN_EDGE_MIN:
+        return None
+    low, high = (edge, end) if bottom else (end, edge)
+    for ch in page.chars:
+        cx, cy = (ch["x0"] + ch["x1"]) / 2, (ch["top"] + ch["bottom"]) / 2
+        if ch["text"].strip() and x0 < cx < x1 and low < cy < high:
+            return end
+    return None
+
+
+def close_rule(bbox: Box, y: float) -> dict:
+    """Given a table's box and a y, return a horizontal rule across the table at y (a pdfplumber edge)."""
+    return {
+        "object_type": "closing_edge",
+        "orientation": "h",
+        "x0": bbox[0],
+        "x1": bbox[2],
+        "top": y,
+        "bottom": y,
+        "width": bbox[2] - bbox[0],
+        "height": 0.0,
+    }
+
+
+PageVariants = dict[tuple[bool, bool], tuple[list[Fragment], list[str]]]
+
+
+def page_to_variants(page: Page, page_number: int) -> PageVariants:
+    """Given an upright, deduplicated page, return its fragments and free lines as drawn, keyed (False, False),
+    and, when its first table's top or its last table's bottom is open (see open_edge), also with either or
+    both closed by a rule, keyed (top closed, bottom closed). Which one holds depends on the pages around
+    it (see choose_variants)."""
+    fragments = page_to_fragments(page, page_number)
+    variants: PageVariants = {(False, False): (fragments, page_to_lines(page, fragments))}
+    if not fragments:
+        return variants
+    top = open_edge(page, fragments[0].bbox, bottom=False)
+    bottom = open_edge(page, fragments[-1].bbox, bottom=True)
+    for closes in ((True, False), (False, True), (True, True)):
+        if (closes[0] and top is None) or (closes[1] and bottom is None):
+            continue
+        rules = [close_rule(fragments[0].bbox, top)] if closes[0] else []
+        rules += [close_rule(fragments[-1].bbox, bottom)] if closes[1] else []
+        closed = page_to_fragments(page, page_number, rules)
+        variants[closes] = (closed, page_to_lines(page, closed))
+    return variants
 
 
 # --- across pages ---------------------------------------------------------------------------------
@@ -402,6 +500,22 @@ def fragments_to_groups(fragments: list[Fragment]) -> list[list[Fragment]]:
     return groups
 
 
+def choose_variants(pages: list[PageVariants]) -> list[tuple[list[Fragment], list[str]]]:
+    """Given every page's variants, return one per page: an open edge is closed only where the table goes
+    on over that page break (the next page's first table continues it, see continues)."""
+    closed = [[False, False] for _ in pages]
+    for i in range(len(pages) - 1):
+        bottom, top = (False, True) in pages[i], (True, False) in pages[i + 1]
+        for closes in dict.fromkeys(((bottom, top), (bottom, False), (False, top))):
+            if closes == (False, False):
+                continue
+            previous, following = pages[i][(False, closes[0])][0], pages[i + 1][(closes[1], False)][0]
+            if previous and following and continues(previous[-1], following[0]):
+                closed[i][1], closed[i + 1][0] = closes
+                break
+    return [variants[tuple(c)] for variants, c in zip(pages, closed, strict=True)]
+
+
 def row_signature(pieces: list[Piece], row: int) -> tuple:
     """Given pieces and a row number, return what identifies that row's content (columns and texts)."""
     return tuple(sorted((p.col, p.colspan, p.text) for p in pieces if p.row == row))
@@ -425,51 +539,70 @@ def is_split_row(pairs: list[tuple[Piece, Piece]], last_row: int) -> bool:
     Rule (generic, no knowledge of scores):
     - every cell of F lines up with a cell ending on L (checked by the caller);
     - F is empty under every merged cell that started above L (those are span continuations);
+    - no column holds a number on both sides: a number is one value, so two are two rows;
     - some column has text on both sides, and in at least one such column L's text stops at a full,
-      unpunctuated line (it was cut, not finished);
+      unpunctuated line (it was cut, not finished), or else F has text in that one column only and L's
+      text there is unpunctuated (the break fell on a line break typed inside the cell, so L's last line
+      is short; F brings no value of its own);
     - some column has text on one side only: short values (scores) stay where they were typed, whereas
       a row that starts afresh on the new page fills the same columns as a complete row does.
     The page-bottom border Word/LibreOffice draw under a cut row is no evidence either way, so it is ignored.
     """
     both = one_sided = cut = False
+    filled = []
     for new, old in pairs:
         if old.row < last_row:
             if new.text:
                 return False
             continue
+        if new.text:
+            filled.append(old)
         if old.text and new.text:
+            if _NUMBER.match(old.text) and _NUMBER.match(new.text):
+                return False
             both = True
             cut = cut or old.open_end
         elif old.text or new.text:
             one_sided = True
-    return both and one_sided and cut
+    unfinished = len(filled) == 1 and filled[0].text.rstrip()[-1:] not in ("", *CLOSING_PUNCTUATION)
+    return both and one_sided and (cut or unfinished)
 
 
 def join_fragment(cells: list[Piece], n_rows: int, new: list[Piece], new_rows: int) -> int:
     """Given a table's cells so far (mutated) and the next page's pieces, append them; return the row count.
 
-    Without a repeated header, the first row F of the new page is compared with the last row L:
-    - split row (see is_split_row): each F cell is joined into the L cell above it (text concatenated,
-      rowspans combined) and F disappears;
-    - otherwise, an empty F cell under a cell ending on L, where either is a vertical span, is the rest of
-      that span (大项 / 中项 / 分值 columns): it is dropped and the span grows by its rowspan.
-    After a repeated header nothing is joined (a span cannot run through the header rows).
+    The new page's header rows that repeat the table's first rows (Word 重复标题行, platypus repeatRows) are
+    skipped over (and kept), and its first body row F is compared with the last row L:
+    - split row (see is_split_row): each F cell is joined into the L cell above it (text concatenated)
+      and F disappears. Without a repeated header the rowspans are combined; after one, an F cell that
+      spans further rows leaves an empty cell for its remaining rows (a span cannot run through the
+      header rows);
+    - otherwise, without a repeated header, an empty F cell under a cell ending on L, where either is a
+      vertical span, is the rest of that span (大项 / 中项 / 分值 columns): it is dropped and the span grows
+      by its rowspan. After a repeated header nothing else is joined.
     """
     last_row = n_rows - 1
-    if repeated_header_rows(cells, new, new_rows) == 0:
-        ending = {(c.col, c.colspan): c for c in cells if c.last_row == last_row}
-        first = [p for p in new if p.row == 0]
-        pairs = [(p, ending[(p.col, p.colspan)]) for p in first if (p.col, p.colspan) in ending]
-        if first and len(pairs) == len(first) and is_split_row(pairs, last_row):
-            for piece, cell in pairs:
-                cell.text = wrap_join(cell.text, piece.text)
+    k = repeated_header_rows(cells, new, new_rows)
+    ending = {(c.col, c.colspan): c for c in cells if c.last_row == last_row}
+    first = [p for p in new if p.row == k]
+    pairs = [(p, ending[(p.col, p.colspan)]) for p in first if (p.col, p.colspan) in ending]
+    if first and len(pairs) == len(first) and is_split_row(pairs, last_row):
+        rests = []
+        for piece, cell in pairs:
+            cell.text = wrap_join(cell.text, piece.text)
+            cell.open_end = piece.open_end
+            if not k:
                 cell.rowspan += piece.rowspan - 1
-                cell.open_end = piece.open_end
-            for piece in new:
-                if piece.row > 0:
-                    piece.row += n_rows - 1
-                    cells.append(piece)
-            return n_rows + new_rows - 1
+            elif piece.rowspan > 1:
+                rests.append(
+                    Piece("", piece.row + 1, piece.col, piece.rowspan - 1, piece.colspan, piece.page, piece.bbox)
+                )
+        for piece in [*new, *rests]:
+            if piece.row != k:
+                piece.row += n_rows if piece.row < k else n_rows - 1
+                cells.append(piece)
+        return n_rows + new_rows - 1
+    if not k:
         joined = set()
         for piece, cell in pairs:
             if not piece.text and (cell.rowspan > 1 or piece.rowspan > 1):
@@ -513,19 +646,21 @@ def pdf_to_document(pdf: pdfplumber.PDF) -> Document:
     pages = pdf.pages
     if not pages:
         raise ParseError("the PDF has no pages: re-export it")
-    fragments: list[Fragment] = []
-    lines: list[str] = []
+    variants: list[PageVariants] = []
     n_chars = n_images = 0
     for number, page in enumerate(pages, start=1):
         try:
             upright = page_to_deduped_page(page_to_upright_page(page))
             n_chars += len(upright.chars)
             n_images += len(upright.images)
-            page_fragments = page_to_fragments(upright, number)
-            fragments.extend(page_fragments)
-            lines.extend(page_to_lines(upright, page_fragments))
+            variants.append(page_to_variants(upright, number))
         finally:
             page.close()
+    fragments: list[Fragment] = []
+    lines: list[str] = []
+    for page_fragments, page_lines in choose_variants(variants):
+        fragments.extend(page_fragments)
+        lines.extend(page_lines)
     if n_chars == 0 and n_images:
         raise ParseError("the PDF has no text layer (a scan): it needs OCR")
     tables = [group_to_table(group, i) for i, group in enumerate(fragments_to_groups(fragments))]
