@@ -40,9 +40,9 @@ def load_scorer():
 @contextmanager
 def baseline_matcher():
     """Swap in exact-equality label matching for the baseline run."""
-    from extractor.matching import assign
-
     import numpy as np
+
+    from extractor.matching import assign
 
     original = assign.matrix
 

@@ -7,12 +7,13 @@ from pathlib import Path
 from ..model import Document
 from .base import ParseError, Parser
 from .docx import DocxParser
+from .image import ImageParser
 from .legacy import LegacyWordParser
 from .pdf import PdfParser
 
 __all__ = ["ParseError", "Parser", "PARSERS", "parser_for", "path_to_document"]
 
-PARSERS: list[Parser] = [DocxParser(), PdfParser(), LegacyWordParser()]
+PARSERS: list[Parser] = [DocxParser(), PdfParser(), LegacyWordParser(), ImageParser()]
 
 
 def parser_for(path: Path) -> Parser | None:

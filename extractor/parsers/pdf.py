@@ -662,7 +662,11 @@ def pdf_to_document(pdf: pdfplumber.PDF) -> Document:
         fragments.extend(page_fragments)
         lines.extend(page_lines)
     if n_chars == 0 and n_images:
-        raise ParseError("the PDF has no text layer (a scan): it needs OCR")
+        # A scan: no text layer, page images only. Read it by OCR (the optional extra selfeval[ocr]).
+        from .image import load_ocr
+
+        ocr = load_ocr()
+        return ocr.pages_to_document(ocr.pdf_pages(pdf.stream), kind="pdf-scan")
     tables = [group_to_table(group, i) for i, group in enumerate(fragments_to_groups(fragments))]
     return Document(tables=tables, lines=lines, kind="pdf", pages=len(pages))
 

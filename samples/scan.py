@@ -1,0 +1,222 @@
+"""Scanned samples: a form PDF printed, stamped with a red seal, scanned (rasterised, tilted, noisy).
+
+usage: python -m samples.scan SRC.pdf OUT.(pdf|png|jpg|tif) [--dpi 200] [--no-seal] [--rotate 1.0]
+                              [--no-noise] [--grain 6] [--seed 0] [--grey] [--pages 2,3] [--quality 70]
+
+``make_scan(pdf_path, out_path, dpi, seal=True, rotate=1.0, noise=True, seed=0)`` rasterises every page
+with pdftoppm (pypdfium2 when poppler is missing), then per page:
+
+- seal: a red official seal (42 mm ring, star, the institution's name around the rim, 专用章 below the star)
+  printed over a score cell of the page (a number in the right-hand columns, read from the source PDF's
+  text layer, chosen by the seed); blended by multiplication, so black ink under the seal stays black;
+- rotate: the page turned by that many degrees (the sign alternates page by page), white corners;
+- noise: slightly yellowish paper, uneven lighting (a smooth brightness field), scanner blur and grain.
+
+The output holds the pages as images only (no text layer): a PDF of JPEG pages, a multi-page TIFF, or one
+page as PNG/JPEG (``pages`` picks them; 1-based). Output is deterministic for given arguments (the PDF's
+dates are fixed). The truth of a scan is the truth of its source form.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import math
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
+
+SEAL_DIAMETER_MM = 42.0
+SEAL_RED = (214, 36, 48)
+SEAL_FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc"
+SEAL_NAME = "海南州日月山餐饮管理有限公司"
+_NUMBER = re.compile(r"^\d+(\.\d+)?分?$")
+
+
+# --- rasterising -------------------------------------------------------------------------------------
+
+
+def rasterise(pdf_path: Path, dpi: int) -> list[Image.Image]:
+    """Given a PDF, return its pages as RGB images at dpi (pdftoppm, else pypdfium2)."""
+    exe = shutil.which("pdftoppm")
+    if exe:
+        with tempfile.TemporaryDirectory(prefix="scan-") as tmp:
+            subprocess.run([exe, "-r", str(dpi), "-png", str(pdf_path), f"{tmp}/p"], check=True,
+                           capture_output=True, timeout=600)
+            files = sorted(Path(tmp).glob("p-*.png"), key=lambda p: int(p.stem.split("-")[-1]))
+            return [Image.open(f).convert("RGB") for f in files]
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(str(pdf_path))
+    try:
+        return [pdf[i].render(scale=dpi / 72).to_pil().convert("RGB") for i in range(len(pdf))]
+    finally:
+        pdf.close()
+
+
+def score_spots(pdf_path: Path) -> list[list[tuple[float, float]]]:
+    """Given a PDF with a text layer, return per page the centres (share of width, share of height) of the
+    numbers printed in its right-hand third: the score cells a seal is stamped over."""
+    import pdfplumber
+
+    spots = []
+    with pdfplumber.open(pdf_path) as pdf:
+        for page in pdf.pages:
+            words = page.extract_words()
+            spots.append([((w["x0"] + w["x1"]) / 2 / page.width, (w["top"] + w["bottom"]) / 2 / page.height)
+                          for w in words if _NUMBER.match(w["text"]) and w["x0"] > page.width * 0.6])
+            page.close()
+    return spots
+
+
+# --- the seal ------------------------------------------------------------------------------------------
+
+
+def _star(cx: float, cy: float, r: float) -> list[tuple[float, float]]:
+    points = []
+    for k in range(10):
+        radius = r if k % 2 == 0 else r * 0.38
+        angle = -math.pi / 2 + k * math.pi / 5
+        points.append((cx + radius * math.cos(angle), cy + radius * math.sin(angle)))
+    return points
+
+
+def draw_seal(dpi: int, name: str = SEAL_NAME, rng: np.random.RandomState | None = None) -> Image.Image:
+    """Return a seal as an RGBA image at dpi: ring, star, name around the top of the rim, 专用章 below."""
+    size = int(SEAL_DIAMETER_MM / 25.4 * dpi)
+    mm = dpi / 25.4
+    seal = Image.new("L", (size, size), 0)  # ink coverage
+    d = ImageDraw.Draw(seal)
+    d.ellipse((mm * 0.6, mm * 0.6, size - mm * 0.6, size - mm * 0.6), outline=255, width=max(int(1.2 * mm), 2))
+    c = size / 2
+    d.polygon(_star(c, c, size * 0.16), fill=255)
+    font = ImageFont.truetype(SEAL_FONT, max(int(4.2 * mm), 8)) if Path(SEAL_FONT).exists() else \
+        ImageFont.load_default()
+    radius = size / 2 - 5.2 * mm
+    span = math.radians(230)
+    for k, ch in enumerate(name):
+        angle = -math.pi / 2 - span / 2 + span * (k + 0.5) / len(name)
+        glyph = Image.new("L", (int(6 * mm), int(6 * mm)), 0)
+        ImageDraw.Draw(glyph).text((glyph.width / 2, glyph.height / 2), ch, fill=255, font=font, anchor="mm")
+        glyph = glyph.rotate(-math.degrees(angle) - 90, resample=Image.BICUBIC)
+        x, y = c + radius * math.cos(angle), c + radius * math.sin(angle)
+        seal.paste(255, (int(x - glyph.width / 2), int(y - glyph.height / 2)), glyph)
+    small = ImageFont.truetype(SEAL_FONT, max(int(3.6 * mm), 8)) if Path(SEAL_FONT).exists() else font
+    d.text((c, c + size * 0.3), "专用章", fill=255, font=small, anchor="mm")
+    if rng is not None:  # uneven stamp ink
+        patchy = rng.uniform(0.55, 1.0, (max(size // 8, 1), max(size // 8, 1)))
+        field = Image.fromarray((patchy * 255).astype(np.uint8)).resize((size, size), Image.BICUBIC)
+        seal = ImageChops.multiply(seal, field)
+    rgba = Image.new("RGBA", (size, size), SEAL_RED + (0,))
+    rgba.putalpha(seal)
+    return rgba
+
+
+def stamp(page: Image.Image, seal: Image.Image, centre: tuple[float, float]) -> Image.Image:
+    """Given a page and a seal, return the page with the seal printed at centre (pixels) by multiplication."""
+    layer = Image.new("RGB", page.size, (255, 255, 255))
+    x, y = int(centre[0] - seal.width / 2), int(centre[1] - seal.height / 2)
+    layer.paste(seal.convert("RGB"), (x, y), seal)
+    return ImageChops.multiply(page, layer)
+
+
+# --- scanning ------------------------------------------------------------------------------------------
+
+
+def scan_noise(page: Image.Image, rng: np.random.RandomState, dpi: int, grain: float = 6.0) -> Image.Image:
+    """Given a clean page, return it as a scanner sees it: paper tint, uneven light, blur, grain (the standard
+    deviation of the per-pixel noise, in grey levels)."""
+    w, h = page.size
+    blurred = page.filter(ImageFilter.GaussianBlur(radius=0.45 * dpi / 200))
+    a = np.asarray(blurred, dtype=np.float32)
+    coarse = rng.uniform(0.86, 1.0, (4, 3)).astype(np.float32)
+    light = np.asarray(Image.fromarray((coarse * 255).astype(np.uint8)).resize((w, h), Image.BICUBIC),
+                       dtype=np.float32) / 255.0
+    ramp = np.linspace(1.0, 0.93, w, dtype=np.float32)[np.newaxis, :]
+    tint = np.array([1.0, 0.985, 0.95], dtype=np.float32)
+    a = a * (light * ramp)[..., np.newaxis] * tint
+    if grain:
+        a += rng.normal(0.0, grain, a.shape[:2]).astype(np.float32)[..., np.newaxis]
+    return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
+
+
+def scan_page(page: Image.Image, dpi: int, spots: list[tuple[float, float]], number: int, seal: bool,
+              rotate: float, noise: bool, seed: int, grain: float = 6.0) -> Image.Image:
+    """Given one clean page image and its score spots, return it sealed, tilted and noisy as asked."""
+    rng = np.random.RandomState(seed * 1000 + number)
+    if seal and spots:
+        fx, fy = spots[rng.randint(len(spots))]
+        shift = rng.uniform(-0.15, 0.15, 2) * SEAL_DIAMETER_MM / 25.4 * dpi
+        page = stamp(page, draw_seal(dpi, rng=rng), (fx * page.width + shift[0], fy * page.height + shift[1]))
+    if rotate:
+        angle = rotate if number % 2 else -rotate
+        page = page.rotate(angle, resample=Image.BICUBIC, expand=False, fillcolor=(255, 255, 255))
+    if noise:
+        page = scan_noise(page, rng, dpi, grain)
+    return page
+
+
+def make_scan(pdf_path: Path | str, out_path: Path | str, dpi: int, seal: bool = True, rotate: float = 1.0,
+              noise: bool = True, seed: int = 0, grey: bool = False, pages: list[int] | None = None,
+              quality: int = 70, grain: float = 6.0) -> Path:
+    """Given a form PDF (with a text layer), write its scan to out_path and return it.
+
+    out_path's suffix picks the format: .pdf (JPEG pages at dpi, no text layer), .tif/.tiff (all pages),
+    .png/.jpg/.jpeg (the first page of `pages`). grey writes greyscale pages; grain is the noise's strength.
+    """
+    pdf_path, out_path = Path(pdf_path), Path(out_path)
+    images = rasterise(pdf_path, dpi)
+    spots = score_spots(pdf_path)
+    chosen = pages or list(range(1, len(images) + 1))
+    scanned = []
+    for number in chosen:
+        page = scan_page(images[number - 1], dpi, spots[number - 1], number, seal, rotate, noise, seed, grain)
+        scanned.append(page.convert("L") if grey else page)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = out_path.suffix.lower()
+    if suffix == ".pdf":
+        fixed = time.gmtime(0)
+        scanned[0].save(out_path, "PDF", save_all=True, append_images=scanned[1:], resolution=float(dpi),
+                        quality=quality, creationDate=fixed, modDate=fixed, producer="samples.scan", title="scan")
+    elif suffix in (".tif", ".tiff"):
+        scanned[0].save(out_path, "TIFF", save_all=True, append_images=scanned[1:], dpi=(dpi, dpi),
+                        compression="tiff_deflate")
+    elif suffix in (".jpg", ".jpeg"):
+        scanned[0].save(out_path, "JPEG", quality=quality, dpi=(dpi, dpi))
+    elif suffix == ".png":
+        buffer = io.BytesIO()
+        scanned[0].save(buffer, "PNG", dpi=(dpi, dpi), optimize=True)
+        out_path.write_bytes(buffer.getvalue())
+    else:
+        raise ValueError(f"unknown scan format {suffix!r}: use .pdf, .tif, .png or .jpg")
+    return out_path
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("src", type=Path, help="a form PDF with a text layer")
+    ap.add_argument("out", type=Path, help="the scan to write: .pdf, .tif, .png or .jpg")
+    ap.add_argument("--dpi", type=int, default=200)
+    ap.add_argument("--no-seal", dest="seal", action="store_false")
+    ap.add_argument("--rotate", type=float, default=1.0, help="degrees (alternating sign page by page)")
+    ap.add_argument("--no-noise", dest="noise", action="store_false")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--grey", action="store_true")
+    ap.add_argument("--pages", default="", help="1-based page numbers, comma separated (default: all)")
+    ap.add_argument("--quality", type=int, default=70, help="JPEG quality")
+    ap.add_argument("--grain", type=float, default=6.0, help="per-pixel noise (grey levels); 0: none")
+    args = ap.parse_args(argv)
+    pages = [int(p) for p in args.pages.split(",") if p.strip()] or None
+    out = make_scan(args.src, args.out, args.dpi, seal=args.seal, rotate=args.rotate, noise=args.noise,
+                    seed=args.seed, grey=args.grey, pages=pages, quality=args.quality, grain=args.grain)
+    print(f"{out} ({out.stat().st_size} bytes)")
+
+
+if __name__ == "__main__":
+    main()
