@@ -132,8 +132,11 @@ def rows_to_items(rows: list[L.Row], a: Assignment, rubric: Rubric, form: Form) 
             res.match_score = round(a.score_for_row[r], 1)
             res.printed_max = clean_text(row.max_text) or None
             res.provenance = provenance(row, row.self_cell or row.label_cell)
-            if row.self_cell is not None and row.self_cell.confidence is not None:
-                res.provenance["confidence"] = row.self_cell.confidence
+            # An OCR'd item is as trustworthy as its least certain score cell.
+            confidences = [c.confidence for c in (row.self_cell, row.inspector_cell)
+                           if c is not None and c.confidence is not None]
+            if confidences:
+                res.provenance["confidence"] = min(confidences)
             if item.max is None and res.printed_max:
                 # The rubric gives no points: the form's printed 分值 is the item's max.
                 printed = text_to_score(res.printed_max)
