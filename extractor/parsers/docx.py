@@ -164,7 +164,6 @@ def table_to_tables(tbl: etree._Element, doc: Document) -> None:
         r += 1
         trpr = tr.find(_w + "trPr")
         col = _int_attr(trpr.find(_w + "gridBefore") if trpr is not None else None)
-        seen_cols: set[int] = set()
         for tc in _tcs(tr):
             tcpr = tc.find(_w + "tcPr")
             span = max(1, _int_attr(tcpr.find(_w + "gridSpan") if tcpr is not None else None, 1))
@@ -187,14 +186,12 @@ def table_to_tables(tbl: etree._Element, doc: Document) -> None:
                     above.rowspan += 1
                     if text.strip():  # Word keeps stray text of continued cells; don't lose it
                         above.text = (above.text + "\n" + text).strip("\n")
-                    seen_cols.update(range(col, col + span))
                     col += span
                     continue
             cell = Cell(text=text, row=r, col=col, colspan=span)
             table.cells.append(cell)
             for k in range(col, col + span):
                 open_above[k] = cell
-                seen_cols.add(k)
             col += span
         table.n_cols = max(table.n_cols, col + _int_attr(trpr.find(_w + "gridAfter") if trpr is not None else None))
     table.n_rows = r + 1
