@@ -18,7 +18,6 @@ Needs the OCR extra (pip install 'selfeval[ocr]').
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import shutil
 import sys
@@ -36,18 +35,11 @@ from extractor.export import form_to_json  # noqa: E402
 from extractor.extract import path_to_form  # noqa: E402
 from samples.scan import make_scan  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "bench"))
+from accuracy import load_scorer  # noqa: E402  (one loader of the shared scorer)
+
 SIDE_NAMES = {"self": "自评", "inspector": "督查"}
 FORM_LEVEL = ("total_mismatch", "subtotal_mismatch")
-
-
-def load_scorer():
-    path = SHARED / "tools" / "score_export.py"
-    if not path.exists():
-        raise SystemExit(f"{path} not found: the benchmark compares with the shared scorer's rules")
-    spec = importlib.util.spec_from_file_location("score_export", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def sources(tmp: Path, seed: int, only: list[str] | None) -> list[tuple[str, Path, dict]]:
