@@ -135,20 +135,13 @@ def _int_attr(el: etree._Element | None, default: int = 0) -> int:
         return default
 
 
-def _rows(tbl: etree._Element):
-    for el in tbl:
-        if el.tag == _w + "tr":
-            yield el
-        elif el.tag in _WRAPPERS:
-            yield from _rows(el)
-
-
-def _tcs(tr: etree._Element):
-    for el in tr:
-        if el.tag == _w + "tc":
-            yield el
-        elif el.tag in _WRAPPERS:
-            yield from _tcs(el)
+def _children(el: etree._Element, tag: str):
+    """Yield el's children with this tag (w:tr of a table, w:tc of a row), looking through wrappers."""
+    for ch in el:
+        if ch.tag == tag:
+            yield ch
+        elif ch.tag in _WRAPPERS:
+            yield from _children(ch, tag)
 
 
 def table_to_tables(tbl: etree._Element, doc: Document) -> None:
@@ -160,11 +153,11 @@ def table_to_tables(tbl: etree._Element, doc: Document) -> None:
     # Per grid column, the cell that a vMerge="continue" below would extend.
     open_above: dict[int, Cell] = {}
     r = -1
-    for tr in _rows(tbl):
+    for tr in _children(tbl, _w + "tr"):
         r += 1
         trpr = tr.find(_w + "trPr")
         col = _int_attr(trpr.find(_w + "gridBefore") if trpr is not None else None)
-        for tc in _tcs(tr):
+        for tc in _children(tr, _w + "tc"):
             tcpr = tc.find(_w + "tcPr")
             span = max(1, _int_attr(tcpr.find(_w + "gridSpan") if tcpr is not None else None, 1))
             vm = tcpr.find(_w + "vMerge") if tcpr is not None else None
