@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from rubric import Rubric
 
-from .score import row_item_score  # noqa: F401 - the per-pair definition score_matrix vectorizes
 from .score import score_matrix as matrix
 from .segment import normalize_label
 
