@@ -13,6 +13,16 @@ TOTAL_KINDS = ("total", "bonus", "penalty", "grand")
 
 
 @dataclass
+class Finding:
+    """A doubt raised while reading (layout, extract): the checks turn it into a discrepancy of this kind.
+    Kept with the record, so re-checking after a review raises it again."""
+
+    kind: str
+    message: str
+    side: str | None = None  # self | inspector, for item-level findings about one score cell
+
+
+@dataclass
 class ItemResult:
     """One rubric item as read from a form (all None where the form has no row for it)."""
 
@@ -28,12 +38,15 @@ class ItemResult:
     inspector: Value = None
     self_raw: str | None = None
     inspector_raw: str | None = None
+    self_note: str | None = None  # a remark written beside the number ("5（已整改）" -> 已整改)
+    inspector_note: str | None = None
     self_kind: str | None = None  # number | judgment | blank | text
     inspector_kind: str | None = None
     raw_label: str | None = None
     match_score: float | None = None
     provenance: dict[str, Any] | None = None
     corrected: dict[str, Any] = field(default_factory=dict)  # field -> extracted value it replaces
+    findings: list[Finding] = field(default_factory=list)  # doubts raised while reading its cells
 
     @property
     def present(self) -> bool:
@@ -73,6 +86,11 @@ class Discrepancy:
     severity: str
     message: str
     accepted: dict[str, Any] | None = None
+    # Structured fields, so no reader of a discrepancy parses its message:
+    side: str | None = None  # self | inspector, when the finding concerns one side
+    row: dict[str, Any] | None = None  # provenance (table/row/page, 0-based) of the row it is about
+    total: str | None = None  # total | bonus | penalty | grand | subtotal, for arithmetic findings
+    category: str | None = None  # the category name, for subtotal_mismatch
 
 
 @dataclass
@@ -91,6 +109,7 @@ class Form:
     extra_rows: list[ExtraRow] = field(default_factory=list)
     has_inspector: bool = False
     kind: str | None = None  # the parser that read it: docx, pdf, ...
+    findings: list[Finding] = field(default_factory=list)  # form-level doubts raised while reading
     discrepancies: list[Discrepancy] = field(default_factory=list)
 
     def printed_total(self, kind: str) -> PrintedTotal | None:

@@ -36,6 +36,20 @@ class Table:
     n_rows: int
     n_cols: int
     page: int | None = None
+    # Grid column edges left to right (n_cols + 1 values, in points) where the producer states them
+    # (Word's w:tblGrid); layout then compares cells by x-extent instead of grid index.
+    col_x: list[float] | None = None
+
+    def cell_extent(self, cell: Cell) -> tuple[float, float]:
+        """Given one of this table's cells, return its horizontal extent (x0, x1): from its bbox, else from
+        col_x, else in grid units."""
+        if cell.bbox is not None:
+            return cell.bbox[0], cell.bbox[2]
+        edges = self.col_x
+        if edges and len(edges) == self.n_cols + 1:
+            hi = min(cell.col + cell.colspan, self.n_cols)
+            return edges[min(cell.col, self.n_cols)], edges[hi]
+        return float(cell.col), float(cell.col + cell.colspan)
 
     def grid(self) -> list[list[Cell | None]]:
         """Return a n_rows x n_cols matrix where every covered position points at its Cell."""
@@ -55,3 +69,5 @@ class Document:
     lines: list[str] = field(default_factory=list)
     kind: str = ""  # docx, pdf, ...
     pages: int | None = None
+    # Text of page headers and footers (Word's header/footer parts), where cover fields may also sit.
+    page_lines: list[str] = field(default_factory=list)

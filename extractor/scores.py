@@ -32,6 +32,19 @@ def clean_text(text: str | None) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
 
 
+def parse_number(text: str | None) -> Decimal | None:
+    """Given a cell's whole text, return the number of points it holds ("4.5", "４．５分", "-1"), or None.
+    This is the one place that reads a number from text: layout, checks, PDF and OCR all call it."""
+    t = clean_text(text).replace("－", "-").replace("．", ".")
+    m = _NUMBER.match(t)
+    if not m:
+        return None
+    try:
+        return normalize_decimal(Decimal(m.group(1) + m.group(2)))
+    except InvalidOperation:  # pragma: no cover - the regex admits only valid decimals
+        return None
+
+
 def text_to_score(text: str | None, judgments: tuple[str, ...] = (), aliases: dict[str, str] | None = None) -> Score:
     """Given a score cell's text and the judgments the item allows, return the Score read from it."""
     raw = text or ""
