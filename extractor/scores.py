@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 # A number of points, optionally signed, optionally followed by 分 ("4.5分").
 _BLANKS = frozenset({"", "-", "—", "–", "/", "\\"})
 _NUMBER = re.compile(r"^([+-]?)(\d+(?:\.\d+)?|\.\d+)分?$")
+_SPLIT_DIGITS = re.compile(r"\d[.]?\s+[.]?\d")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,8 @@ def clean_text(text: str | None) -> str:
 def parse_number(text: str | None) -> Decimal | None:
     """Given a cell's whole text, return the number of points it holds ("4.5", "４．５分", "-1"), or None.
     This is the one place that reads a number from text: layout, checks, PDF and OCR all call it."""
+    if _SPLIT_DIGITS.search(unicodedata.normalize("NFKC", text or "")):
+        return None  # "1 1" is two numbers (two cells read as one), never eleven
     t = clean_text(text).replace("－", "-").replace("．", ".")
     m = _NUMBER.match(t)
     if not m:
