@@ -7,17 +7,36 @@ import unicodedata
 from dataclasses import dataclass
 
 from .model import Document
+from .scores import parse_number
 
-_INSTITUTION_KEYS = ("评价机构名称", "机构名称", "单位名称", "填报单位", "评价机构")
+# Longest first, so 被督导机构名称 is never read as 被督导机构 followed by "名称".
+_INSTITUTION_KEYS = tuple(sorted(("被督导机构名称", "被督导机构", "受检单位名称", "受检单位", "填报单位", "单位名称",
+                                  "评价机构名称", "机构名称", "评价机构"), key=len, reverse=True))
 _DATE_KEYS = ("填报日期", "填表日期", "报送日期")
-# Another field printed on the same line ends the institution name.
-_NEXT_FIELD = re.compile(r"(填\s*[报表]\s*日\s*期|报送日期|日\s*期\s*[:：]|联\s*系\s*人|联系电话|电\s*话\s*[:：]|负\s*责\s*人)")
+
+
+def _spaced(word: str) -> str:
+    # Keys are often spread out to fill a cover line: "联 系 人".
+    return r"\s*".join(map(re.escape, word))
+
+
+# Another field printed on the same line ends the institution name. Long keys end it anywhere; short ones that
+# could sit inside a name ("XX手机维修培训学校") only with a colon after them or a space before them.
+_FIELD_ENDS = ("填报日期", "填表日期", "报送日期", "填表人", "填报人", "联系人", "审核人", "负责人", "联系电话",
+               "电子邮箱")
+_SHORT_FIELD_ENDS = ("日期", "电话", "手机", "邮箱")
+_NEXT_FIELD = re.compile("(" + "|".join([_spaced(w) for w in _FIELD_ENDS]
+                                        + [rf"{_spaced(w)}\s*[:：]|(?<=\s){_spaced(w)}" for w in _SHORT_FIELD_ENDS])
+                         + ")")
 _STATS = {
     "batches": ("认定批次数", "批次数"),
     "certified_total": ("认定总人数", "总人数"),
     "certified_passed": ("认定合格人数", "合格人数"),
 }
 _SEAL = re.compile(r"[（(]\s*(盖\s*章|公\s*章|签\s*章|印\s*章)\s*[)）]")
+# A stated count: digits with thousands separators, and a unit ("1,520人", "12次").
+_COUNT = re.compile(r"\d[\d,，.]*\s*(?:人次|批次|人|批|次|个|家|名)?")
+_COUNT_UNIT = re.compile(r"(?:人次|批次|人|批|次|个|家|名)$")
 _CN_DIGITS = {"〇": 0, "零": 0, "○": 0, "O": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
               "八": 8, "九": 9}
 
@@ -39,9 +58,12 @@ def _squash(s: str) -> str:
     return re.sub(r"\s+", "", _nfkc(s))
 
 
-def document_to_texts(doc: Document) -> list[tuple[str, str | None]]:
-    """Given a Document, return (text, right-neighbour text) pairs: free lines first, then table cells."""
+def document_to_texts(doc: Document, page_lines: bool = True) -> list[tuple[str, str | None]]:
+    """Given a Document, return (text, right-neighbour text) pairs in the order a field is believed: free lines
+    first, then page header and footer lines (unless page_lines is False), then table cells."""
     out: list[tuple[str, str | None]] = [(line, None) for line in doc.lines]
+    if page_lines:
+        out.extend((line, None) for line in doc.page_lines)
     for t in doc.tables:
         grid = t.grid()
         for c in t.cells:
@@ -106,29 +128,50 @@ def _after_key(text: str, keys: tuple[str, ...], anchored: bool = True) -> str |
     Anchored keys must open the text, so a title that mentions 评价机构 is no name field."""
     flat = _nfkc(text)
     for key in keys:
-        pattern = r"\s*".join(map(re.escape, key)) + r"\s*[:：]?"
+        pattern = _spaced(key) + r"\s*[:：]?"
         m = (re.match(r"\s*" + pattern, flat) if anchored else re.search(pattern, flat))
         if m:
             return flat[m.end():]
     return None
 
 
+def _after_institution_key(text: str) -> str | None:
+    """The text after an institution key opening text, or None. The key must be followed by a colon, a seal mark
+    ("填报单位（盖章）："), a space or nothing (a key cell), so a line like 受检单位自查情况 is no name field."""
+    flat = _nfkc(text)
+    for key in _INSTITUTION_KEYS:
+        m = re.match(r"\s*" + _spaced(key) + r"\s*(?:" + _SEAL.pattern + r")?\s*(?:[:：]|(?<=\s)|$)", flat)
+        if m:
+            return flat[m.end():]
+    return None
+
+
+def _institution(rest: str) -> str | None:
+    """Given the text after an institution key, return the name up to the next field on its line, or None."""
+    return clean_institution(_NEXT_FIELD.split(rest.split("\n")[0])[0])
+
+
 def _int(value: str | None) -> int | None:
+    """Given the text after a statistics key, return the first count it states ("：1,520人" -> 1520), or None.
+    The number itself is read by scores.parse_number, the one number reader; a fraction is no count."""
     if not value:
         return None
-    m = re.search(r"\d[\d,，]*", _nfkc(value))
-    return int(re.sub(r"[,，]", "", m.group(0))) if m else None
+    m = _COUNT.search(_nfkc(value))
+    if not m:
+        return None
+    token = re.sub(r"[,，]", "", _COUNT_UNIT.sub("", m.group(0).strip())).rstrip(".")
+    n = parse_number(token)
+    return int(n) if n is not None and n == n.to_integral_value() else None
 
 
 def document_to_header(doc: Document) -> Header:
-    """Given a Document, return the Header fields found on its cover and statistics table."""
+    """Given a Document, return the Header fields found on its cover, page headers and statistics table."""
     h = Header()
     for text, right in document_to_texts(doc):
         if h.institution is None:
-            rest = _after_key(text, _INSTITUTION_KEYS)
+            rest = _after_institution_key(text)
             if rest is not None:
-                h.institution = clean_institution(_NEXT_FIELD.split(rest.split("\n")[0])[0]) or (
-                    clean_institution(right) if right else None)
+                h.institution = _institution(rest) or (_institution(right) if right else None)
         if h.fill_date is None:
             rest = _after_key(text, _DATE_KEYS, anchored=False)
             if rest is None:
@@ -140,8 +183,9 @@ def document_to_header(doc: Document) -> Header:
                 rest = _after_key(text, keys, anchored=False)
                 setattr(h, field, _int(rest) if _int(rest) is not None else _int(right))
     if h.fill_date is None:
-        # A date line without its key, e.g. a signature block "2024年5月20日".
-        for text, _ in document_to_texts(doc):
+        # A date line without its key, e.g. a signature block "2024年5月20日"; a page footer's date is the
+        # template's, not the filler's.
+        for text, _ in document_to_texts(doc, page_lines=False):
             d = text_to_date(text)
             if d and len(_squash(text)) <= 16:
                 h.fill_date = d
