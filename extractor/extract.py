@@ -9,14 +9,15 @@ from rubric import Rubric
 
 from . import layout as L
 from .checks import apply_checks
-from .form import FAILED, ExtraRow, Form, ItemResult, PrintedTotal
+from .form import FAILED, ExtraRow, Finding, Form, ItemResult, PrintedTotal
 from .header import document_to_header
 from .matching.assign import Assignment, RowText, rows_to_assignment
 from .matching.score import label_similarity
 from .matching.segment import normalize_label
 from .model import Cell, Document
 from .parsers import ParseError, path_to_document
-from .scores import Score, clean_text, text_to_score
+from .scores import clean_text, parse_number
+from .values import row_to_side_value
 
 # A form whose rows fit no rubric better than this (0-100) is refused, not forced.
 DEFAULT_MIN_RUBRIC_SCORE = 45.0
@@ -49,18 +50,24 @@ def path_to_form(path: Path, rubrics: dict[str, Rubric], source: str | None = No
 
 def document_to_form(doc: Document, rubrics: dict[str, Rubric], form: Form, rubric_id: str | None = None) -> Form:
     """Given a parsed Document, fill form with its header, items, totals and discrepancies."""
-    layout = L.document_to_layout(doc)
+    layouts: dict[tuple, L.Layout] = {}
+
+    def layout_for(r: Rubric) -> L.Layout:
+        # Rubrics may name columns with their own words ([layout]) and judgments: read the form their way.
+        key = (r.vocabulary, r.judgments)
+        if key not in layouts:
+            layouts[key] = L.document_to_layout(doc, r.vocabulary, r.judgments)
+        return layouts[key]
+
+    rubric, assignment, layout = choose_rubric(layout_for, rubrics, rubric_id)
     rows = layout.items
-    if not rows:
-        raise NotAForm("no self-evaluation table found (no table with a 自评 column and item rows): not a form")
-    texts = [RowText(r.label, r.category, r.section) for r in rows]
-    rubric, assignment = choose_rubric(texts, rubrics, rubric_id)
     form.rubric, form.rubric_score = rubric.id, round(_rubric_fit(assignment, len(rows), rubric), 1)
     header = document_to_header(doc)
     form.institution, form.fill_date = header.institution, header.fill_date
     form.header = {"batches": header.batches, "certified_total": header.certified_total,
                    "certified_passed": header.certified_passed}
     form.has_inspector = layout.has_inspector
+    form.findings = list(layout.findings)
     rows_to_items(rows, assignment, rubric, form)
     form.printed = layout_to_printed(layout, rubric)
     return apply_checks(form)
@@ -72,23 +79,40 @@ def _rubric_fit(a: Assignment, n_rows: int, rubric: Rubric) -> float:
     return mass / max(n_rows, len(rubric.items), 1)
 
 
-def choose_rubric(rows: list[RowText], rubrics: dict[str, Rubric],
-                  rubric_id: str | None = None) -> tuple[Rubric, Assignment]:
-    """Given the form's rows, return the best-fitting rubric and its assignment (or the forced one)."""
+def _texts(rows: list[L.Row]) -> list[RowText]:
+    return [RowText(r.label, r.category, r.section) for r in rows]
+
+
+def choose_rubric(layout_for, rubrics: dict[str, Rubric],
+                  rubric_id: str | None = None) -> tuple[Rubric, Assignment, L.Layout]:
+    """Given a function giving the form's Layout as read for a rubric, return the best-fitting rubric, its
+    assignment and layout (or the forced rubric's); raise NotAForm when none fits."""
     if rubric_id is not None:
         if rubric_id not in rubrics:
             raise NotAForm(f"unknown rubric {rubric_id!r}: see `selfeval rubric list`")
-        return rubrics[rubric_id], rows_to_assignment(rows, rubrics[rubric_id])
+        r = rubrics[rubric_id]
+        layout = layout_for(r)
+        if not layout.items:
+            raise NotAForm(_NO_TABLE)
+        return r, rows_to_assignment(_texts(layout.items), r), layout
     scored = []
     for r in rubrics.values():
-        a = rows_to_assignment(rows, r)
-        scored.append((_rubric_fit(a, len(rows), r), r.id, r, a))
+        layout = layout_for(r)
+        if not layout.items:
+            continue
+        a = rows_to_assignment(_texts(layout.items), r)
+        scored.append((_rubric_fit(a, len(layout.items), r), r.id, r, a, layout))
+    if not scored:
+        raise NotAForm(_NO_TABLE)
     scored.sort(key=lambda s: (-s[0], s[1]))
-    fit, rid, best, assignment = scored[0]
+    fit, rid, best, assignment, layout = scored[0]
     if fit < DEFAULT_MIN_RUBRIC_SCORE:
         raise NotAForm(f"no known rubric matches this form (best: {rid}, score {fit:.0f} of 100, "
                        f"needs {DEFAULT_MIN_RUBRIC_SCORE:.0f})")
-    return best, assignment
+    return best, assignment, layout
+
+
+_NO_TABLE = "no self-evaluation table found (no table with a 自评 column and item rows): not a form"
 
 
 def provenance(row: L.Row, cell: Cell | None) -> dict:
@@ -106,10 +130,6 @@ def provenance(row: L.Row, cell: Cell | None) -> dict:
     return out
 
 
-def _score(cell: Cell | None, judgments: tuple[str, ...], aliases: dict[str, str]) -> Score:
-    return text_to_score(cell.text if cell is not None else "", judgments, aliases)
-
-
 def rows_to_items(rows: list[L.Row], a: Assignment, rubric: Rubric, form: Form) -> None:
     """Given the item rows, their assignment and the rubric, set form.items (rubric order) and extra rows."""
     cats = {c.code: c.name for c in rubric.categories}
@@ -121,27 +141,32 @@ def rows_to_items(rows: list[L.Row], a: Assignment, rubric: Rubric, form: Form) 
         r = row_for_item.get(idx)
         if r is not None:
             row = rows[r]
-            judgments = rubric.judgments if item.scoring != "points" else ()
-            s, i = (_score(row.self_cell, judgments, rubric.judgment_aliases),
-                    _score(row.inspector_cell, judgments, rubric.judgment_aliases))
-            res.self, res.self_raw, res.self_kind = s.value, s.raw, s.kind
-            res.inspector, res.inspector_raw, res.inspector_kind = i.value, i.raw, i.kind
-            if row.inspector_cell is None:
-                res.inspector_raw, res.inspector_kind = None, None
             res.raw_label = row.label
             res.match_score = round(a.score_for_row[r], 1)
             res.printed_max = clean_text(row.max_text) or None
-            res.provenance = provenance(row, row.self_cell or row.label_cell)
-            # An OCR'd item is as trustworthy as its least certain score cell.
-            confidences = [c.confidence for c in (row.self_cell, row.inspector_cell)
-                           if c is not None and c.confidence is not None]
-            if confidences:
-                res.provenance["confidence"] = min(confidences)
             if item.max is None and res.printed_max:
                 # The rubric gives no points: the form's printed 分值 is the item's max.
-                printed = text_to_score(res.printed_max)
-                if printed.is_number and (row.max_cell is None or row.max_cell.rowspan == 1):
-                    res.max, res.max_source = printed.value, "form"
+                printed = parse_number(res.printed_max)
+                if printed is not None and (row.max_cell is None or row.max_cell.rowspan == 1):
+                    res.max, res.max_source = printed, "form"
+            judgments = rubric.judgments if item.scoring != "points" else ()
+            sides = {side: row_to_side_value(row, side, res.max, judgments, rubric.judgment_aliases, item.code)
+                     for side in ("self", "inspector")}
+            for side, v in sides.items():
+                setattr(res, side, v.value)
+                setattr(res, f"{side}_raw", v.raw)
+                setattr(res, f"{side}_kind", v.kind)
+                setattr(res, f"{side}_note", v.note)
+                res.findings += v.findings
+            if sides["self"].kind is None:
+                res.self_raw, res.self_kind = "", "blank"  # no self cell on this row: a blank self score
+            res.findings += [Finding(f.kind, f"{item.code} {f.message}", f.side) for f in row.findings]
+            res.provenance = provenance(row, sides["self"].cell or sides["inspector"].cell or row.label_cell)
+            # An OCR'd item is as trustworthy as its least certain score cell.
+            confidences = [v.cell.confidence for v in sides.values()
+                           if v.cell is not None and v.cell.confidence is not None]
+            if confidences:
+                res.provenance["confidence"] = min(confidences)
         form.items.append(res)
     for r in sorted(set(a.duplicates) | set(a.unmatched)):
         row = rows[r]
@@ -160,9 +185,8 @@ def layout_to_printed(layout: L.Layout, rubric: Rubric) -> list[PrintedTotal]:
             continue
         if row.kind != L.SUBTOTAL and any(p.kind == row.kind for p in out):
             continue
-        s, i = text_to_score(row.self_text), text_to_score(row.inspector_text)
-        pt = PrintedTotal(kind=row.kind, self=s.value if s.is_number else None,
-                          inspector=i.value if i.is_number else None, self_raw=row.self_text,
+        pt = PrintedTotal(kind=row.kind, self=parse_number(row.self_text), inspector=parse_number(row.inspector_text),
+                          self_raw=row.self_text,
                           inspector_raw=row.inspector_text, provenance=provenance(row, row.self_cell))
         if row.kind == L.SUBTOTAL:
             pt.category = _category_name(row.category, rubric)

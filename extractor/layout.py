@@ -1,80 +1,68 @@
-"""Layout: find the score table's header and columns by name, and turn its body into rows.
+"""Layout: find the score table's header (extractor/columns.py) and turn its body into rows.
 
-Works on any Document (Word, PDF, OCR): a table whose header names a self-score
-column and a label column is a body table; a following table with no header and a
-compatible width continues it. Each body row becomes an item Row or a totals Row
-(the "100" / 加分项 / 减分项 / 合计 rows, and 小计 subtotals).
+Each body cell takes the role of the header column it overlaps most, by extent, so rows whose grid
+differs from the header's are still read right; one cell never serves two roles, and where a cell
+lies across two value columns or two cells compete for one, the row carries a finding instead of a
+guess. A following table with no header continues the body. Each body row becomes an item Row, a
+totals Row (the "100" / 加分项 / 减分项 / 合计 rows, and 小计 subtotals), a heading (context only) or
+nothing at all (notes, signature lines, （以下空白）, blank rows, repeated headers).
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 
+from rubric.vocabulary import Vocabulary, default_vocabulary, flat
+
+from .columns import (
+    CATEGORY,
+    CONTENT,
+    DEDUCTION,
+    DEFAULT_AMBIGUOUS_OVERLAP,
+    DEFAULT_HEADER_CELL_MAX_CHARS,
+    INSPECTOR,
+    LABEL,
+    LABEL_ROLES,
+    MAX,
+    NOTE,
+    OPTION,
+    SECTION,
+    SELF,
+    UNKNOWN,
+    VALUE_ROLES,
+    Columns,
+    HeaderColumn,
+    cell_extent,
+    overlap,
+    table_edges,
+    table_to_columns,
+)
+from .form import Finding
 from .model import Cell, Document, Table
+from .scores import parse_number
 
-DEFAULT_HEADER_SEARCH_ROWS = 6  # the header must start within a table's first rows
+__all__ = ["CATEGORY", "SECTION", "LABEL", "CONTENT", "MAX", "SELF", "INSPECTOR", "Columns", "Layout", "Row",
+           "document_to_layout", "table_to_columns"]
 
-# Roles a column can play. Label columns nest: category (大项) > section (中项) > label (小项).
-CATEGORY, SECTION, LABEL, CONTENT, MAX, SELF, INSPECTOR, IGNORE = (
-    "category", "section", "label", "content", "max", "self", "inspector", "ignore")
-
-TOTAL, BONUS, PENALTY, GRAND, SUBTOTAL, ITEM = "total", "bonus", "penalty", "grand", "subtotal", "item"
+TOTAL, BONUS, PENALTY, GRAND, SUBTOTAL, ITEM, HEADING = "total", "bonus", "penalty", "grand", "subtotal", "item", \
+    "heading"
 
 _TOTAL_WORDS = ("总分", "得分合计", "分数合计", "总得分", "满分", "总计得分")
 _BONUS_WORDS = ("加分项", "加分")
 _PENALTY_WORDS = ("减分项", "扣分项", "减分", "扣分")
 _GRAND_WORDS = ("合计", "总计", "最终得分", "综合得分")
-
-
-def _flat(s: str | None) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", s or ""))
-
-
-def header_text_to_role(text: str) -> str | None:
-    """Given a column's header text (all header rows joined), return its role, or None if it names none."""
-    t = _flat(text)
-    if not t:
-        return None
-    if any(k in t for k in ("序号", "备注", "说明", "编号", "佐证", "证明材料")):
-        return IGNORE
-    if "大项" in t or "一级指标" in t or t in ("一级", "类别", "项目类别"):
-        return CATEGORY
-    if "中项" in t:
-        return SECTION
-    if "小项" in t or "三级指标" in t:
-        return LABEL
-    if "二级指标" in t or t == "二级":
-        return LABEL  # demoted to SECTION when a 三级 column exists
-    if any(k in t for k in ("分值", "标准分", "满分", "配分", "应得分")):
-        return MAX
-    if any(k in t for k in ("自评", "自查", "自我评价", "机构评分", "单位评分")):
-        return SELF
-    if any(k in t for k in ("方法", "标准", "方式", "依据", "要求", "要点")):
-        return IGNORE
-    if any(k in t for k in ("内容", "项目", "指标", "检查事项")):
-        return CONTENT
-    if any(k in t for k in ("督查", "督导", "检查", "核查", "复核", "专家", "评估", "考核", "得分", "评分", "结果")):
-        return INSPECTOR
-    return None
-
-
-@dataclass
-class Columns:
-    """Grid column of each role (label roles may be missing); ignore holds the rest."""
-
-    roles: dict[str, int]
-    header_rows: int  # how many rows the header takes
-    n_cols: int
-
-    def get(self, role: str) -> int | None:
-        return self.roles.get(role)
+# Rows that are no items: notes, blank-page marks and signature lines (a field to sign, then a colon).
+_NOTE_ROW = re.compile(r"^(填表说明|说明|注|备注|附注|注意)\d*[:：、.]|^注\d|以下空白|以下无正文|此页无正文|此处空白")
+_SIGN_FIELD = re.compile(r"(签字|签名|签章|盖章|签发)\s*[)）]?\s*[:：]|[:：]\s*[(（]\s*(签字|签名|盖章)\s*[)）]")
+# A single cell this wide (share of the table) is a heading or a note, never an item's label.
+DEFAULT_SPANNING_SHARE = 0.6
+DEFAULT_UNKNOWN_COLUMN_MIN_NUMBERS = 2
 
 
 @dataclass
 class Row:
-    """One body row: its label context, printed max and score cells, with provenance."""
+    """One body row: its label context, printed max and score cells (per side), with provenance."""
 
     kind: str
     table: int
@@ -88,6 +76,11 @@ class Row:
     label_cell: Cell | None = None
     self_cell: Cell | None = None
     inspector_cell: Cell | None = None
+    # Per side: the remark column's cell, the 扣分 column's cell, and tick columns (judgment, cell).
+    notes: dict[str, Cell] = field(default_factory=dict)
+    deductions: dict[str, Cell] = field(default_factory=dict)
+    marks: dict[str, list[tuple[str, Cell]]] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
 
     @property
     def self_text(self) -> str:
@@ -97,6 +90,9 @@ class Row:
     def inspector_text(self) -> str:
         return self.inspector_cell.text if self.inspector_cell else ""
 
+    def score_cell(self, side: str) -> Cell | None:
+        return self.self_cell if side == SELF else self.inspector_cell
+
 
 @dataclass
 class Layout:
@@ -104,176 +100,207 @@ class Layout:
     columns: list[Columns] = field(default_factory=list)
     has_inspector: bool = False
     has_max: bool = False
+    findings: list[Finding] = field(default_factory=list)  # form-level: columns nobody reads that hold numbers
 
     @property
     def items(self) -> list[Row]:
         return [r for r in self.rows if r.kind == ITEM]
 
 
-def _row_texts(grid: list[list[Cell | None]], r: int) -> list[str]:
-    return [c.text if c is not None else "" for c in grid[r]]
-
-
-def table_to_columns(table: Table) -> Columns | None:
-    """Given a table, return its Columns if one of its first rows is a score-table header, else None."""
-    grid = table.grid()
-    limit = min(DEFAULT_HEADER_SEARCH_ROWS, table.n_rows)
-    for start in range(limit):
-        roles_one = [header_text_to_role(t) for t in _row_texts(grid, start) if len(_flat(t)) <= 20]
-        if SELF not in roles_one:
-            continue
-        # A second header row (大项/中项/小项 under 督导检查内容) joins the first when it names label roles.
-        depth = 1
-        if start + 1 < table.n_rows:
-            nxt = [header_text_to_role(t) for t in _row_texts(grid, start + 1)]
-            if any(r in (CATEGORY, SECTION, LABEL) for r in nxt) and not any(_is_number(t) for t in _row_texts(
-                    grid, start + 1)):
-                depth = 2
-        texts = []
-        for k in range(table.n_cols):
-            parts: list[str] = []
-            for r in range(start, start + depth):
-                c = grid[r][k]
-                if c is not None and c.text not in parts:
-                    parts.append(c.text)
-            texts.append(" ".join(parts))
-        roles = _assign_roles(texts, grid, start, depth)
-        if SELF in roles and (LABEL in roles or CONTENT in roles):
-            return Columns(roles=roles, header_rows=start + depth, n_cols=table.n_cols)
-    return None
-
-
-def _assign_roles(texts: list[str], grid, start: int, depth: int) -> dict[str, int]:
-    """Given each column's header text, return role -> column, resolving label columns by position."""
-    # For a merged header, a deeper row's own text decides (大项 under 督导检查内容).
-    per_col: list[str | None] = []
-    for k, text in enumerate(texts):
-        deepest = grid[start + depth - 1][k]
-        role = header_text_to_role(deepest.text) if deepest is not None else None
-        per_col.append(role or header_text_to_role(text))
-    # Columns under one merged "内容" header with no sub-header: category, section, label by position.
-    content = [k for k, r in enumerate(per_col) if r == CONTENT]
-    has_label = any(r in (LABEL, CATEGORY, SECTION) for r in per_col)
-    if content and not has_label:
-        groups = {3: (CATEGORY, SECTION, LABEL), 2: (CATEGORY, LABEL), 1: (LABEL,)}
-        first = _same_cell_run(grid, start, content)
-        for k, role in zip(first, groups.get(len(first), (LABEL,)) if len(first) <= 3 else (), strict=False):
-            per_col[k] = role
-        if len(first) > 3:
-            per_col[first[-1]] = LABEL
-    labels = [k for k, r in enumerate(per_col) if r == LABEL]
-    if len(labels) > 1:
-        # 二级指标 + 三级指标: the deeper one is the label, the other a section.
-        for k in labels[:-1]:
-            per_col[k] = SECTION
-    roles: dict[str, int] = {}
-    for k, role in enumerate(per_col):
-        if role and role != IGNORE and role not in roles:
-            roles[role] = k
-    return roles
-
-
-def _same_cell_run(grid, start: int, cols: list[int]) -> list[int]:
-    """The columns of the first run of columns that share one header cell (or are adjacent)."""
-    run = [cols[0]]
-    for k in cols[1:]:
-        if k == run[-1] + 1:
-            run.append(k)
-        else:
-            break
-    return run
-
-
-def _is_number(text: str) -> bool:
-    return bool(re.fullmatch(r"[+-]?\d+(\.\d+)?分?", _flat(text)))
-
-
-DEFAULT_HEADER_CELL_MAX_CHARS = 12  # header names are short; an item label that mentions 自评 is no header
-
-
-def _looks_like_header(texts: list[str]) -> bool:
-    roles = [header_text_to_role(t) for t in texts if len(_flat(t)) <= DEFAULT_HEADER_CELL_MAX_CHARS]
-    return SELF in roles and len(set(roles) - {None, IGNORE}) >= 2 and not any(_is_number(t) for t in texts)
-
-
-def document_to_layout(doc: Document) -> Layout:
-    """Given a Document, return the Layout of its score table(s): item rows and totals rows in order."""
+def document_to_layout(doc: Document, vocab: Vocabulary | None = None, options: tuple[str, ...] = ()) -> Layout:
+    """Given a Document, the header vocabulary and the rubric's judgments, return the Layout of its score
+    table(s): item rows and totals rows in order."""
+    vocab = vocab or default_vocabulary()
     layout = Layout()
     current: Columns | None = None
     prev_table: int | None = None
+    unknown: dict[int, tuple[int, HeaderColumn, list[str]]] = {}  # header column -> (table, column, body texts)
     for table in doc.tables:
-        cols = table_to_columns(table)
+        cols = table_to_columns(table, vocab, options)
         first_body = 0
         if cols is not None:
             current = cols
             first_body = cols.header_rows
-        elif current is not None and prev_table == table.index - 1 and table.n_cols >= max(current.roles.values()) + 1:
-            cols = Columns(current.roles, 0, table.n_cols)  # a continuation without its own header
+        elif current is not None and prev_table == table.index - 1 and _continues(table, current):
+            cols = current  # a continuation without its own header
         else:
             continue
         prev_table = table.index
         layout.columns.append(cols)
-        layout.has_inspector |= INSPECTOR in cols.roles
-        layout.has_max |= MAX in cols.roles
-        table_to_rows(table, cols, first_body, layout)
+        layout.has_inspector |= any(h.side == INSPECTOR and h.role != NOTE for h in cols.header)
+        layout.has_max |= any(h.role == MAX for h in cols.header)
+        table_to_rows(table, cols, first_body, layout, vocab, unknown)
     _carry_context(layout.rows)
+    layout.findings = _unknown_columns(unknown)
     return layout
 
 
-def table_to_rows(table: Table, cols: Columns, first: int, layout: Layout) -> None:
+def _continues(table: Table, cols: Columns) -> bool:
+    """A headerless table continues the body when its extent reaches the last value column's."""
+    edges, unit = table_edges(table)
+    last = max((h for h in cols.header if h.role in VALUE_ROLES), key=lambda h: h.x1, default=None)
+    if last is None:
+        return False
+    if unit != cols.unit:
+        return table.n_cols >= last.k1
+    return edges[-1] >= last.x0 + (last.x1 - last.x0) / 2
+
+
+def _row_cells(grid: list[list[Cell | None]], r: int) -> list[Cell]:
+    out: list[Cell] = []
+    for c in grid[r]:
+        if c is not None and all(c is not o for o in out):
+            out.append(c)
+    return out
+
+
+def _cells_to_columns(cells: list[Cell], cols: Columns, edges: list[float], unit: str, table: Table
+                      ) -> tuple[dict[int, list[Cell]], list[tuple[Cell, list[HeaderColumn]]], list[Cell]]:
+    """Given a row's cells, return the cells of each header column (by index), the cells that lie across
+    two value columns (with those columns: they take neither role) and the cells outside every column."""
+    header = cols.header
+    if unit != cols.unit:  # a continuation read with other geometry: compare grid columns
+        edges, unit = [float(k) for k in range(table.n_cols + 1)], "grid"
+        spans = [(float(h.k0), float(h.k1)) for h in header]
+    else:
+        spans = [(h.x0, h.x1) for h in header]
+    by_col: dict[int, list[Cell]] = {}
+    across: list[tuple[Cell, list[HeaderColumn]]] = []
+    outside: list[Cell] = []
+    for c in cells:
+        ext = cell_extent(c, edges, unit)
+        width = max(ext[1] - ext[0], 1e-9)
+        ov = sorted(((overlap(ext, s), n) for n, s in enumerate(spans)), key=lambda p: (-p[0], p[1]))
+        if not ov or ov[0][0] <= 0:
+            outside.append(c)
+            continue
+        best = ov[0][1]
+        rivals = [n for o, n in ov[1:] if o >= DEFAULT_AMBIGUOUS_OVERLAP * width
+                  and header[n].role in VALUE_ROLES and header[n].key != header[best].key]
+        if rivals and header[best].role in VALUE_ROLES and flat(c.text):
+            across.append((c, [header[best]] + [header[n] for n in rivals]))
+            continue
+        by_col.setdefault(best, []).append(c)
+    return by_col, across, outside
+
+
+def table_to_rows(table: Table, cols: Columns, first: int, layout: Layout, vocab: Vocabulary | None = None,
+                  unknown: dict[int, tuple[int, HeaderColumn, list[str]]] | None = None) -> None:
     """Given a body table and its Columns, append its body rows (from row `first`) to layout.rows."""
+    vocab = vocab or default_vocabulary()
     grid = table.grid()
-
-    def cell(r: int, role: str) -> Cell | None:
-        k = cols.get(role)
-        return grid[r][k] if k is not None and k < table.n_cols else None
-
-    label_roles = [r for r in (CATEGORY, SECTION, LABEL, CONTENT) if r in cols.roles]
+    edges, unit = table_edges(table)
+    width = (edges[-1] - edges[0]) or 1.0
     prev_label: Cell | None = None
     for r in range(first, table.n_rows):
-        texts = _row_texts(grid, r)
-        if not any(_flat(t) for t in texts):
+        cells = _row_cells(grid, r)
+        texts = [c.text for c in cells]
+        if not any(flat(t) for t in texts) or _looks_like_header(texts, vocab):
+            continue  # blank, or a header repeated on a continuation page or table
+        whole = "".join(flat(t) for t in texts)
+        if _NOTE_ROW.search(whole) or (_SIGN_FIELD.search(whole) and not any(
+                parse_number(t) is not None for t in texts)):
+            continue  # a note, signature line or blank-page mark: no item
+        filled = [c for c in cells if flat(c.text)]
+        if len(filled) == 1 and _share(filled[0], edges, unit, width) >= DEFAULT_SPANNING_SHARE and _row_kind(
+                flat(filled[0].text), Row(ITEM, table.index, r)) == ITEM:
+            # One cell across the table carries no score: a heading (context for the rows below) or a note.
+            text = filled[0].text.strip()
+            if len(flat(text)) <= DEFAULT_HEADER_CELL_MAX_CHARS * 2:
+                layout.rows.append(Row(kind=HEADING, table=table.index, row=r, category=text))
             continue
-        if _looks_like_header(texts):
-            continue  # a header repeated on a continuation page or table
-        label_cell = cell(r, LABEL)
-        self_cell, insp_cell, max_cell = cell(r, SELF), cell(r, INSPECTOR), cell(r, MAX)
-        # Only the first row of a vertically merged score cell owns its value.
-        if self_cell is not None and self_cell.row != r:
-            self_cell = None
-        if insp_cell is not None and insp_cell.row != r:
-            insp_cell = None
-        row = Row(kind=ITEM, table=table.index, row=r,
-                  category=_text(cell(r, CATEGORY)), section=_text(cell(r, SECTION)),
-                  label=_text(label_cell) if label_cell is not None and label_cell.row == r else "",
-                  content=_text(cell(r, CONTENT)), max_text=_text(max_cell), max_cell=max_cell,
-                  label_cell=label_cell, self_cell=self_cell, inspector_cell=insp_cell)
+        by_col, across, outside = _cells_to_columns(cells, cols, edges, unit, table)
+        row = _build_row(table.index, r, cols, by_col, across)
+        for n, cs in by_col.items():
+            h = cols.header[n]
+            if h.role == UNKNOWN and unknown is not None:
+                unknown.setdefault(id(h), (table.index, h, []))[2].extend(c.text for c in cs if c.row == r)
+        label_cell = row.label_cell
         if label_cell is not None and label_cell is prev_label and label_cell.row != r:
             continue  # the rest of a vertically merged label cell: not a new row
         prev_label = label_cell
-        region = _region_text(grid, r, [cols.roles[x] for x in label_roles])
+        region = "".join(flat(c.text) for n, cs in sorted(by_col.items()) if cols.header[n].role in LABEL_ROLES
+                         for c in cs if c.row == r or c.rowspan == 1)
         row.kind = _row_kind(region, row)
         if row.kind == ITEM and not row.label:
-            if not (row.self_text.strip() or row.inspector_text.strip()):
-                # A heading row spanning the label columns (e.g. "一、机构信用"): context only.
-                row.kind = "heading"
+            if not (row.self_text.strip() or row.inspector_text.strip() or row.marks):
+                row.kind = HEADING  # a heading row spanning the label columns (e.g. "一、机构信用"): context only
                 row.category = row.category or region
             elif row.content:
                 row.label = row.content
+        if row.kind == ITEM:
+            row.findings += [Finding("column_conflict", f"the cell {c.text.strip()!r} lies outside every column of "
+                                     "the header: its value was not read") for c in outside
+                             if c.row == r and parse_number(c.text) is not None]
         layout.rows.append(row)
 
 
-def _text(c: Cell | None) -> str:
-    return c.text if c is not None else ""
+def _share(c: Cell, edges: list[float], unit: str, width: float) -> float:
+    x0, x1 = cell_extent(c, edges, unit)
+    return (x1 - x0) / width
 
 
-def _region_text(grid, r: int, cols: list[int]) -> str:
-    seen: list[Cell] = []
-    for k in cols:
-        c = grid[r][k]
-        if c is not None and all(c is not s for s in seen):
-            seen.append(c)
-    return "".join(_flat(c.text) for c in seen if c.row == r or c.rowspan == 1)
+def _build_row(table: int, r: int, cols: Columns, by_col: dict[int, list[Cell]],
+               across: list[tuple[Cell, list[HeaderColumn]]]) -> Row:
+    """Given a body row's cells per header column, return the Row they make, with findings where two cells
+    compete for one score or one cell lies across two."""
+    row = Row(kind=ITEM, table=table, row=r)
+    by_key: dict[str, list[tuple[HeaderColumn, Cell]]] = {}
+    for n, cs in sorted(by_col.items()):
+        for c in cs:
+            by_key.setdefault(cols.header[n].key, []).append((cols.header[n], c))
+    for pairs in by_key.values():
+        h = pairs[0][0]
+        if h.role in LABEL_ROLES:
+            c = pairs[0][1]
+            text = "\n".join(x.text for _, x in pairs if flat(x.text)) if len(pairs) > 1 else c.text
+            if h.role == LABEL:
+                row.label_cell = c
+                row.label = text if c.row == r else ""
+            elif h.role == CATEGORY:
+                row.category = text
+            elif h.role == SECTION:
+                row.section = text
+            else:
+                row.content = text
+            continue
+        # Only the first row of a vertically merged value cell owns its value.
+        own = [(hc, c) for hc, c in pairs if c.row == r]
+        filled = [(hc, c) for hc, c in own if flat(c.text)]
+        if len({flat(c.text) for _, c in filled}) > 1 and h.role in (SELF, INSPECTOR, DEDUCTION, MAX):
+            shown = "、".join(repr(c.text.strip()) for _, c in filled)
+            row.findings.append(Finding("column_conflict", f"{len(filled)} cells ({shown}) compete for the "
+                                        f"{h.text or h.role} column", h.side))
+        chosen = (filled or own or [(None, None)])[0][1]
+        if chosen is None and h.role != MAX:
+            continue
+        if h.role == MAX:
+            mc = (filled or pairs)[0][1]
+            row.max_cell, row.max_text = mc, mc.text
+        elif h.role == SELF:
+            row.self_cell = chosen
+        elif h.role == INSPECTOR:
+            row.inspector_cell = chosen
+        elif h.role == NOTE:
+            row.notes[h.side or SELF] = chosen
+        elif h.role == DEDUCTION:
+            row.deductions[h.side or SELF] = chosen
+        elif h.role == OPTION:
+            for hc, c in own:
+                row.marks.setdefault(hc.side or SELF, []).append((hc.option or "", c))
+    for c, hs in across:
+        sides = sorted({h.side for h in hs if h.side}) or [None]
+        names = " / ".join(h.text or h.role for h in hs)
+        for side in sides:
+            row.findings.append(Finding("column_conflict", f"the cell {c.text.strip()!r} lies across the columns "
+                                        f"{names}: its value was not taken for either", side))
+    return row
+
+
+def _looks_like_header(texts: list[str], vocab: Vocabulary) -> bool:
+    roles = [vocab.role_of(t) for t in texts if len(flat(t)) <= 12]
+    return bool({SELF, INSPECTOR, "score"} & set(roles)) and len(set(roles) - {None}) >= 2 and not any(
+        parse_number(t) is not None for t in texts)
 
 
 def _row_kind(region: str, row: Row) -> str:
@@ -287,29 +314,43 @@ def _row_kind(region: str, row: Row) -> str:
         return PENALTY
     if t in _GRAND_WORDS or t.startswith(("合计", "总计")) and len(t) <= 6:
         return GRAND
-    if t in _TOTAL_WORDS or _is_number(t) or (not t and _is_number(row.max_text)
-                                             and (row.max_cell is None or row.max_cell.row == row.row)
-                                             and not _flat(row.label)):
+    printed_max = parse_number(row.max_text) is not None
+    if t in _TOTAL_WORDS or parse_number(t) is not None or (
+            not t and printed_max and (row.max_cell is None or row.max_cell.row == row.row) and not flat(row.label)):
         return TOTAL if (t or row.self_text.strip() or row.inspector_text.strip() or row.max_text) else ITEM
     return ITEM
+
+
+def _unknown_columns(unknown: dict[int, tuple[int, HeaderColumn, list[str]]]) -> list[Finding]:
+    """Columns whose header names no known role but whose cells hold numbers: never dropped silently."""
+    out: list[Finding] = []
+    for table, h, texts in unknown.values():
+        numbers = [t for t in texts if parse_number(t) is not None]
+        if len(numbers) < DEFAULT_UNKNOWN_COLUMN_MIN_NUMBERS:
+            continue
+        name = repr(h.text) if h.text else "without a header"
+        out.append(Finding("unknown_column", f"column {name} (表{table + 1} 列{h.k0 + 1}) holds {len(numbers)} "
+                           "numbers, but its header names no known role: its values were not read (add the word to "
+                           "the rubric's [layout] section)"))
+    return out
 
 
 def _carry_context(rows: list[Row]) -> None:
     """Fill blank category/section cells from the row above (unmerged forms leave them blank)."""
     cat = sec = ""
     for row in rows:
-        if row.kind == "heading":
+        if row.kind == HEADING:
             cat, sec = row.category, ""
             continue
         if row.kind != ITEM:
             continue
-        if _flat(row.category):
-            if _flat(row.category) != _flat(cat):
+        if flat(row.category):
+            if flat(row.category) != flat(cat):
                 sec = ""
             cat = row.category
         else:
             row.category = cat
-        if _flat(row.section):
+        if flat(row.section):
             sec = row.section
         else:
             row.section = sec

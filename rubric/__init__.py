@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from .vocabulary import Vocabulary, VocabularyError, default_vocabulary
+
 __all__ = [
     "Category",
     "Item",
@@ -24,13 +26,16 @@ __all__ = [
     "load",
     "load_all",
     "RUBRIC_DIR_ENV",
+    "Vocabulary",
+    "default_vocabulary",
 ]
 
 RUBRIC_DIR_ENV = "SELFEVAL_RUBRIC_DIR"
 SCORINGS = ("points", "judgment", "judgment_or_points")
 DEFAULT_JUDGMENTS = ("符合", "基本符合", "不符合")
 
-_TOP_KEYS = {"id", "title", "total", "scoring", "judgments", "judgment_aliases", "categories", "groups", "items"}
+_TOP_KEYS = {"id", "title", "total", "scoring", "judgments", "judgment_aliases", "categories", "groups", "items",
+             "layout"}
 _CATEGORY_KEYS = {"code", "name", "max"}
 _GROUP_KEYS = {"id", "max"}
 _ITEM_KEYS = {"code", "label", "section", "max", "group", "category", "description", "scoring"}
@@ -71,6 +76,8 @@ class Rubric:
     judgments: tuple[str, ...] = DEFAULT_JUDGMENTS
     judgment_aliases: dict[str, str] = field(default_factory=dict)
     path: str = ""
+    # The header vocabulary forms of this rubric are read with: the default, with the rubric's [layout] applied.
+    vocabulary: Vocabulary = field(default_factory=default_vocabulary)
 
     def category(self, code: str) -> Category:
         return next(c for c in self.categories if c.code == code)
@@ -174,7 +181,11 @@ def parse(data: dict, path: str = "<rubric>") -> Rubric:
     if not items:
         raise RubricError(f"{name}: no [[items]]")
 
-    rubric = Rubric(rid, title, scoring, total, categories, items, groups, judgments, aliases, path)
+    try:
+        vocabulary = default_vocabulary().merged(data.get("layout"), f"{name}: [layout]")
+    except VocabularyError as e:
+        raise RubricError(str(e)) from None
+    rubric = Rubric(rid, title, scoring, total, categories, items, groups, judgments, aliases, path, vocabulary)
     _check_sums(rubric, name)
     return rubric
 
