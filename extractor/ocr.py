@@ -59,6 +59,7 @@ from .parsers.pdf import (
     is_cjk,
     wrap_join,
 )
+from .scores import parse_number
 
 # --- tuning (lengths are in inches and scaled by the page's dpi) ------------------------------------
 
@@ -111,7 +112,6 @@ DIGIT_LOOKALIKES = {"O": "0", "o": "0", "D": "0", "Q": "0", "〇": "0", "○": "
                     "|": "1", "丨": "1", "!": "1", "J": "1", "L": "1", "Z": "2", "z": "2", "S": "5", "s": "5", "B": "8",
                     "g": "9", "q": "9", "。": ".", "·": "."}
 NUMBER_CHARS = "0123456789.+-分"
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d+)?|\.\d+)分?$")
 # Glyphs the recognizer confuses in printed Chinese (same shape): read as the common punctuation.
 TEXT_FIXES = {"丶": "、"}
 
@@ -606,7 +606,7 @@ def read_texts(engine: Engine, page: Prepared, texts: list[Text]) -> None:
     crops = [crop(page, t) for t in texts]
     first = recognise(engine, crops)
     short = [i for i, (text, _c) in enumerate(first)
-             if _NUMBER.match(text) or _lookalike_number(text)
+             if _is_number(text) or _lookalike_number(text)
              or (texts[i].alone and crops[i].shape[1] <= DEFAULT_SHORT_RATIO * crops[i].shape[0])]
     pads = [(pad, stretch) for stretch in DEFAULT_STRETCHES for pad in DEFAULT_CROP_PADS][1:]
     again = recognise(engine, [crop(page, texts[i], pad, stretch) for i in short for pad, stretch in pads])
@@ -625,10 +625,10 @@ def combine(readings: list[tuple[str, float]]) -> tuple[str, float]:
     reading wins (ties: the surer)."""
     if len(readings) == 1:
         return readings[0]
-    numbers = [r for r in readings if _NUMBER.match(re.sub(r"\s+", "", r[0]))]
+    numbers = [r for r in readings if _is_number(re.sub(r"\s+", "", r[0]))]
     if numbers:  # other crops read digits: a lone "O" or "l" is that digit's look-alike, a vote for it
         readings = [(_as_digits(text), c) for text, c in readings]
-        numbers = [r for r in readings if _NUMBER.match(re.sub(r"\s+", "", r[0]))]
+        numbers = [r for r in readings if _is_number(re.sub(r"\s+", "", r[0]))]
     voting = [r for r in readings if re.sub(r"\s+", "", r[0]) not in ("", "分")]  # a bare 分 lost its digit
     candidates = numbers if numbers and 2 * len(numbers) >= len(voting) else readings
     counts: dict[str, int] = {}
@@ -641,22 +641,28 @@ def combine(readings: list[tuple[str, float]]) -> tuple[str, float]:
     return best, float(confidences[0]) * counts[best] / len(readings)
 
 
+def _is_number(text: str) -> bool:
+    """Given a recognised text, return whether it is a score: read by scores.parse_number, the one number reader
+    (so "1 1" is two numbers here too, never eleven)."""
+    return parse_number(text) is not None
+
+
 def _as_digits(text: str) -> str:
     """Given a text, return it with look-alike letters read as digits when that makes it a number, else as is."""
     t = re.sub(r"\s+", "", text)
     mapped = "".join(DIGIT_LOOKALIKES.get(ch, ch) for ch in t)
-    return mapped if t and _NUMBER.match(mapped) else text
+    return mapped if t and _is_number(mapped) else text
 
 
 def _lookalike_number(text: str) -> bool:
     """Whether text is a number once look-alike letters are read as digits, with at least one real digit;
     or a score's 分 with nothing but look-alikes before it (the digit was misread or dropped: "分", "O分")."""
     t = re.sub(r"\s+", "", text)
-    if not t or _NUMBER.match(t):
+    if not t or _is_number(t):
         return False
     if t.endswith("分") and all(ch in DIGIT_LOOKALIKES or ch in ".+-" for ch in t[:-1]):
         return True
-    return any(ch.isdigit() for ch in t) and bool(_NUMBER.match("".join(DIGIT_LOOKALIKES.get(ch, ch) for ch in t)))
+    return any(ch.isdigit() for ch in t) and _is_number("".join(DIGIT_LOOKALIKES.get(ch, ch) for ch in t))
 
 
 def recognise(engine: Engine, images: list[np.ndarray]) -> list[tuple[str, float]]:
@@ -690,7 +696,7 @@ def decode(engine: Engine, probs: np.ndarray) -> tuple[str, float]:
         restricted[:, 0] = probs[:, 0]  # CTC blank
         restricted[:, allowed] = probs[:, allowed]
         digits, digit_conf = _ctc(engine.characters, restricted.argmax(axis=1), probs)
-        if _NUMBER.match(digits):
+        if _is_number(digits):
             return digits, float(min(digit_conf))
     if not confidences:
         return "", 0.0
@@ -779,7 +785,7 @@ def read_page(engine: Engine, image: PageImage) -> PageResult:
     for g in grids:
         for c in g.cells:
             c.texts = [t for t in c.texts if t.text and (t.confidence >= DEFAULT_MIN_TEXT_SCORE
-                                                         or _NUMBER.match(t.text))]
+                                                         or _is_number(t.text))]
     pt = 72.0 / image.dpi
     page_height = page.grey.shape[0] * pt
     fragments, confidence = [], {}
