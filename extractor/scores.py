@@ -16,9 +16,9 @@ _LEADING_NUMBER = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d+)?|\.\d+))(\s*分)?(.*)$"
 # A deduction as people write it: 扣1分, 扣 0.5 分, 扣除1分, 扣分1, 扣分：1分.
 _DEDUCTION = re.compile(r"^\s*扣(?:除)?\s*(?:分\s*[:：]?\s*)?(\d+(?:\.\d+)?|\.\d+)(\s*分)?(.*)$", re.S)
 _FULL = re.compile(r"^\s*满\s*分(.*)$", re.S)
-# Units that make a number something other than points ("3项", "2024年"): no remark may open with them
-# straight after the digits.
-_NOT_POINTS = frozenset("年月日号时项个份条次人%‰元")
+# Units that make a number something other than points ("3项", "2024年"), and list markers ("1．评价机构基本信息",
+# "2、承诺机制": a numbered label, not a score): no remark may open with them straight after the digits.
+_NOT_POINTS = frozenset("年月日号时项个份条次人%‰元.、")
 _NOTE_EDGES = " \t\r\n\u3000()（）[]［］【】〔〕<>《》,，;；:：、。.·-—–~～/\\|"
 _LETTER = re.compile(r"[^\W\d_]")  # a letter of any script, CJK included
 # Marks people put in a tick column or before an option. Word's checked checkbox glyph is ☒, so ☒ is checked.

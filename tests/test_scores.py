@@ -68,7 +68,8 @@ def test_a_plain_number_has_no_note(text, value):
     assert text_to_score(text) == Score(value, text, "number", None)
 
 
-@pytest.mark.parametrize("text", ["1 1", "1，2", "1/2", "1-2", "2 3分", "1.", "4.5.1", "2024年5月", "3项", "5%"])
+@pytest.mark.parametrize("text", ["1 1", "1，2", "1/2", "1-2", "2 3分", "1.", "4.5.1", "2024年5月", "3项", "5%",
+                                  "1．评价机构基本信息", "2、承诺机制", "10.考评队伍建设"])
 def test_two_numbers_or_a_number_with_a_unit_are_no_score(text):
     assert text_to_score(text) == Score(None, text, "text", None)
 
