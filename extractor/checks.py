@@ -6,11 +6,12 @@ knows nothing of file formats. Arithmetic is Decimal, so sums are exact.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+from typing import Any
 
-from .form import FAILED, FLAGGED, OK, Discrepancy, Form, ItemResult
+from .form import FAILED, FLAGGED, OK, Discrepancy, Finding, Form, ItemResult
 from .matching.assign import DEFAULT_LOW_CONFIDENCE
-from .scores import fmt
+from .scores import fmt, parse_number
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 
@@ -29,48 +30,84 @@ SEVERITY = {
     "low_confidence_match": WARNING,
     "low_confidence_value": WARNING,
     "header_missing": WARNING,
+    # Raised while reading (layout, extract) as Findings; the checks only turn them into discrepancies.
+    "column_conflict": WARNING,  # a row's cells don't line up with the header, or two cells compete for a score
+    "unknown_column": WARNING,  # form-level: a column with an unknown header holds numbers
+    "tick_ambiguous": WARNING,  # more than one tick on one side of a judgment row
+    "deduction": INFO,  # a value computed as the max minus a deduction (扣N分, a 扣分 column)
+    "full_marks": INFO,  # 满分 read as the item's max
+    "formula_uncached": WARNING,  # reserved for spreadsheets: a formula cell with no cached value
 }
 KINDS = tuple(SEVERITY)
+# A kind this version does not know (a newer reader's finding) still flags the form rather than passing silently.
+DEFAULT_SEVERITY = WARNING
+# Kinds that flag a score cell's value as unread: on that side, missing_score/non_numeric would only repeat them.
+_EXPLAINS_VALUE = frozenset({"column_conflict", "tick_ambiguous"})
 # OCR values read with less confidence than this are flagged for review.
 DEFAULT_LOW_VALUE_CONFIDENCE = 0.80
 
 SIDES = (("self", "自评"), ("inspector", "督查"))
 
 
-def _d(kind: str, item: str | None, message: str) -> Discrepancy:
-    return Discrepancy(item, kind, SEVERITY[kind], message)
+def severity_of(kind: str) -> str:
+    """Given a discrepancy kind, return its severity (warning for a kind this version does not know)."""
+    return SEVERITY.get(kind, DEFAULT_SEVERITY)
+
+
+def _d(kind: str, item: str | None, message: str, side: str | None = None, row: dict[str, Any] | None = None,
+       total: str | None = None, category: str | None = None) -> Discrepancy:
+    # The row is copied: a discrepancy outlives re-checks, and must not change with the record it points at.
+    return Discrepancy(item, kind, severity_of(kind), message, side=side, row=dict(row) if row else None,
+                       total=total, category=category)
 
 
 def _num(v) -> Decimal | None:
     return v if isinstance(v, Decimal) else None
 
 
-def _dec(text: str | None) -> Decimal | None:
-    if not text:
-        return None
-    t = text.strip().rstrip("分")
-    try:
-        return Decimal(t)
-    except InvalidOperation:
-        return None
+def finding_to_discrepancy(f: Finding, item: str | None) -> Discrepancy:
+    """Given a Finding raised while reading and the code of its item (None: form-level), return its discrepancy."""
+    return _d(f.kind, item, f.message, side=f.side)
+
+
+def _explained_sides(it: ItemResult) -> set[str]:
+    return {f.side for f in it.findings if f.side and f.kind in _EXPLAINS_VALUE}
+
+
+def _confidence_side(it: ItemResult) -> str | None:
+    """The side whose cell was read least confidently, when the provenance tells it (per-side confidences, or
+    only a self cell read)."""
+    prov = it.provenance or {}
+    per_side = {side: prov[f"{side}_confidence"] for side, _ in SIDES if prov.get(f"{side}_confidence") is not None}
+    if per_side:
+        return min(per_side, key=lambda side: (per_side[side], side != "self"))
+    if it.inspector_raw is None:
+        return "self"
+    return None
 
 
 def item_to_discrepancies(it: ItemResult, has_inspector: bool) -> list[Discrepancy]:
-    """Given one item's effective values, return its value-level discrepancies."""
+    """Given one item's effective values, return its value-level discrepancies, then those of its findings."""
     out: list[Discrepancy] = []
     if not it.present:
-        return [_d("missing_item", it.code, f"{it.code} {it.label}: no row in the form")]
+        return [_d("missing_item", it.code, f"{it.code} {it.label}: no row in the form")] + [
+            finding_to_discrepancy(f, it.code) for f in it.findings]
+    explained = _explained_sides(it)
     for side, name in SIDES:
         value, kind, raw = getattr(it, side), getattr(it, f"{side}_kind"), getattr(it, f"{side}_raw")
         n = _num(value)
         if n is not None and n < 0:
-            out.append(_d("negative_score", it.code, f"{it.code} {name} {fmt(n)} is below zero"))
+            out.append(_d("negative_score", it.code, f"{it.code} {name} {fmt(n)} is below zero", side=side))
         elif n is not None and it.max is not None and n > it.max:
-            out.append(_d("over_cap", it.code, f"{it.code} {name} {fmt(n)} is above the item's max {fmt(it.max)}"))
+            out.append(_d("over_cap", it.code, f"{it.code} {name} {fmt(n)} is above the item's max {fmt(it.max)}",
+                          side=side))
+        if side in explained:
+            continue  # a finding on this side already says why its value is not read
         if kind == "text":
-            out.append(_d("non_numeric", it.code, f"{it.code} {name} cell holds {raw.strip()!r}, not a score"))
+            out.append(_d("non_numeric", it.code, f"{it.code} {name} cell holds {(raw or '').strip()!r}, not a score",
+                          side=side))
         elif kind == "blank" and (side == "self" or has_inspector):
-            out.append(_d("missing_score", it.code, f"{it.code} {name} score is blank"))
+            out.append(_d("missing_score", it.code, f"{it.code} {name} score is blank", side=side))
     a, b = it.self, it.inspector
     if a is not None and b is not None and a != b:
         if isinstance(a, Decimal) and isinstance(b, Decimal):
@@ -79,7 +116,7 @@ def item_to_discrepancies(it: ItemResult, has_inspector: bool) -> list[Discrepan
             msg = f"{it.code} 自评 {fmt(a)}, 督查 {fmt(b)}"
         out.append(_d("self_inspector_diff", it.code, msg))
     if it.printed_max is not None and it.max_source == "rubric" and it.max is not None:
-        printed = _dec(it.printed_max)
+        printed = parse_number(it.printed_max)
         if printed is not None and printed not in (it.max, it.group_max):
             expect = it.group_max if it.group_max is not None else it.max
             out.append(_d("max_mismatch", it.code,
@@ -89,7 +126,9 @@ def item_to_discrepancies(it: ItemResult, has_inspector: bool) -> list[Discrepan
                       f"{it.code} matched row {it.raw_label!r} with score {it.match_score:.0f}"))
     conf = (it.provenance or {}).get("confidence")
     if conf is not None and conf < DEFAULT_LOW_VALUE_CONFIDENCE:
-        out.append(_d("low_confidence_value", it.code, f"{it.code} read with OCR confidence {conf:.2f}"))
+        out.append(_d("low_confidence_value", it.code, f"{it.code} read with OCR confidence {conf:.2f}",
+                      side=_confidence_side(it)))
+    out += [finding_to_discrepancy(f, it.code) for f in it.findings]
     return out
 
 
@@ -100,7 +139,8 @@ def _computed(form: Form, side: str) -> Decimal | None:
 
 
 def totals_to_discrepancies(form: Form) -> list[Discrepancy]:
-    """Given a Form, return total_mismatch and subtotal_mismatch findings, per side."""
+    """Given a Form, return total_mismatch and subtotal_mismatch findings, per side, each naming the printed
+    row it is about (row, total, category)."""
     out: list[Discrepancy] = []
     total, bonus, penalty, grand = (form.printed_total(k) for k in ("total", "bonus", "penalty", "grand"))
     for side, name in SIDES:
@@ -108,7 +148,8 @@ def totals_to_discrepancies(form: Form) -> list[Discrepancy]:
         printed_total = _num(getattr(total, side)) if total else None
         if printed_total is not None and computed is not None and printed_total != computed:
             out.append(_d("total_mismatch", None,
-                          f"{name} total printed {fmt(printed_total)}, items add up to {fmt(computed)}"))
+                          f"{name} total printed {fmt(printed_total)}, items add up to {fmt(computed)}",
+                          side=side, row=total.provenance, total="total"))
         printed_grand = _num(getattr(grand, side)) if grand else None
         if printed_grand is not None:
             base = printed_total if printed_total is not None else computed
@@ -117,7 +158,8 @@ def totals_to_discrepancies(form: Form) -> list[Discrepancy]:
             if base is not None and printed_grand != base + b - p:
                 out.append(_d("total_mismatch", None,
                               f"{name} 合计 printed {fmt(printed_grand)}, but total {fmt(base)} + 加分 {fmt(b)} "
-                              f"- 减分 {fmt(p)} = {fmt(base + b - p)}"))
+                              f"- 减分 {fmt(p)} = {fmt(base + b - p)}", side=side, row=grand.provenance,
+                              total="grand"))
         for sub in (s for s in form.printed if s.kind == "subtotal"):
             printed = _num(getattr(sub, side))
             if printed is None or not sub.category:
@@ -126,7 +168,8 @@ def totals_to_discrepancies(form: Form) -> list[Discrepancy]:
             got = sum((v for v in members if v is not None), Decimal(0))
             if printed != got:
                 out.append(_d("subtotal_mismatch", None,
-                              f"{sub.category} {name} 小计 printed {fmt(printed)}, items add up to {fmt(got)}"))
+                              f"{sub.category} {name} 小计 printed {fmt(printed)}, items add up to {fmt(got)}",
+                              side=side, row=sub.provenance, total="subtotal", category=sub.category))
     return out
 
 
@@ -145,11 +188,12 @@ def form_to_discrepancies(form: Form) -> list[Discrepancy]:
         if row.kind == "duplicate":
             out.append(_d("duplicate_item", row.item,
                           f"row {row.text!r}{where} matches {row.item} again (score {row.match_score:.0f}); "
-                          f"the better row was kept"))
+                          f"the better row was kept", row=row.provenance))
         else:
             out.append(_d("unmatched_row", None,
                           f"row {row.text!r}{where} (自评 {row.self_raw.strip() or 'blank'}, "
-                          f"督查 {row.inspector_raw.strip() or 'blank'}) matches no rubric item"))
+                          f"督查 {row.inspector_raw.strip() or 'blank'}) matches no rubric item", row=row.provenance))
+    out += [finding_to_discrepancy(f, None) for f in form.findings]
     missing = [n for n, v in (("institution name", form.institution), ("fill date", form.fill_date)) if not v]
     if missing:
         out.append(_d("header_missing", None, f"no {' and no '.join(missing)} found on the form"))

@@ -8,12 +8,14 @@ from decimal import Decimal
 
 import sqlite_utils
 
-from .form import Form
+from .form import Discrepancy, Form
 from .scores import to_json_number
 from .store import form_ids, load_form
 
 CSV_COLUMNS = ["form_id", "source", "status", "rubric", "institution", "fill_date", "code", "category", "label",
-               "max", "self", "inspector", "self_raw", "inspector_raw", "raw_label", "match_score", "corrected"]
+               "max", "self", "inspector", "self_raw", "inspector_raw", "raw_label", "match_score", "corrected",
+               # Columns added later, always at the end:
+               "self_note", "inspector_note"]
 
 
 def _n(v):
@@ -34,6 +36,13 @@ def form_to_totals(form: Form) -> dict:
     return out
 
 
+def discrepancy_to_json(d: Discrepancy) -> dict:
+    """Given a discrepancy, return its export object: the first contract's fields, then the structured ones
+    (side, row, total, category) so that no reader needs to parse the message."""
+    return {"item": d.item, "kind": d.kind, "severity": d.severity, "message": d.message, "accepted": bool(d.accepted),
+            "side": d.side, "row": d.row, "total": d.total, "category": d.category}
+
+
 def form_to_json(form: Form, form_id: int | None = None, superseded_by: int | None = None) -> dict:
     """Given a Form, return its JSON export object (the documented contract; fields are only ever added)."""
     items = []
@@ -45,6 +54,8 @@ def form_to_json(form: Form, form_id: int | None = None, superseded_by: int | No
             "max_source": it.max_source, "corrected": bool({"self", "inspector"} & set(it.corrected)),
             "extracted": {f: _n(it.corrected[f]) for f in ("self", "inspector") if f in it.corrected} or None,
             "provenance": it.provenance,
+            # Fields added later: always after the ones above.
+            "self_note": it.self_note, "inspector_note": it.inspector_note,
         })
     return {
         "source": form.source, "sha256": form.sha256, "status": form.status, "error": form.error,
@@ -52,8 +63,7 @@ def form_to_json(form: Form, form_id: int | None = None, superseded_by: int | No
         "fill_date": form.fill_date, "header": dict(form.header) if form.header else
         {"batches": None, "certified_total": None, "certified_passed": None},
         "items": items, "totals": form_to_totals(form) if form.items else {},
-        "discrepancies": [{"item": d.item, "kind": d.kind, "severity": d.severity, "message": d.message,
-                           "accepted": bool(d.accepted)} for d in form.discrepancies],
+        "discrepancies": [discrepancy_to_json(d) for d in form.discrepancies],
         # Fields added after the first contract: always at the end.
         "id": form_id, "rubric_score": form.rubric_score, "superseded_by": superseded_by, "format": form.kind,
     }

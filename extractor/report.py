@@ -32,6 +32,15 @@ STATUS_ORDER = {FAILED: 0, FLAGGED: 1, OK: 2}
 STATUS_LABEL = {FAILED: "读取失败 failed", FLAGGED: "需复核 flagged", OK: "通过 ok"}
 SEVERITY_LABEL = {ERROR: "错误 error", WARNING: "警告 warning", INFO: "提示 info"}
 TOTAL_LABEL = {"total": "总分", "bonus": "加分项", "penalty": "减分项", "grand": "合计"}
+KIND_LABEL = {
+    "over_cap": "超出分值", "negative_score": "负分", "non_numeric": "非数值", "missing_score": "未填分",
+    "self_inspector_diff": "自评督查不一致", "subtotal_mismatch": "小计不符", "max_mismatch": "分值不符",
+    "total_mismatch": "总分不符", "missing_item": "缺项", "unmatched_row": "未匹配行", "duplicate_item": "重复项",
+    "low_confidence_match": "匹配存疑", "low_confidence_value": "识别存疑", "header_missing": "表头缺失",
+    "column_conflict": "列不对齐", "unknown_column": "未知列", "tick_ambiguous": "多选", "deduction": "扣分换算",
+    "full_marks": "满分", "formula_uncached": "公式无缓存值", "read_failed": "读取失败",
+}
+SIDE_LABEL = {"self": "自评", "inspector": "督查"}
 JUDGMENT_ORDER = ("符合", "基本符合", "不符合")
 DASH = "—"
 
@@ -42,7 +51,7 @@ FINDING_HEADER = ["严重程度 severity", "类型 kind", "项目 item", "标准
 CORRECTION_HEADER = ["项目 item", "标准条目 label", "栏 field", "读取值 extracted", "更正值 corrected",
                      "更正人 who", "原因 why"]
 XLSX_DISCREPANCY_HEADER = ["source", "institution", "item", "label", "kind", "severity", "message", "raw", "where",
-                           "accepted"]
+                           "accepted", "kind_label", "side"]
 XLSX_CORRECTION_HEADER = ["source", "institution", "item", "label", "field", "extracted", "corrected", "who", "at",
                           "why"]
 XLSX_MAX_WIDTH = 60
@@ -107,6 +116,13 @@ class Finding:
     message: str
     accepted: dict[str, Any] | None = None
     corrected: str = ""
+    self_note: str | None = None  # a remark written beside the score, shown beside the raw text
+    inspector_note: str | None = None
+    side: str | None = None  # self | inspector, when the discrepancy concerns one side
+
+    @property
+    def kind_label(self) -> str:
+        return kind_to_label(self.kind)
 
     @property
     def raw_label_short(self) -> str | None:
@@ -117,9 +133,15 @@ class Finding:
     def raw(self) -> str:
         return self.raw_text(self.raw_label)
 
+    def raw_sides(self) -> list[tuple[str, str, str | None]]:
+        """The score cells as read: (side name, raw text, note) for each side that has a cell."""
+        return [(name, raw, note) for name, raw, note in (("自评", self.self_raw, self.self_note),
+                                                           ("督查", self.inspector_raw, self.inspector_note))
+                if raw is not None]
+
     def raw_text(self, label: str | None) -> str:
-        sides = "  ".join(f"{name}「{v}」" for name, v in (("自评", self.self_raw), ("督查", self.inspector_raw))
-                          if v is not None)
+        sides = "  ".join(f"{name}「{raw}」" + (f"（备注：{note}）" if note else "")
+                          for name, raw, note in self.raw_sides())
         return "  ".join(p for p in (label, sides) if p)
 
     @property
@@ -139,6 +161,13 @@ class Correction:
     who: str
     at: str
     why: str
+
+
+def kind_to_label(kind: str) -> str:
+    """Given a discrepancy kind, return it named in Chinese beside its code ("超出分值 over_cap"); an unknown kind
+    by its code alone."""
+    label = KIND_LABEL.get(kind)
+    return f"{label} {kind}" if label else kind
 
 
 def accepted_to_text(accepted: dict[str, Any] | None) -> str:
@@ -222,16 +251,34 @@ def provenance_to_where(prov: dict[str, Any] | None) -> str:
     return " · ".join(parts)
 
 
+def _row_key(prov: dict[str, Any] | None) -> tuple | None:
+    """A row's identity in its file: table, row and page (a cell's col or bbox may differ within the row)."""
+    if not prov:
+        return None
+    return prov.get("table"), prov.get("row"), prov.get("page")
+
+
+def _the_one(candidates: list, row: dict[str, Any] | None, prov_of) -> Any:
+    """The candidate whose provenance is the discrepancy's row; without a row, the only candidate, if one."""
+    key = _row_key(row)
+    if key is not None:
+        return next((c for c in candidates if _row_key(prov_of(c)) == key), None)
+    return candidates[0] if len(candidates) == 1 else None
+
+
 def _extra_row(form: Form, d: Discrepancy) -> ExtraRow | None:
     kind = "duplicate" if d.kind == "duplicate_item" else "unmatched"
-    return next((r for r in form.extra_rows if r.kind == kind and f"row {r.text!r}" in d.message), None)
+    rows = [r for r in form.extra_rows if r.kind == kind and (kind == "unmatched" or r.item == d.item)]
+    return _the_one(rows, d.row, lambda r: r.provenance)
 
 
 def _printed_total(form: Form, d: Discrepancy) -> PrintedTotal | None:
-    if d.kind == "subtotal_mismatch":
-        return next((p for p in form.printed if p.kind == "subtotal" and p.category
-                     and d.message.startswith(f"{p.category} ")), None)
-    return form.printed_total("grand" if "合计" in d.message else "total")
+    if d.total == "subtotal" or d.kind == "subtotal_mismatch":
+        subs = [p for p in form.printed if p.kind == "subtotal" and (d.category is None or p.category == d.category)]
+        return _the_one(subs, d.row, lambda p: p.provenance)
+    # A discrepancy stored by an earlier version has no total: it points at the printed total only if one exists.
+    kinds = (d.total,) if d.total is not None else ("total", "grand")
+    return _the_one([p for p in form.printed if p.kind in kinds], d.row, lambda p: p.provenance)
 
 
 def _corrected_note(it: ItemResult) -> str:
@@ -247,13 +294,14 @@ def _corrected_note(it: ItemResult) -> str:
 def discrepancy_to_finding(form: Form, d: Discrepancy) -> Finding:
     """Given a form and one of its discrepancies, return it with the label, raw text and place it refers to."""
     it = next((i for i in form.items if i.code == d.item), None) if d.item else None
-    f = Finding(d.severity, d.kind, d.item, it.label if it else "", None, None, None, "", d.message, d.accepted)
+    f = Finding(d.severity, d.kind, d.item, it.label if it else "", None, None, None, "", d.message, d.accepted,
+                side=d.side)
     if d.kind in ("unmatched_row", "duplicate_item"):
         row = _extra_row(form, d)
         if row is not None:
             f.raw_label, f.self_raw, f.inspector_raw = row.text, row.self_raw, row.inspector_raw
             f.where = provenance_to_where(row.provenance)
-    elif d.kind in ("total_mismatch", "subtotal_mismatch"):
+    elif d.kind in ("total_mismatch", "subtotal_mismatch") or d.total is not None:
         p = _printed_total(form, d)
         if p is not None:
             f.label = f"小计 {p.category}" if p.kind == "subtotal" else TOTAL_LABEL.get(p.kind, p.kind)
@@ -261,9 +309,12 @@ def discrepancy_to_finding(form: Form, d: Discrepancy) -> Finding:
             f.where = provenance_to_where(p.provenance)
     elif it is not None:
         f.raw_label, f.self_raw, f.inspector_raw = it.raw_label, it.self_raw, it.inspector_raw
+        f.self_note, f.inspector_note = it.self_note, it.inspector_note
         f.where = provenance_to_where(it.provenance) if it.present else "表中无此行 not in the form"
     elif d.kind == "header_missing":
         f.where = "表头 header"
+    if not f.where and d.row:
+        f.where = provenance_to_where(d.row)
     if it is not None:
         f.corrected = _corrected_note(it)
     return f
@@ -320,15 +371,15 @@ def _counts_line(summaries: list[Summary]) -> str:
 def summary_to_cells(s: Summary, n: int, folder: str = "") -> list[str]:
     """Given a summary line, its number and the shared folder, return its cells as text, in SUMMARY_HEADER order."""
     failed = s.status == FAILED
-    return [str(n), short_source(s.source, folder), s.institution or DASH, s.rubric or DASH, _num(s.self_total), _num(s.inspector_total),
-            _signed(s.difference), DASH if failed else str(s.errors), DASH if failed else str(s.warnings),
+    return [str(n), short_source(s.source, folder), s.institution or DASH, s.rubric or DASH, _num(s.self_total),
+            _num(s.inspector_total), _signed(s.difference), DASH if failed else str(s.errors), DASH if failed else str(s.warnings),
             STATUS_LABEL.get(s.status, s.status), s.note]
 
 
 def finding_to_cells(f: Finding) -> list[str]:
     """Given a finding, return its cells as text, in FINDING_HEADER order."""
     message = "；".join(p for p in (f.message, f.corrected, f.accepted_text) if p)
-    return [SEVERITY_LABEL.get(f.severity, f.severity), f.kind, f.item or DASH, f.label or DASH,
+    return [SEVERITY_LABEL.get(f.severity, f.severity), f.kind_label, f.item or DASH, f.label or DASH,
             f.raw_text(f.raw_label_short) or DASH,
             f.where or DASH, message]
 
@@ -479,14 +530,14 @@ def summary_to_html(s: Summary, n: int, folder: str = "") -> str:
 
 def finding_to_html(f: Finding) -> str:
     """Given a finding, return its <tr>: severity badge, item, label, raw text, place, message."""
-    raw_sides = "  ".join(f"{name}「{esc(v)}」" for name, v in (("自评", f.self_raw), ("督查", f.inspector_raw))
-                          if v is not None)
+    raw_sides = "  ".join(f"{name}「{esc(raw)}」" + (f"（备注：{esc(note)}）" if note else "")
+                          for name, raw, note in f.raw_sides())
     raw = esc(f.raw_label_short or "") + (f'<span class="raw-side">{raw_sides}</span>' if raw_sides else "")
     extra = "".join(f"<br>{_badge(cls, text)}" for cls, text in (("corrected", f.corrected),
                                                                    ("accepted", f.accepted_text)) if text)
     cls = f"f-{esc(f.severity)}" + (" accepted" if f.accepted else "")
     return (f'<tr class="{cls}"><td>{_badge(f.severity, SEVERITY_LABEL.get(f.severity, f.severity))}</td>'
-            f"<td>{esc(f.kind)}</td><td>{esc(f.item or DASH)}</td><td>{esc(f.label or DASH)}</td>"
+            f"<td>{esc(f.kind_label)}</td><td>{esc(f.item or DASH)}</td><td>{esc(f.label or DASH)}</td>"
             f'<td class="raw">{raw or DASH}</td><td class="where">{esc(f.where or DASH)}</td>'
             f"<td>{esc(f.message)}{extra}</td></tr>")
 
@@ -654,11 +705,13 @@ def forms_to_discrepancy_rows(forms: list[FormRow]) -> list[list[Any]]:
     rows = []
     for _, f in forms:
         if f.status == FAILED:
-            rows.append([f.source, f.institution, None, None, "read_failed", ERROR, f.error, None, None, None])
+            rows.append([f.source, f.institution, None, None, "read_failed", ERROR, f.error, None, None, None,
+                         KIND_LABEL["read_failed"], None])
         for x in form_to_findings(f):
             message = "；".join(p for p in (x.message, x.corrected) if p)
             rows.append([f.source, f.institution, x.item, x.label or None, x.kind, x.severity, message,
-                         x.raw or None, x.where or None, x.accepted_text or None])
+                         x.raw or None, x.where or None, x.accepted_text or None, KIND_LABEL.get(x.kind),
+                         SIDE_LABEL.get(x.side or "")])
     return rows
 
 

@@ -99,10 +99,12 @@ def accept(db: sqlite_utils.Database, form_id: int, kind: str, item: str | None,
     """Record that a reviewer accepts a discrepancy (kind, on item or form-level); return the effective Form."""
     from .store import load_form
 
-    if kind not in KINDS:
-        raise ReviewError(f"unknown discrepancy kind {kind!r}: one of {', '.join(KINDS)}")
     form = load_form(db, form_id)
     if not any(d.kind == kind and (item is None or d.item == item) for d in form.discrepancies):
+        # A kind this version does not list may be on the form all the same (a newer reader raised it), so the
+        # list is only consulted to explain why nothing matched.
+        if kind not in KINDS:
+            raise ReviewError(f"unknown discrepancy kind {kind!r}: one of {', '.join(KINDS)}")
         where = f" on item {item}" if item else ""
         raise ReviewError(f"form {form_id} has no {kind} discrepancy{where}: see `selfeval show {form_id}`")
     with db.atomic():

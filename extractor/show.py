@@ -38,6 +38,12 @@ def form_to_text(form: Form, form_id: int | None = None) -> str:
                          f"{fmt(it.self) if it.present else '':>6}{mark}{fmt(it.inspector) if it.present else '':>6}  "
                          f"{it.match_score if it.match_score is not None else '':>5}  "
                          f"{(it.raw_label or '(no row)').replace(chr(10), ' ')[:30]}")
+        for it in form.items:
+            # A remark beside a score is no part of the value, but a reviewer needs it to trust the value.
+            for side, name in (("self", "自评"), ("inspector", "督查")):
+                note = getattr(it, f"{side}_note")
+                if note:
+                    lines.append(f"note     {it.code} {name}: {note.replace(chr(10), ' ')}")
         if any(it.corrected for it in form.items):
             lines.append("* corrected by a reviewer; `selfeval export` keeps the extracted value beside it")
         for p in form.printed:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from .form import Discrepancy, ExtraRow, Form, ItemResult, PrintedTotal
+from .form import Discrepancy, ExtraRow, Finding, Form, ItemResult, PrintedTotal
 
 DEFAULT_DB = "selfeval.db"
 DEFAULT_BUSY_TIMEOUT_MS = 30_000
@@ -24,16 +24,20 @@ FORMS_COLUMNS = {
     "id": int, "source": str, "sha256": str, "status": str, "error": str, "rubric": str, "rubric_score": float,
     "institution": str, "fill_date": str, "batches": int, "certified_total": int, "certified_passed": int,
     "has_inspector": int, "kind": str, "ingested_at": str, "superseded_by": int, "printed": str, "extra_rows": str,
+    "findings": str,  # JSON list of {kind, message, side}: form-level doubts raised while reading
 }
 ITEMS_COLUMNS = {
     "id": int, "form_id": int, "position": int, "code": str, "category": str, "label": str, "max": float,
     "max_source": str, "printed_max": str, "group_max": float, "scoring": str, "self": float, "inspector": float,
     "self_raw": str, "inspector_raw": str, "self_kind": str, "inspector_kind": str, "raw_label": str,
     "match_score": float, "table_no": int, "row_no": int, "col_no": int, "page": int, "bbox": str,
-    "confidence": float,
+    "confidence": float, "self_note": str, "inspector_note": str,
+    "findings": str,  # JSON list of {kind, message, side}
 }
 DISCREPANCY_COLUMNS = {"id": int, "form_id": int, "item": str, "kind": str, "severity": str, "message": str,
-                       "accepted": int}
+                       "accepted": int, "side": str,
+                       "row": str,  # JSON: provenance of the row it is about
+                       "total": str, "category": str}
 CORRECTION_COLUMNS = {"id": int, "form_id": int, "item": str, "action": str, "field": str, "value": str,
                       "previous": str, "kind": str, "who": str, "at": str, "why": str}
 
@@ -52,11 +56,31 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
     return db
 
 
+TABLE_COLUMNS = {"forms": FORMS_COLUMNS, "items": ITEMS_COLUMNS, "discrepancies": DISCREPANCY_COLUMNS,
+                 "corrections": CORRECTION_COLUMNS}
+
+
+def _missing_columns(db: sqlite_utils.Database) -> dict[str, dict[str, type]]:
+    """Given the store, return per existing table the columns this version writes that it lacks."""
+    out = {}
+    for table, columns in TABLE_COLUMNS.items():
+        have = {c.name for c in db[table].columns}
+        if have and set(columns) - have:
+            out[table] = {k: t for k, t in columns.items() if k not in have}
+    return out
+
+
 def ensure_schema(db: sqlite_utils.Database) -> None:
-    """Create the tables and indexes that are missing (idempotent; safe with concurrent openers)."""
-    if {"forms", "items", "discrepancies", "corrections"} <= set(db.table_names()):
+    """Create the tables and indexes that are missing, and add the columns that a database made by an earlier
+    version lacks (idempotent; safe with concurrent openers)."""
+    # The common case, an up-to-date database, costs one PRAGMA per table and no write lock.
+    if set(TABLE_COLUMNS) <= set(db.table_names()) and not _missing_columns(db):
         return
     with immediate(db):
+        # Checked again under the write lock: another opener may have migrated it meanwhile.
+        for table, columns in _missing_columns(db).items():
+            for name, col_type in columns.items():
+                db[table].add_column(name, col_type)
         if "forms" not in db.table_names():
             db["forms"].create(FORMS_COLUMNS, pk="id", not_null={"source", "sha256", "status"})
             db["forms"].create_index(["sha256"])
@@ -99,6 +123,22 @@ def _printed_to_json(form: Form) -> str:
 
 def _extras_to_json(form: Form) -> str:
     return json.dumps([e.__dict__ for e in form.extra_rows], ensure_ascii=False)
+
+
+def findings_to_json(findings: list[Finding]) -> str | None:
+    """Given findings, return them as a JSON list of {kind, message, side}, or None when there are none."""
+    if not findings:
+        return None
+    return json.dumps([{"kind": f.kind, "message": f.message, "side": f.side} for f in findings], ensure_ascii=False)
+
+
+def json_to_findings(text: str | None) -> list[Finding]:
+    """Given stored findings JSON (or None), return the findings."""
+    return [Finding(f["kind"], f["message"], f.get("side")) for f in json.loads(text or "[]")]
+
+
+def _json_or_none(value: dict | None) -> str | None:
+    return json.dumps(value, ensure_ascii=False) if value else None
 
 
 def sha_known(db: sqlite_utils.Database, sha256: str) -> int | None:
@@ -155,6 +195,7 @@ def _insert_form(db: sqlite_utils.Database, form: Form) -> int:
         "rubric": form.rubric, "rubric_score": form.rubric_score, "institution": form.institution,
         "fill_date": form.fill_date, "has_inspector": int(form.has_inspector), "kind": form.kind,
         "ingested_at": now(), "printed": _printed_to_json(form), "extra_rows": _extras_to_json(form),
+        "findings": findings_to_json(form.findings),
         **{k: form.header.get(k) for k in ("batches", "certified_total", "certified_passed")},
     }
     form_id = db["forms"].insert(row).last_pk
@@ -174,13 +215,15 @@ def _item_row(form_id: int, position: int, it: ItemResult) -> dict:
         "match_score": it.match_score, "table_no": prov.get("table"), "row_no": prov.get("row"),
         "col_no": prov.get("col"), "page": prov.get("page"),
         "bbox": json.dumps(prov["bbox"]) if prov.get("bbox") else None, "confidence": prov.get("confidence"),
+        "self_note": it.self_note, "inspector_note": it.inspector_note, "findings": findings_to_json(it.findings),
     }
 
 
 def _insert_discrepancies(db: sqlite_utils.Database, form_id: int, ds: list[Discrepancy]) -> None:
     db["discrepancies"].insert_all(
         {"form_id": form_id, "item": d.item, "kind": d.kind, "severity": d.severity, "message": d.message,
-         "accepted": 1 if d.accepted else 0} for d in ds)
+         "accepted": 1 if d.accepted else 0, "side": d.side, "row": _json_or_none(d.row), "total": d.total,
+         "category": d.category} for d in ds)
 
 
 def replace_discrepancies(db: sqlite_utils.Database, form: Form, form_id: int) -> None:
@@ -197,7 +240,7 @@ def load_form(db: sqlite_utils.Database, form_id: int, effective: bool = True) -
     form = Form(source=f["source"], sha256=f["sha256"], status=f["status"], error=f["error"], rubric=f["rubric"],
                 rubric_score=f["rubric_score"], institution=f["institution"], fill_date=f["fill_date"],
                 header={k: f[k] for k in ("batches", "certified_total", "certified_passed")},
-                has_inspector=bool(f["has_inspector"]), kind=f["kind"])
+                has_inspector=bool(f["has_inspector"]), kind=f["kind"], findings=json_to_findings(f["findings"]))
     for p in json.loads(f["printed"] or "[]"):
         form.printed.append(PrintedTotal(kind=p["kind"], self=_unval(p["self"]), inspector=_unval(p["inspector"]),
                                          self_raw=p["self_raw"], inspector_raw=p["inspector_raw"],
@@ -215,10 +258,13 @@ def load_form(db: sqlite_utils.Database, form_id: int, effective: bool = True) -
             group_max=_unval(r["group_max"]), self=_unval(r["self"]), inspector=_unval(r["inspector"]),
             self_raw=r["self_raw"], inspector_raw=r["inspector_raw"], self_kind=r["self_kind"],
             inspector_kind=r["inspector_kind"], raw_label=r["raw_label"], match_score=r["match_score"],
-            provenance=prov or None))
+            provenance=prov or None, self_note=r["self_note"], inspector_note=r["inspector_note"],
+            findings=json_to_findings(r["findings"])))
     for d in db.execute_returning_dicts("SELECT * FROM discrepancies WHERE form_id = ? ORDER BY id", [form_id]):
         form.discrepancies.append(Discrepancy(d["item"], d["kind"], d["severity"], d["message"],
-                                              {"accepted": True} if d["accepted"] else None))
+                                              {"accepted": True} if d["accepted"] else None, side=d["side"],
+                                              row=json.loads(d["row"]) if d["row"] else None, total=d["total"],
+                                              category=d["category"]))
     if effective:
         from .review import apply_corrections  # corrections are the review module's concept
 

@@ -169,3 +169,16 @@ def test_sums_are_exact_decimals(tmp_path, rubrics, qinghai):
     form = path_to_form(craft(tmp_path, qinghai, values=vals, totals={"total": ("97.4", "x")}), rubrics)
     msg = next(d.message for d in form.discrepancies if d.kind == "total_mismatch")
     assert msg == "自评 total printed 97.4, items add up to 79.6"
+
+
+def test_arithmetic_and_row_findings_of_a_real_form_point_at_their_printed_rows(tmp_path, rubrics, qinghai):
+    f = craft(tmp_path, qinghai, subtotal=("2.5.1", "5"), totals={"total": ("95", "100")},
+              extra_rows=[["能力建设情况", "其他", "其他工作开展情况说明", "", "0", "0"]])
+    form = path_to_form(f, rubrics)
+    total, sub = form.printed_total("total"), next(p for p in form.printed if p.kind == "subtotal")
+    extra = form.extra_rows[0]
+    assert [(d.kind, d.side, d.total, d.category, d.row) for d in form.discrepancies] == [
+        ("total_mismatch", "self", "total", None, total.provenance),
+        ("subtotal_mismatch", "self", "subtotal", "岗位设置情况", sub.provenance),
+        ("unmatched_row", None, None, None, extra.provenance)]
+    assert (total.provenance["table"], total.provenance["row"], extra.provenance["row"]) == (0, 70, 69)

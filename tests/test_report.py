@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from decimal import Decimal
 from html.parser import HTMLParser
@@ -13,15 +14,19 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from extractor.form import Discrepancy, Form, ItemResult, PrintedTotal
-from extractor.report import forms_to_html, forms_to_md, md_cell, provenance_to_where
+from extractor.checks import apply_checks
+from extractor.form import Discrepancy, ExtraRow, Finding, Form, ItemResult, PrintedTotal
+from extractor.report import forms_to_html, forms_to_md, kind_to_label, md_cell, provenance_to_where
 
-SAMPLES = Path("/work/shared/samples/forms")
-ERRORS_DOCX = str(SAMPLES / "filled_errors.docx")
+from .conftest import SHARED_FORMS
+
+# The shared samples the report's expectations were written for: the shared folder grows, these stay.
+REPORT_SAMPLES = ("broken_truncated.docx", "filled_clean.docx", "filled_errors.docx", "filled_noisy.docx",
+                  "filled_pdf.pdf", "national_filled.docx")
 SUMMARY_MD_HEADER = ("| # | 来源 source | 机构 institution | 评分表 rubric | 自评总分 self | 督查总分 inspector | "
                      "差值 difference | 错误 errors | 警告 warnings | 状态 status | 说明 note |")
 
-pytestmark = pytest.mark.skipif(not SAMPLES.is_dir(), reason="sample forms not available")
+pytestmark = pytest.mark.skipif(not SHARED_FORMS.is_dir(), reason="sample forms not available")
 
 
 def run(*args: str) -> str:
@@ -31,9 +36,23 @@ def run(*args: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory) -> str:
+def samples(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("samples") / "forms"
+    folder.mkdir()
+    for name in REPORT_SAMPLES:
+        shutil.copy(SHARED_FORMS / name, folder / name)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def errors_docx(samples: Path) -> str:
+    return str(samples / "filled_errors.docx")
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory, samples: Path) -> str:
     path = str(tmp_path_factory.mktemp("report") / "r.db")
-    result = CliRunner().invoke(main, ["ingest", str(SAMPLES), "--db", path])
+    result = CliRunner().invoke(main, ["ingest", str(samples), "--db", path])
     assert result.exit_code == 1  # broken_truncated.docx fails to read; the rest are stored
     return path
 
@@ -84,13 +103,13 @@ def test_html_lists_every_flagged_form_and_its_findings(db, records):
     assert sorted(Path(s).name for s in flagged) == ["broken_truncated.docx", "filled_errors.docx"]
     for source in flagged:
         assert f"来源 {source}" in page.text
-    over_cap = [r for r in page.rows if "over_cap" in r]
+    over_cap = [r for r in page.rows if "超出分值 over_cap" in r]
     assert len(over_cap) == 1
-    assert over_cap[0][:3] == ["错误 error", "over_cap", "3.1.2"]
+    assert over_cap[0][:3] == ["错误 error", "超出分值 over_cap", "3.1.2"]
     assert "3.1.2 自评 3 is above the item's max 1" in over_cap[0]
     assert "表2 行10 列6" in over_cap[0]
-    total = [r for r in page.rows if "total_mismatch" in r]
-    assert total[0][:4] == ["错误 error", "total_mismatch", "—", "总分"]
+    total = [r for r in page.rows if "总分不符 total_mismatch" in r]
+    assert total[0][:4] == ["错误 error", "总分不符 total_mismatch", "—", "总分"]
     assert "自评 total printed 95, items add up to 89.5" in total[0]
 
 
@@ -128,7 +147,7 @@ def test_since_in_the_future_reports_nothing(db):
     assert "无需复核的表" in md
 
 
-def test_xlsx_summary_categories_and_discrepancies(db, records, tmp_path):
+def test_xlsx_summary_categories_and_discrepancies(db, records, tmp_path, errors_docx):
     out = tmp_path / "r.xlsx"
     run("report", "--db", db, "--format", "xlsx", "-o", str(out))
     wb = openpyxl.load_workbook(out)
@@ -139,15 +158,15 @@ def test_xlsx_summary_categories_and_discrepancies(db, records, tmp_path):
     header = [c.value for c in summary[1]]
     assert header[:9] == ["id", "来源 source", "机构 institution", "评分表 rubric", "填表日期 fill date",
                           "状态 status", "自评总分 self total", "督查总分 inspector total", "差值 difference"]
-    row = next(r for r in summary.iter_rows(min_row=2, values_only=True) if r[1] == ERRORS_DOCX)
+    row = next(r for r in summary.iter_rows(min_row=2, values_only=True) if r[1] == errors_docx)
     assert row[6] == 95 and isinstance(row[6], int)
     assert (row[7], row[8], row[9]) == (82, 13, 89.5)
 
     cats = wb["汇总表 qinghai-2024"]
     cat_header = [c.value for c in cats[1]]
     assert cat_header[:5] == ["id", "机构 institution", "来源 source", "机构建设 自评", "机构建设 督查"]
-    cat_row = next(r for r in cats.iter_rows(min_row=2, values_only=True) if r[2] == ERRORS_DOCX)
-    rec = next(r for r in records if r["source"] == ERRORS_DOCX)
+    cat_row = next(r for r in cats.iter_rows(min_row=2, values_only=True) if r[2] == errors_docx)
+    rec = next(r for r in records if r["source"] == errors_docx)
     items = [i for i in rec["items"] if i["category"] == "规章制度情况"]
     assert len(items) == 18
     expected = sum(Decimal(str(i["self"])) for i in items)
@@ -157,39 +176,41 @@ def test_xlsx_summary_categories_and_discrepancies(db, records, tmp_path):
 
     disc = wb["discrepancies"]
     assert [c.value for c in disc[1]] == ["source", "institution", "item", "label", "kind", "severity", "message",
-                                          "raw", "where", "accepted"]
+                                          "raw", "where", "accepted",
+                                          "kind_label", "side"]
     over_cap = [r for r in disc.iter_rows(min_row=2, values_only=True) if r[4] == "over_cap"]
-    assert over_cap == [(ERRORS_DOCX, "海北州高原职业培训中心", "3.1.2", "技能人才评价设备设施管理制度及设备安全操作规程（1分）",
+    assert over_cap == [(errors_docx, "海北州高原职业培训中心", "3.1.2", "技能人才评价设备设施管理制度及设备安全操作规程（1分）",
                          "over_cap", "error", "3.1.2 自评 3 is above the item's max 1",
-                         "技能人才评价设备设施管理制度及设备安全操作规程（1分）  自评「3」  督查「1」", "表2 行10 列6", None)]
+                         "技能人才评价设备设施管理制度及设备安全操作规程（1分）  自评「3」  督查「1」", "表2 行10 列6", None,
+                         "超出分值", "自评")]
     failed = [r for r in disc.iter_rows(min_row=2, values_only=True) if r[4] == "read_failed"]
     assert [Path(r[0]).name for r in failed] == ["broken_truncated.docx"]
 
 
-def test_md_has_summary_table_and_discrepancies(db):
+def test_md_has_summary_table_and_discrepancies(db, errors_docx):
     md = run("report", "--db", db)
     assert SUMMARY_MD_HEADER in md
     assert "| 2 | filled_errors.docx | 海北州高原职业培训中心 | qinghai-2024 | 95 | 82 | +13 | 2 | 0 | 需复核 flagged |" in md
-    assert ("| 错误 error | over_cap | 3.1.2 | 技能人才评价设备设施管理制度及设备安全操作规程（1分） | "
+    assert ("| 错误 error | 超出分值 over_cap | 3.1.2 | 技能人才评价设备设施管理制度及设备安全操作规程（1分） | "
             "＝标准条目  自评「3」  督查「1」 | 表2 行10 列6 | 3.1.2 自评 3 is above the item's max 1 |") in md
-    assert "| 错误 error | total_mismatch | — | 总分 | 自评「95」  督查「82」 | 表2 行70 列6 |" in md
-    assert f"来源 {ERRORS_DOCX}" in md
+    assert "| 错误 error | 总分不符 total_mismatch | — | 总分 | 自评「95」  督查「82」 | 表2 行70 列6 |" in md
+    assert f"来源 {errors_docx}" in md
 
 
-def test_corrections_and_acceptances_are_marked(db, tmp_path):
+def test_corrections_and_acceptances_are_marked(db, tmp_path, errors_docx):
     copy = str(tmp_path / "reviewed.db")
     src, dst = sqlite3.connect(db), sqlite3.connect(copy)
     src.backup(dst)  # reads through the WAL, which a plain file copy would miss
     src.close()
     dst.close()
-    run("review", "set", ERRORS_DOCX, "3.1.2", "--self", "1", "--why", "misread", "--who", "张三", "--db", copy)
-    run("review", "accept", ERRORS_DOCX, "total_mismatch", "--why", "bonus agreed", "--who", "李四", "--db", copy)
+    run("review", "set", errors_docx, "3.1.2", "--self", "1", "--why", "misread", "--who", "张三", "--db", copy)
+    run("review", "accept", errors_docx, "total_mismatch", "--why", "bonus agreed", "--who", "李四", "--db", copy)
     md = run("report", "--db", copy)
     assert "自评逐项合计 87.5；1 项已更正；1 条已接受" in md
     assert "已接受 accepted（李四：bonus agreed）" in md
     assert "| 3.1.2 | 技能人才评价设备设施管理制度及设备安全操作规程（1分） | 自评 self | 3 | 1 | 张三 | misread |" in md
     page = Page(run("report", "--db", copy, "--format", "html"))
-    total = next(r for r in page.rows if "total_mismatch" in r)
+    total = next(r for r in page.rows if "总分不符 total_mismatch" in r)
     assert "已接受 accepted（李四：bonus agreed）" in total
 
 
@@ -224,3 +245,54 @@ def test_where_is_one_based():
     assert provenance_to_where(prov) == "第2页 · 表2 行3 列6 · bbox 409.9,177.1,482.7,240.6"
     assert provenance_to_where({"table": 0, "row": 0}) == "表1 行1"
     assert provenance_to_where(None) == ""
+
+
+def _finding_rows(md: str, kind: str) -> list[list[str]]:
+    """The findings table rows of one kind, as cells."""
+    return [[c.strip() for c in line.strip("|").split(" | ")] for line in md.splitlines()
+            if line.startswith("| ") and f" {kind} |" in line]
+
+
+def test_the_report_finds_extra_rows_and_printed_totals_by_their_row_not_by_message_text():
+    # Two unmatched rows of the same text: each one's text is in the other's message, so message parsing gave
+    # both findings the first row. Two 小计 rows of one category (a subtotal repeated after a page break)
+    # likewise; and the 合计 row must be found as the grand total without reading 合计 in the message.
+    items = [ItemResult(code="1.1", category="甲", label="条目", max=Decimal(5), self=Decimal(5), inspector=Decimal(5),
+                        self_raw="5", inspector_raw="5", raw_label="条目", self_kind="number",
+                        inspector_kind="number", provenance={"table": 0, "row": 1, "col": 4})]
+    extra = [ExtraRow("unmatched", "其他", "1", "", 10.0, provenance={"table": 0, "row": 5}),
+             ExtraRow("unmatched", "其他", "2", "", 10.0, provenance={"table": 1, "row": 3, "page": 2})]
+    printed = [PrintedTotal("subtotal", Decimal(4), None, "4", "", category="甲", provenance={"table": 0, "row": 2}),
+               PrintedTotal("subtotal", Decimal(3), None, "3", "", category="甲",
+                            provenance={"table": 1, "row": 1, "page": 2}),
+               PrintedTotal("total", Decimal(5), Decimal(5), "5", "5", provenance={"table": 1, "row": 6}),
+               PrintedTotal("grand", Decimal(6), Decimal(5), "6", "5", provenance={"table": 1, "row": 7})]
+    form = apply_checks(Form(source="a.docx", sha256="x", rubric="r", institution="机构", fill_date="2024-05-20",
+                             has_inspector=True, items=items, extra_rows=extra, printed=printed))
+    md = forms_to_md([(1, form)])
+    assert [r[4:6] for r in _finding_rows(md, "unmatched_row")] == [["其他  自评「1」  督查「」", "表1 行6"],
+                                                                    ["其他  自评「2」  督查「」", "第2页 · 表2 行4"]]
+    assert [r[3:6] for r in _finding_rows(md, "subtotal_mismatch")] == [
+        ["小计 甲", "自评「4」  督查「」", "表1 行3"], ["小计 甲", "自评「3」  督查「」", "第2页 · 表2 行2"]]
+    assert [r[3:6] for r in _finding_rows(md, "total_mismatch")] == [["合计", "自评「6」  督查「5」", "表2 行8"]]
+
+
+def test_new_kinds_are_named_in_chinese_and_notes_shown_beside_the_raw_text():
+    it = ItemResult(code="1.1", category="甲", label="条目", max=Decimal(5), self=Decimal(5), inspector=Decimal(4),
+                    self_raw="5（已整改）", inspector_raw="扣1分", self_note="已整改", raw_label="条目",
+                    self_kind="number", inspector_kind="number", provenance={"table": 0, "row": 1, "col": 4},
+                    findings=[Finding("column_conflict", "1.1 督查: two cells compete", "inspector"),
+                              Finding("deduction", "1.1 督查 5 - 扣1分 = 4", "inspector")])
+    form = apply_checks(Form(source="a.docx", sha256="x", rubric="r", institution="机构", fill_date="2024-05-20",
+                             has_inspector=True, items=[it],
+                             findings=[Finding("unknown_column", "市州初审 holds numbers")]))
+    md = forms_to_md([(1, form)])
+    assert ("| 警告 warning | 列不对齐 column_conflict | 1.1 | 条目 | ＝标准条目  自评「5（已整改）」（备注：已整改）  督查「扣1分」 | "
+            "表1 行2 列5 | 1.1 督查: two cells compete |") in md
+    assert "| 提示 info | 扣分换算 deduction | 1.1 |" in md
+    assert "| 警告 warning | 未知列 unknown_column | — |" in md
+    page = Page(forms_to_html([(1, form)]))
+    row = next(r for r in page.rows if "列不对齐 column_conflict" in r)
+    assert "自评「5（已整改）」（备注：已整改）  督查「扣1分」" in row
+    assert [kind_to_label(k) for k in ("tick_ambiguous", "full_marks", "formula_uncached", "brand_new")] == [
+        "多选 tick_ambiguous", "满分 full_marks", "公式无缓存值 formula_uncached", "brand_new"]
