@@ -180,6 +180,10 @@ def _cells_to_columns(cells: list[Cell], cols: Columns, edges: list[float], unit
         if rivals and header[best].role in VALUE_ROLES and flat(c.text):
             across.append((c, [header[best]] + [header[n] for n in rivals]))
             continue
+        if header[best].role in LABEL_ROLES:
+            # A cell over several label columns (合计 across 大项…小项) is the row's label.
+            best = next((n for o, n in ov if o >= DEFAULT_AMBIGUOUS_OVERLAP * width and header[n].role == LABEL),
+                        best)
         by_col.setdefault(best, []).append(c)
     return by_col, across, outside
 
