@@ -6,7 +6,7 @@ import pytest
 
 import rubric
 from extractor import layout as L
-from extractor.columns import CATEGORY, CONTENT, IGNORE, LABEL, MAX, SECTION, SELF
+from extractor.columns import CATEGORY, IGNORE, LABEL, MAX, SECTION, SELF
 from extractor.parsers import path_to_document
 from rubric.vocabulary import default_vocabulary
 
