@@ -1,32 +1,42 @@
 """Word (.docx) parser: every table from the real w:tc grid, plus the text outside tables.
 
 python-docx repeats a merged cell as the same ``_Cell`` in ``row.cells``; we read the
-XML grid instead (gridSpan, vMerge, gridBefore/gridAfter) so a merged cell is one
+XML grid instead (gridSpan, vMerge, hMerge, gridBefore/gridAfter) so a merged cell is one
 Cell with a span. Content controls (w:sdt), tracked insertions (w:ins) and
-smart tags/custom XML wrappers are read through; deleted text (w:delText) is not.
+smart tags/custom XML wrappers are read through; deleted text (w:delText) and tracked-deleted
+rows are not. Tables in text boxes are tables too, checkboxes read as ☑/☐ (docx_marks), each
+table carries its column edges (Table.col_x), and page headers/footers give Document.page_lines.
 """
 
 from __future__ import annotations
 
+import posixpath
+import re
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from lxml import etree
 
 from ..model import Cell, Document, Table
 from .base import ParseError, Parser
+from .docx_grid import cell_width, grid_edges, merged_above, twips
+from .docx_marks import fldchar_checkbox_mark, sdt_checkbox_mark, sym_text
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
+R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _w = f"{{{W}}}"
 
 # Elements that only wrap content and must be looked through.
 _WRAPPERS = {_w + "sdt", _w + "sdtContent", _w + "customXml", _w + "smartTag", _w + "ins", _w + "moveTo"}
-# Elements whose content is not current text.
+# Elements whose content is not current text. mc:Fallback repeats mc:Choice (a text box is written twice,
+# DrawingML and VML): reading both would give its text and tables twice.
 _SKIP = {_w + "del", _w + "moveFrom", _w + "sdtPr", _w + "rPr", _w + "pPr", _w + "instrText", _w + "delText",
          f"{{{MC}}}Fallback"}
 
 DEFAULT_MAX_XML_BYTES = 64 * 1024 * 1024  # document.xml larger than this is refused (zip bomb guard)
+_PAGE_PART = re.compile(r"^word/(header|footer)(\d*)\.xml$")
 
 
 class DocxParser(Parser):
@@ -34,35 +44,52 @@ class DocxParser(Parser):
     kind = "docx"
 
     def path_to_document(self, path: Path) -> Document:
-        root = path_to_body(path)
+        body, page_parts = path_to_parts(path)
         doc = Document(kind=self.kind)
-        body_to_document(root, doc)
+        body_to_document(body, doc)
+        doc.page_lines = page_parts_to_lines(page_parts)
         return doc
 
 
-def path_to_body(path: Path) -> etree._Element:
-    """Given a .docx path, return its w:body element, or raise ParseError saying what is wrong."""
+def _xml(data: bytes) -> etree._Element:
+    return etree.fromstring(data, etree.XMLParser(resolve_entities=False, huge_tree=False, no_network=True))
+
+
+def _read_part(z: zipfile.ZipFile, name: str) -> bytes:
+    info = z.getinfo(name)
+    if info.file_size > DEFAULT_MAX_XML_BYTES:
+        raise ParseError(f"the Word document is too large to read ({info.file_size} bytes of XML)")
+    return z.read(name)
+
+
+def path_to_parts(path: Path) -> tuple[etree._Element, list[etree._Element]]:
+    """Given a .docx path, return its w:body and its header/footer roots (w:hdr, w:ftr) in the order the
+    sections name them, or raise ParseError saying what is wrong with the main part."""
     try:
         with zipfile.ZipFile(path) as z:
             name = _main_part_name(z)
-            info = z.getinfo(name)
-            if info.file_size > DEFAULT_MAX_XML_BYTES:
-                raise ParseError(f"the Word document is too large to read ({info.file_size} bytes of XML)")
-            xml = z.read(name)
+            xml = _read_part(z, name)
+            try:
+                root = _xml(xml)
+            except etree.XMLSyntaxError as e:
+                raise ParseError(f"the Word document's XML is broken ({e.msg}): re-save it as .docx") from None
+            body = root.find(_w + "body")
+            if body is None:
+                raise ParseError("the Word document has no body: re-save it as .docx")
+            pages = []
+            for part in _page_part_names(z, name, body):
+                try:  # a damaged header costs its lines, not the form
+                    pages.append(_xml(_read_part(z, part)))
+                except (KeyError, ParseError, etree.XMLSyntaxError, zipfile.BadZipFile, OSError, EOFError,
+                        NotImplementedError, RuntimeError):
+                    continue
     except zipfile.BadZipFile:
         raise ParseError("not a readable Word file (not a .docx zip, or truncated): re-save it as .docx") from None
     except KeyError as e:
         raise ParseError(f"not a readable Word file (missing part {e}): re-save it as .docx") from None
     except (OSError, EOFError, zipfile.LargeZipFile, NotImplementedError, RuntimeError) as e:
         raise ParseError(f"not a readable Word file ({e}): re-save it as .docx") from None
-    try:
-        root = etree.fromstring(xml, etree.XMLParser(resolve_entities=False, huge_tree=False, no_network=True))
-    except etree.XMLSyntaxError as e:
-        raise ParseError(f"the Word document's XML is broken ({e.msg}): re-save it as .docx") from None
-    body = root.find(_w + "body")
-    if body is None:
-        raise ParseError("the Word document has no body: re-save it as .docx")
-    return body
+    return body, pages
 
 
 def _main_part_name(z: zipfile.ZipFile) -> str:
@@ -77,28 +104,81 @@ def _main_part_name(z: zipfile.ZipFile) -> str:
     return "word/document.xml"
 
 
+def _page_part_names(z: zipfile.ZipFile, main: str, body: etree._Element) -> list[str]:
+    """Given the zip, its main part name and body, return the header/footer part names: from the main part's
+    relationships (in the order the sections reference them), else the zip's word/header*.xml, footer*.xml."""
+    folder = posixpath.dirname(main)
+    try:
+        rels = _xml(_read_part(z, posixpath.join(folder, "_rels", posixpath.basename(main) + ".rels")))
+    except (KeyError, ParseError, etree.XMLSyntaxError):
+        found = [(m.group(1) != "header", int(m.group(2) or 0), n) for n in z.namelist() if (m := _PAGE_PART.match(n))]
+        return [n for *_, n in sorted(found)]
+    targets: dict[str, str] = {}
+    for rel in rels:
+        target = rel.get("Target") or ""
+        if str(rel.get("Type", "")).rsplit("/", 1)[-1] in ("header", "footer") and rel.get("TargetMode") != "External":
+            name = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
+            targets[rel.get("Id", "")] = name
+    refs = [ref.get(f"{{{R}}}id", "") for ref in body.iter(_w + "headerReference", _w + "footerReference")]
+    ordered = [targets[i] for i in refs if i in targets] + list(targets.values())
+    return list(dict.fromkeys(ordered))
+
+
+def page_parts_to_lines(parts: list[etree._Element]) -> list[str]:
+    """Given header/footer roots, return their text lines once each: paragraphs, and table rows as their
+    cells' texts joined by a space."""
+    lines: list[str] = []
+    for root in parts:
+        scratch = Document()
+        for el in _blocks(root):
+            tables: list[etree._Element] = [el] if el.tag == _w + "tbl" else []
+            if el.tag == _w + "p":
+                lines.extend(line.strip() for line in paragraph_to_text(el, tables).split("\n"))
+            for tbl in tables:
+                start = len(scratch.tables)
+                table_to_tables(tbl, scratch)
+                for t in scratch.tables[start:]:
+                    for r in range(t.n_rows):
+                        texts = (" ".join(c.text.split()) for c in t.cells if c.row == r)
+                        lines.append(" ".join(x for x in texts if x))
+    return [line for line in dict.fromkeys(lines) if line]
+
+
 def body_to_document(body: etree._Element, doc: Document) -> None:
     """Given a w:body (or any block container), append its tables and free text lines to doc."""
     for el in _blocks(body):
         if el.tag == _w + "p":
-            text = paragraph_to_text(el)
+            boxed: list[etree._Element] = []
+            text = paragraph_to_text(el, boxed)
             if text.strip():
                 doc.lines.extend(line for line in text.split("\n") if line.strip())
+            for tbl in boxed:
+                table_to_tables(tbl, doc)
         elif el.tag == _w + "tbl":
             table_to_tables(el, doc)
 
 
-def _blocks(container: etree._Element):
+def _blocks(container: etree._Element) -> Iterator[etree._Element]:
     """Yield the w:p and w:tbl blocks of a container, looking through wrappers."""
     for el in container:
         if el.tag in (_w + "p", _w + "tbl"):
             yield el
+        elif el.tag == _w + "sdt" and (mark := sdt_checkbox_mark(el)) is not None:
+            yield _mark_paragraph(mark)  # its state, not the glyph its content shows
         elif el.tag in _WRAPPERS:
             yield from _blocks(el)
 
 
-def paragraph_to_text(p: etree._Element) -> str:
-    """Given a w:p, return its current text (insertions in, deletions out; breaks as newlines)."""
+def _mark_paragraph(mark: str) -> etree._Element:
+    p = etree.Element(_w + "p")
+    etree.SubElement(etree.SubElement(p, _w + "r"), _w + "t").text = mark
+    return p
+
+
+def paragraph_to_text(p: etree._Element, boxed: list[etree._Element] | None = None) -> str:
+    """Given a w:p, return its current text (insertions in, deletions out; breaks as newlines; checkboxes
+    and symbol ticks as marks). Text boxes' paragraphs become lines of it; their tables are appended to
+    boxed (dropped when boxed is None)."""
     out: list[str] = []
 
     def walk(el: etree._Element) -> None:
@@ -114,11 +194,18 @@ def paragraph_to_text(p: etree._Element) -> str:
                 out.append(" ")
             elif tag == _w + "noBreakHyphen":
                 out.append("-")
+            elif tag == _w + "sym":
+                out.append(sym_text(ch))
+            elif tag == _w + "fldChar":
+                out.append(fldchar_checkbox_mark(ch) or "")
+            elif tag == _w + "sdt" and (mark := sdt_checkbox_mark(ch)) is not None:
+                out.append(mark)
             elif tag == _w + "txbxContent":
-                # Text boxes: their paragraphs, each on its own line.
                 for inner in _blocks(ch):
                     if inner.tag == _w + "p":
-                        out.append("\n" + paragraph_to_text(inner))
+                        out.append("\n" + paragraph_to_text(inner, boxed))
+                    elif boxed is not None:
+                        boxed.append(inner)
             else:
                 walk(ch)
 
@@ -135,13 +222,17 @@ def _int_attr(el: etree._Element | None, default: int = 0) -> int:
         return default
 
 
-def _children(el: etree._Element, tag: str):
+def _children(el: etree._Element, tag: str) -> Iterator[etree._Element]:
     """Yield el's children with this tag (w:tr of a table, w:tc of a row), looking through wrappers."""
     for ch in el:
         if ch.tag == tag:
             yield ch
         elif ch.tag in _WRAPPERS:
             yield from _children(ch, tag)
+
+
+def _find(el: etree._Element | None, tag: str) -> etree._Element | None:
+    return el.find(_w + tag) if el is not None else None
 
 
 def table_to_tables(tbl: etree._Element, doc: Document) -> None:
@@ -152,16 +243,28 @@ def table_to_tables(tbl: etree._Element, doc: Document) -> None:
     nested: list[etree._Element] = []
     # Per grid column, the cell that a vMerge="continue" below would extend.
     open_above: dict[int, Cell] = {}
+    # Per row, (grid edge, stated width in twips or None) of each stretch: gridBefore, cells, gridAfter.
+    stretches: list[list[tuple[int, float | None]]] = []
+    grid = tbl.find(_w + "tblGrid")
+    grid_w = [twips(g.get(_w + "w")) for g in grid.findall(_w + "gridCol")] if grid is not None else []
+    # Grid column widths to weigh a vMerge continuation that straddles cells above (rows not sharing one grid).
+    col_w = [w or 0.0 for w in grid_w] if grid_w and None not in grid_w and sum(grid_w) > 0 else []
     r = -1
     for tr in _children(tbl, _w + "tr"):
-        r += 1
         trpr = tr.find(_w + "trPr")
-        col = _int_attr(trpr.find(_w + "gridBefore") if trpr is not None else None)
+        if _find(trpr, "del") is not None:
+            _forget_deleted_row(tr, trpr, open_above)
+            continue
+        r += 1
+        col = _int_attr(_find(trpr, "gridBefore"))
+        row_stretches = [(col, cell_width(_find(trpr, "wBefore")))] if col > 0 else []
+        stretches.append(row_stretches)
         for tc in _children(tr, _w + "tc"):
             tcpr = tc.find(_w + "tcPr")
-            span = max(1, _int_attr(tcpr.find(_w + "gridSpan") if tcpr is not None else None, 1))
-            vm = tcpr.find(_w + "vMerge") if tcpr is not None else None
-            hm = tcpr.find(_w + "hMerge") if tcpr is not None else None
+            span = max(1, _int_attr(_find(tcpr, "gridSpan"), 1))
+            row_stretches.append((col + span, cell_width(_find(tcpr, "tcW"))))
+            vm = _find(tcpr, "vMerge")
+            hm = _find(tcpr, "hMerge")
             if hm is not None and hm.get(_w + "val") != "restart" and col - 1 in open_above:
                 # Legacy horizontal merge: widen the cell to the left.
                 left = open_above[col - 1]
@@ -171,11 +274,16 @@ def table_to_tables(tbl: etree._Element, doc: Document) -> None:
                         open_above[k] = left
                     col += span
                     continue
-            text = "\n".join(paragraph_to_text(p) for p in _blocks(tc) if p.tag == _w + "p").strip("\n")
-            nested.extend(b for b in _blocks(tc) if b.tag == _w + "tbl")
-            if vm is not None and vm.get(_w + "val") != "restart" and col in open_above:
-                above = open_above[col]
-                if above.row + above.rowspan == r and above.col == col:
+            texts = []
+            for b in _blocks(tc):
+                if b.tag == _w + "p":
+                    texts.append(paragraph_to_text(b, nested))
+                else:
+                    nested.append(b)
+            text = "\n".join(texts).strip("\n")
+            if vm is not None and vm.get(_w + "val") != "restart":
+                above = merged_above(open_above, col, span, r, col_w)
+                if above is not None:
                     above.rowspan += 1
                     if text.strip():  # Word keeps stray text of continued cells; don't lose it
                         above.text = (above.text + "\n" + text).strip("\n")
@@ -186,10 +294,26 @@ def table_to_tables(tbl: etree._Element, doc: Document) -> None:
             for k in range(col, col + span):
                 open_above[k] = cell
             col += span
-        table.n_cols = max(table.n_cols, col + _int_attr(trpr.find(_w + "gridAfter") if trpr is not None else None))
+        after = _int_attr(_find(trpr, "gridAfter"))
+        if after > 0:
+            row_stretches.append((col + after, cell_width(_find(trpr, "wAfter"))))
+        table.n_cols = max(table.n_cols, col + after)
     table.n_rows = r + 1
-    grid = tbl.find(_w + "tblGrid")
-    if grid is not None:
-        table.n_cols = max(table.n_cols, len(grid.findall(_w + "gridCol")))
+    table.n_cols = max(table.n_cols, len(grid_w))
+    table.col_x = grid_edges(grid_w, stretches, table.n_cols)
     for inner in nested:
         table_to_tables(inner, doc)
+
+
+def _forget_deleted_row(tr: etree._Element, trpr: etree._Element | None, open_above: dict[int, Cell]) -> None:
+    """Given a tracked-deleted row, close the merges it starts: a vMerge continued below it begins anew,
+    while one it only continues runs on across it."""
+    col = _int_attr(_find(trpr, "gridBefore"))
+    for tc in _children(tr, _w + "tc"):
+        tcpr = tc.find(_w + "tcPr")
+        span = max(1, _int_attr(_find(tcpr, "gridSpan"), 1))
+        vm = _find(tcpr, "vMerge")
+        if vm is None or vm.get(_w + "val") == "restart":
+            for k in range(col, col + span):
+                open_above.pop(k, None)
+        col += span

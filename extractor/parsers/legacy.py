@@ -137,6 +137,13 @@ def convert_to_docx(soffice: str, path: Path, tmpdir: Path, name: str, infilter:
     """Copy path into a fresh folder of tmpdir under name, convert it with LibreOffice's import filter
     infilter; return the .docx or None on failure. Raise ParseError when LibreOffice takes longer than
     timeout (its whole process group is killed)."""
+    return soffice_convert(soffice, path, tmpdir, name, infilter, timeout, suffix, "docx:MS Word 2007 XML")
+
+
+def soffice_convert(soffice: str, path: Path, tmpdir: Path, name: str, infilter: str, timeout: float,
+                    suffix: str, target: str) -> Path | None:
+    """Given what convert_to_docx takes and a LibreOffice --convert-to target ("rtf", "docx:MS Word 2007
+    XML", ...), return the converted file (named after name, with the target's extension) or None."""
     work = tmpdir / name.replace(".", "_") / "in"
     outdir = work.parent / "out"
     profile = work.parent / "profile"
@@ -144,7 +151,7 @@ def convert_to_docx(soffice: str, path: Path, tmpdir: Path, name: str, infilter:
     src = work / name
     shutil.copyfile(path, src)
     cmd = [soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore", "--nologo",
-           "--nodefault", "--nolockcheck", f"--infilter={infilter}", "--convert-to", "docx:MS Word 2007 XML",
+           "--nodefault", "--nolockcheck", f"--infilter={infilter}", "--convert-to", target,
            "--outdir", str(outdir), str(src)]
     try:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -159,7 +166,7 @@ def convert_to_docx(soffice: str, path: Path, tmpdir: Path, name: str, infilter:
     except BaseException:
         _kill_group(proc)
         raise
-    out = outdir / (Path(name).stem + ".docx")
+    out = outdir / (Path(name).stem + "." + target.split(":", 1)[0])
     return out if out.is_file() and out.stat().st_size > 0 else None
 
 
