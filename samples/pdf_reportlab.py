@@ -20,7 +20,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from samples.render import WIDTHS_MM
+from samples.render import WIDTHS_MM, group_cells
 from samples.spec import FormSpec, Row, TableSpec
 
 FONT = "STSong-Light"
@@ -36,24 +36,27 @@ TITLE = ParagraphStyle("title", parent=LINE, alignment=TA_CENTER)
 
 
 def render_pdf(spec: FormSpec, path: str | Path, *, landscape_page: bool = False, repeat_header: bool = True,
-               split_rows: bool = True, open_splits: bool = False) -> int:
+               split_rows: bool = True, open_splits: bool = False, borders: str = "plain") -> int:
     """Given a form spec and options, write the PDF to path; return how many table rows a page break cuts.
 
     landscape_page: A4 landscape (the table is widened to the page); repeat_header: the body table's
     header rows are printed again on top of every page; split_rows: rows break across pages, and the
     gap above the stats table is widened step by step (deterministically) until at least one row is cut;
-    open_splits: no rule is drawn where a page break cuts the table (plain platypus), else one is.
+    open_splits: no rule is drawn where a page break cuts the table (plain platypus), else one is;
+    borders: plain, double (every ruling doubled), thick (4.5-pt outer border) or foot (a 3-pt rule under the
+    table's last row).
     """
     cuts = 0
     for step in range(MAX_NUDGES if split_rows else 1):
-        cuts = _build(spec, path, landscape_page, repeat_header, split_rows, open_splits, (4 + 3 * step) * mm)
+        cuts = _build(spec, path, landscape_page, repeat_header, split_rows, open_splits, (4 + 3 * step) * mm,
+                      borders)
         if cuts:
             break
     return cuts
 
 
 def _build(spec: FormSpec, path: str | Path, landscape_page: bool, repeat_header: bool, split_rows: bool,
-           open_splits: bool, gap: float) -> int:
+           open_splits: bool, gap: float, borders: str = "plain") -> int:
     size = landscape(A4) if landscape_page else A4
     doc = SimpleDocTemplate(str(path), pagesize=size, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
                             bottomMargin=MARGIN, invariant=True, title="专项质量督导检查（自评）表",
@@ -73,7 +76,7 @@ def _build(spec: FormSpec, path: str | Path, landscape_page: bool, repeat_header
     for ts in spec.tables:
         if ts.before:
             story.append(Paragraph(_markup(ts.before), LINE))
-        tables.append(_body_table(spec, ts, width, repeat_header, split_rows, open_splits))
+        tables.append(_body_table(spec, ts, width, repeat_header, split_rows, open_splits, borders))
         story += [tables[-1], Spacer(1, 4 * mm)]
     doc.build(story)
     return sum(t.cuts[0] for t in tables)
@@ -96,11 +99,18 @@ def _widths(cols: list[str], width: float) -> list[float]:
 
 
 def _body_table(spec: FormSpec, ts: TableSpec, width: float, repeat_header: bool, split_rows: bool,
-                open_splits: bool) -> _BodyTable:
+                open_splits: bool, borders: str = "plain") -> _BodyTable:
     cols, rows = spec.columns, ts.rows
     nh = spec.header_rows if ts.header else 0
     texts: list[list[str]] = [[""] * len(cols) for _ in range(nh + len(rows))]
     style = _grid()
+    if borders == "double":  # (weight, color, cap, dash, join, count, space): two rulings 1.5 pt apart
+        style.add("INNERGRID", (0, 0), (-1, -1), RULE, colors.black, None, None, None, 2, 1.5)
+        style.add("BOX", (0, 0), (-1, -1), RULE, colors.black, None, None, None, 2, 1.5)
+    elif borders == "thick":
+        style.add("BOX", (0, 0), (-1, -1), 4.5, colors.black)
+    elif borders == "foot":
+        style.add("LINEBELOW", (0, -1), (-1, -1), 3, colors.black)
     if nh:
         _header(texts, style, cols, spec)
     merged = spec.layout == "merged"
@@ -161,6 +171,16 @@ def _vertical_spans(rows: list[Row], key: str, c: int, nh: int, style: TableStyl
 
 def _header(texts: list[list[str]], style: TableStyle, cols: list[str], spec: FormSpec) -> None:
     """Fill the header rows: one row of names, or the official two rows with 督导检查内容 over 大项/中项/小项."""
+    if spec.groups:
+        spans, inside = group_cells(cols, spec)
+        for c, key in enumerate(cols):
+            texts[1 if c in inside else 0][c] = spec.headers.get(key, key)
+            if c not in inside:
+                style.add("SPAN", (c, 0), (c, 1))
+        for lo, (hi, title) in spans.items():
+            texts[0][lo] = title
+            style.add("SPAN", (lo, 0), (hi, 0))
+        return
     group = [c for c, k in enumerate(cols) if k in ("cat", "sec", "label")]
     two = spec.header_rows == 2 and len(group) == 3 and group[2] - group[0] == 2
     for c, key in enumerate(cols):

@@ -11,7 +11,11 @@ from samples.spec import FormSpec, TableSpec
 
 _PLAIN_LINES = ("附件", "评价机构名称", "填", "（续表）")
 WIDTHS_MM = {"seq": 9, "cat": 20, "sec": 20, "label": 48, "desc": 60, "points": 10, "method": 36, "self": 15,
-             "insp": 15, "note": 14}
+             "insp": 15, "note": 14,
+             # variation columns (samples.variants): extra columns, group sub-columns, tick columns
+             "evid": 14, "prelim": 12, "self_ded": 10, "insp_ded": 10, "self_why": 16, "insp_why": 16,
+             "self_rem": 12, "insp_rem": 12, "self_t0": 9, "self_t1": 9, "self_t2": 9, "insp_t0": 9, "insp_t1": 9,
+             "insp_t2": 9}
 
 
 def build_form(spec: FormSpec) -> docx.document.Document:
@@ -77,6 +81,9 @@ def _table(doc: docx.document.Document, spec: FormSpec, ts: TableSpec) -> None:
 
 def _header(grid: list, cols: list[str], spec: FormSpec) -> None:
     """Fill the header: one row of names, or the official two rows with 督导检查内容 over 大项/中项/小项."""
+    if spec.groups:
+        _group_header(grid, cols, spec)
+        return
     group = [c for c, k in enumerate(cols) if k in ("cat", "sec", "label")]
     two = spec.header_rows == 2 and len(group) == 3 and group[2] - group[0] == 2
     for c, key in enumerate(cols):
@@ -92,3 +99,25 @@ def _header(grid: list, cols: list[str], spec: FormSpec) -> None:
     if two:
         grid[0][group[0]].text = "督导检查内容"
         grid[0][group[0]].merge(grid[0][group[2]])
+
+
+def group_cells(cols: list[str], spec: FormSpec) -> tuple[dict[int, tuple[int, str]], set[int]]:
+    """Given the columns and a spec with ``groups``, return {first col: (last col, title)} and the grouped cols."""
+    spans = {cols.index(a): (cols.index(b), title) for a, b, title in spec.groups}
+    inside = {c for lo, (hi, _) in spans.items() for c in range(lo, hi + 1)}
+    return spans, inside
+
+
+def _group_header(grid: list, cols: list[str], spec: FormSpec) -> None:
+    """Two header rows: each group's title over its sub-columns' names; other names span both rows."""
+    spans, inside = group_cells(cols, spec)
+    for c, key in enumerate(cols):
+        name = spec.headers.get(key, key)
+        if c in inside:
+            grid[1][c].text = name
+        else:
+            grid[0][c].text = name
+            grid[0][c].merge(grid[1][c])
+    for lo, (hi, title) in spans.items():
+        grid[0][lo].text = title
+        grid[0][lo].merge(grid[0][hi])

@@ -49,6 +49,9 @@ class FormSpec:
     stats_labels: list[tuple[str, str]] = field(default_factory=list)  # (key, printed label)
     header_rows: int = 1  # 2 = official "督导检查内容" over 大项/中项/小项
     layout: str = "merged"  # merged | repeat | blank
+    # two-row group headings (first key, last key, title), e.g. ("self", "self_why", "自评情况"); empty = the
+    # official header (督导检查内容 over 大项/中项/小项 when header_rows is 2)
+    groups: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def rows(self) -> list[Row]:
