@@ -95,3 +95,4 @@ def test_the_readme_example_rubric_is_valid():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     r = parse(tomllib.loads(re.search(r"```toml\n(.*?)```", readme, re.S).group(1)), "readme.toml")
     assert (r.id, [i.code for i in r.items], r.groups) == ("haidong-2025", ["1.1", "1.2", "2.1"], {"g1": 6})
+    assert r.vocabulary.role_of("市州初审") == "inspector"

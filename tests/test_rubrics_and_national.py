@@ -146,8 +146,8 @@ def test_a_hand_written_rubric_in_a_rubric_dir_reads_a_form_for_it(tmp_path):
      "items of category 2 (考务管理) add up to 5, but its max is 4"),
     (TINY.replace('code = "1.2"', 'code = "1.1"'), "item 1.1: duplicate item code '1.1'"),
     (TINY.replace('label = "专职工作人员配备到位"', 'label = ""'), "item 1.2: label is missing or empty"),
-    (TINY.replace('scoring = "points"', 'scoring = "points"\nweight = 2'), "unknown key 'weight' (allowed: categories, groups, id, items, judgment_aliases, judgments, scoring, "
-     "title, total)"),
+    (TINY.replace('scoring = "points"', 'scoring = "points"\nweight = 2'), "unknown key 'weight' (allowed: categories, groups, id, items, judgment_aliases, judgments, layout, "
+     "scoring, title, total)"),
 ], ids=["sums", "duplicate", "empty-label", "unknown-key"])
 def test_rubric_check_rejects_broken_files_with_their_messages(tmp_path, broken, message):
     p = tmp_path / "broken.toml"
