@@ -1,0 +1,242 @@
+"""Tests of the variation generator (samples.axes, samples.variants, samples.wordxml, samples.produce).
+
+Only python-docx output (no LibreOffice), a handful of forms, each forced onto the axis it checks; the
+assertions read the written .docx back with python-docx or lxml and compare it to the truth.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import re
+import zipfile
+from decimal import Decimal
+
+import docx
+import pytest
+from lxml import etree
+
+import rubric
+from samples.axes import AXES, NA, draw_axes
+from samples.generate import save_docx
+from samples.produce import word_document, write_variants
+from samples.variants import JUDGMENTS, Drawn, draw_form, item_cap
+from samples.wordxml import SLIVER
+
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+NS = {"w": W, "w14": "http://schemas.microsoft.com/office/word/2010/wordml",
+      "wps": "http://schemas.microsoft.com/office/word/2010/wordprocessingShape",
+      "mc": "http://schemas.openxmlformats.org/markup-compatibility/2006", "v": "urn:schemas-microsoft-com:vml"}
+PLAIN = {"producer": "docx", "split": "no", "textbox": "no", "grid": "regular", "errors": "none", "blanks": "none"}
+
+
+def make(tmp_path, force: dict[str, str], tag: str = "f") -> tuple[Drawn, docx.document.Document, bytes]:
+    """Draw one form with forced axes, write it with python-docx; return it, the re-read document and its XML."""
+    rng = random.Random(f"test:{tag}:{sorted(force.items())}")
+    d = draw_form(rng, PLAIN | force)
+    path = tmp_path / f"{tag}.docx"
+    save_docx(word_document(d, rng), path)
+    xml = zipfile.ZipFile(path).read("word/document.xml")
+    return d, docx.Document(str(path)), xml
+
+
+def body_rows(d: Drawn, doc: docx.document.Document) -> list[tuple]:
+    """Pairs (spec row, docx row) of the body table (one table, no split), header rows skipped."""
+    table = doc.tables[-1]
+    return list(zip(d.spec.tables[0].rows, table.rows[d.spec.header_rows:], strict=True))
+
+
+def col(d: Drawn, key: str) -> int:
+    return d.spec.columns.index(key)
+
+
+def num(v) -> Decimal:
+    return Decimal(str(v))
+
+
+def test_axes_are_drawn_independently_and_marked_moot():
+    a = draw_axes(random.Random(1), {"family": "qinghai", "producer": "docx"})
+    assert set(AXES) <= set(a)
+    assert a["ticks"] == NA and a["tick_mark"] == NA
+    b = draw_axes(random.Random(1), {"family": "national_judgment", "producer": "rl_pdf"})
+    assert b["habit"] == NA and b["group_header"] == NA and b["grid"] == NA and b["textbox"] == NA
+    assert b["ticks"] not in ("checkbox_cols", "checkbox_inline") and b["cover"] != "page_header"
+    # forcing one axis leaves the others' draws where they were
+    c = draw_axes(random.Random(1), {"family": "qinghai", "producer": "docx", "borders": "thick"})
+    assert {k: v for k, v in c.items() if k != "borders"} == {k: v for k, v in a.items() if k != "borders"}
+
+
+@pytest.mark.parametrize("family,rid,n", [("qinghai", "qinghai-2024", 67), ("national_judgment", "national-2020", 33),
+                                          ("national_points", "national-2020", 33)])
+def test_truth_keys_are_the_rubric_labels(tmp_path, family, rid, n):
+    d, _, _ = make(tmp_path, {"family": family})
+    labels = [i.label for i in rubric.load_all()[rid].items]
+    assert list(d.truth["items"]) == labels and len(labels) == n
+    assert d.truth["rubric"] == family.split("_")[0]
+    assert all(set(v) == {"self", "inspector", "cap"} for v in d.truth["items"].values())
+
+
+def test_irregular_grid_header_and_body_over_different_grid_columns(tmp_path):
+    d, _, xml = make(tmp_path, {"family": "qinghai", "grid": "irregular", "score_cols": "two",
+                                "group_header": "none"})
+    root = etree.fromstring(xml)
+    tbl = root.findall(".//w:tbl", NS)[-1]
+    widths = [int(g.get(f"{{{W}}}w")) for g in tbl.findall("w:tblGrid/w:gridCol", NS)]
+    assert widths.count(SLIVER) >= 2 and len(widths) > len(d.spec.columns)
+
+    def extents(tr) -> list[tuple[int, int]]:
+        out, at = [], 0
+        for tc in tr.findall("w:tc", NS):
+            gs = tc.find("w:tcPr/w:gridSpan", NS)
+            span = int(gs.get(f"{{{W}}}val")) if gs is not None else 1
+            out.append((at, at + span - 1))
+            at += span
+        assert at == len(widths)  # every row covers the whole grid once
+        return out
+
+    rows = tbl.findall("w:tr", NS)
+    nh = d.spec.header_rows
+    head, body = extents(rows[nh - 1]), extents(rows[nh])
+    # header row nh-1 lists the grouped cells only where the official heading sits over 大项/中项/小项
+    head_cells = rows[0].findall("w:tc", NS)
+    texts = ["".join(tc.itertext()) for tc in head_cells]
+    h_self, h_insp = (extents(rows[0])[texts.index(d.spec.headers[k])] for k in ("self", "insp"))
+    b_self, b_insp = body[col(d, "self")], body[col(d, "insp")]
+    assert h_self[0] != b_self[0] and h_insp[0] != b_insp[0]  # header and body cells start at different columns
+    assert h_insp[0] <= b_self[1]  # the 督查 header begins over the body's 自评 cell, as in irregular_grid.docx
+    assert head != body
+
+
+def test_tick_columns_one_tick_per_side(tmp_path):
+    d, doc, _ = make(tmp_path, {"family": "national_judgment", "ticks": "tick_cols", "score_cols": "two",
+                                "blanks": "some"})
+    mark = d.axes["tick_mark"]
+    assert mark in ("✓", "√", "☑", "■")
+    heads = [c.text for c in doc.tables[-1].rows[1].cells]
+    assert heads.count("符合") == 2 and heads.count("不符合") == 2
+    seen_null = 0
+    for row, tr in body_rows(d, doc):
+        if row.kind != "item":
+            continue
+        t = d.truth["items"][row.item]
+        for side, fld in (("self", "self"), ("insp", "inspector")):
+            cells = [tr.cells[col(d, f"{side}_t{n}")].text for n in range(3)]
+            ticked = [JUDGMENTS[n] for n, c in enumerate(cells) if c == mark]
+            assert ticked == ([t[fld]] if t[fld] is not None else [])
+            assert all(c in ("", mark) for c in cells)
+            seen_null += t[fld] is None
+    assert seen_null >= 1  # a blank judgment: no tick at all, and a missing_score flag
+    assert sum(f["kind"] == "missing_score" for f in d.truth["flags"]) == seen_null
+
+
+def test_checkbox_controls_and_inline_ticks(tmp_path):
+    d, _, xml = make(tmp_path, {"family": "national_judgment", "ticks": "checkbox_cols", "score_cols": "two"})
+    root = etree.fromstring(xml)
+    boxes = root.findall(".//w:sdt/w:sdtPr/w14:checkbox/w14:checked", NS)
+    checked = [b.get(f"{{{NS['w14']}}}val") for b in boxes]
+    judged = sum(v is not None for t in d.truth["items"].values() for v in (t["self"], t["inspector"]))
+    assert len(boxes) == 3 * 2 * 33 and checked.count("1") == judged
+    d2, doc2, _ = make(tmp_path, {"family": "national_judgment", "ticks": "inline", "score_cols": "one"}, "inline")
+    for row, tr in body_rows(d2, doc2):
+        if row.kind == "item":
+            want = d2.truth["items"][row.item]["self"]
+            assert tr.cells[col(d2, "self")].text == " ".join(("☑" if j == want else "□") + j for j in JUDGMENTS)
+            assert d2.truth["items"][row.item]["inspector"] is None
+
+
+def test_deductions_remarks_and_full_marks(tmp_path):
+    for habit in ("deduct_cell", "remarks", "fullmark"):
+        d, doc, _ = make(tmp_path, {"family": "qinghai", "habit": habit, "group_header": "none",
+                                    "score_cols": "two"}, habit)
+        hits = 0
+        for row, tr in body_rows(d, doc):
+            if row.kind != "item":
+                continue
+            t, cap = d.truth["items"][row.item], item_cap(d.spec, row)
+            assert num(t["cap"]) == cap
+            for side, fld in (("self", "self"), ("insp", "inspector")):
+                text = tr.cells[col(d, side)].text
+                if m := re.fullmatch(r"扣(\d+(?:\.\d+)?)分", text):
+                    assert num(t[fld]) == cap - Decimal(m.group(1))
+                    hits += 1
+                elif text == "满分":
+                    assert num(t[fld]) == cap
+                    hits += 1
+                elif m := re.fullmatch(r"(\d+(?:\.\d+)?)[^\d.分].*", text, re.S):
+                    assert num(t[fld]) == Decimal(m.group(1))
+                    hits += 1
+        assert hits >= 3, habit
+
+
+def test_deduction_subcolumn_with_blank_score(tmp_path):
+    d, doc, _ = make(tmp_path, {"family": "qinghai", "group_header": "deduct", "score_cols": "two"})
+    assert d.spec.header_rows == 2 and [g[:2] for g in d.spec.groups][-2:] == [("self", "self_rem"),
+                                                                             ("insp", "insp_rem")]
+    assert doc.tables[-1].rows[1].cells[col(d, "self_ded")].text == "扣分"
+    deducted = 0
+    for row, tr in body_rows(d, doc):
+        if row.kind != "item":
+            continue
+        t, cap = d.truth["items"][row.item], item_cap(d.spec, row)
+        for side, fld in (("self", "self"), ("insp", "inspector")):
+            score, ded = tr.cells[col(d, side)].text, tr.cells[col(d, side + "_ded")].text
+            if ded and ded != "0":
+                deducted += 1
+                assert num(t[fld]) == cap - Decimal(ded)
+                assert score == "" or Decimal(score.removesuffix("分")) == num(t[fld])
+            elif score:
+                assert num(t[fld]) == Decimal(score.removesuffix("分"))
+    assert deducted >= 2
+
+
+def test_single_score_column_has_no_inspector(tmp_path):
+    d, doc, _ = make(tmp_path, {"family": "qinghai", "score_cols": "one", "single_header": "得分"})
+    assert "insp" not in d.spec.columns and d.spec.headers["self"] == "得分"
+    assert all(t["inspector"] is None for t in d.truth["items"].values())
+    assert not any(f["kind"] == "self_inspector_diff" for f in d.truth["flags"])
+    assert "得分" in [c.text for c in doc.tables[-1].rows[0].cells]
+
+
+def test_footer_rows_are_in_the_table_and_raise_nothing(tmp_path):
+    d, doc, _ = make(tmp_path, {"family": "qinghai", "footer": "all"})
+    texts = [tr.cells[0].text for tr in doc.tables[-1].rows]
+    assert any(t.startswith("说明：") for t in texts) and "（以下空白）" in texts
+    assert any("（签字）" in t for t in texts) and texts[-1] == ""
+    assert not any(f["kind"] == "unmatched_row" for f in d.truth["flags"])
+
+
+def test_textbox_holds_the_table_with_a_vml_fallback(tmp_path):
+    d, doc, xml = make(tmp_path, {"family": "qinghai", "textbox": "yes"})
+    root = etree.fromstring(xml)
+    body_tables = root.findall("w:body/w:tbl", NS)
+    assert len(body_tables) == 1  # only the stats table stays in the body
+    choice = root.findall(".//mc:Choice//wps:txbx/w:txbxContent/w:tbl", NS)
+    fallback = root.findall(".//mc:Fallback//v:textbox/w:txbxContent/w:tbl", NS)
+    assert len(choice) == len(fallback) == 1
+    assert etree.tostring(choice[0]) == etree.tostring(fallback[0])
+    assert len(doc.tables) == 1
+
+
+def test_cover_variants(tmp_path):
+    d, doc, _ = make(tmp_path, {"family": "qinghai", "cover": "one_line"})
+    inst = d.truth["institution"]
+    assert any(re.fullmatch(f"单位名称：{inst}  填表人：\\S+", p.text) for p in doc.paragraphs)
+    d, doc, _ = make(tmp_path, {"family": "national_points", "cover": "page_header"}, "ph")
+    assert doc.sections[0].header.paragraphs[0].text == d.truth["institution"]
+    assert not any(d.truth["institution"] in p.text for p in doc.paragraphs)
+
+
+def test_write_variants_truth_and_axes(tmp_path):
+    truth, axes = write_variants(tmp_path / "forms", 4, seed=3, force={"producer": "docx"}, quiet=True,
+                                 meta_dir=tmp_path)
+    names = sorted(p.name for p in (tmp_path / "forms").iterdir())
+    assert names == sorted(truth) == sorted(axes) and len(names) == 4
+    assert all(a["producer"] == "docx" for a in axes.values())
+    assert (tmp_path / "truth.json").exists() and (tmp_path / "axes.json").exists()
+    again, _ = write_variants(tmp_path / "again", 4, seed=3, force={"producer": "docx"}, quiet=True,
+                              meta_dir=tmp_path / "again-meta")
+    assert again == truth
+    for name in names:
+        a, b = ((tmp_path / f / name).read_bytes() for f in ("forms", "again"))
+        assert a == b, name
+        assert zipfile.is_zipfile(io.BytesIO(a))
