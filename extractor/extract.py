@@ -163,10 +163,11 @@ def rows_to_items(rows: list[L.Row], a: Assignment, rubric: Rubric, form: Form) 
             res.findings += [Finding(f.kind, f"{item.code} {f.message}", f.side) for f in row.findings]
             res.provenance = provenance(row, sides["self"].cell or sides["inspector"].cell or row.label_cell)
             # An OCR'd item is as trustworthy as its least certain score cell.
-            confidences = [v.cell.confidence for v in sides.values()
-                           if v.cell is not None and v.cell.confidence is not None]
+            confidences = {side: v.cell.confidence for side, v in sides.items()
+                           if v.cell is not None and v.cell.confidence is not None}
             if confidences:
-                res.provenance["confidence"] = min(confidences)
+                res.provenance["confidence"] = min(confidences.values())
+                res.provenance.update({f"{side}_confidence": c for side, c in confidences.items()})
         form.items.append(res)
     for r in sorted(set(a.duplicates) | set(a.unmatched)):
         row = rows[r]
