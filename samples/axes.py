@@ -44,12 +44,15 @@ AXES: dict[str, tuple[tuple[str, float], ...]] = {
     "cover": (("standard", 0.3), ("supervised", 0.14), ("inspected", 0.14), ("above_table", 0.14),
               ("one_line", 0.14), ("page_header", 0.14)),
     "errors": (("none", 0.85), ("planted", 0.15)),
+    "tracked": (("no", 0.85), ("yes", 0.15)),  # a tracked-deleted copy of an item row, other scores in it
 }
 
 # producers whose output is a Word file the reader opens (text boxes and checkbox controls survive there)
 WORD_OUT = ("docx", "lo_docx", "rtf", "doc")
 # producers that go through a python-docx .docx (the Word-level axes apply)
 FROM_DOCX = ("docx", "lo_docx", "rtf", "doc", "lo_pdf")
+# producers that keep a tracked deletion (RTF and .doc conversions accept or drop it on the way)
+TRACKED = ("docx", "lo_docx")
 # glyphs the reportlab CID font STSong-Light draws (GB 2312): ✓ and ☑ are not among them
 RL_MARKS = ("√", "■")
 
@@ -94,6 +97,8 @@ def draw_axes(rng: random.Random, force: dict[str, str] | None = None) -> dict[s
         moot |= {"grid", "textbox"}  # a 1-twip grid column or a text box leaves no trace in a PDF's geometry
     if a["ticks"] != "tick_cols":
         moot.add("tick_mark")
+    if prod not in TRACKED or a["layout"] == "merged":
+        moot.add("tracked")  # a deleted row inside vertical merges would re-cut them; PDFs print no deletions
     for axis in moot:
         a[axis] = NA
     return a

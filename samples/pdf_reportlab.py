@@ -43,8 +43,8 @@ def render_pdf(spec: FormSpec, path: str | Path, *, landscape_page: bool = False
     header rows are printed again on top of every page; split_rows: rows break across pages, and the
     gap above the stats table is widened step by step (deterministically) until at least one row is cut;
     open_splits: no rule is drawn where a page break cuts the table (plain platypus), else one is;
-    borders: plain, double (every ruling doubled), thick (4.5-pt outer border) or foot (a 3-pt rule under the
-    table's last row).
+    borders: plain, double (every ruling doubled), thick (4.5-pt outer border and column rulings) or foot (a 3-pt
+    rule under the table's last row).
     """
     cuts = 0
     for step in range(MAX_NUDGES if split_rows else 1):
@@ -107,8 +107,9 @@ def _body_table(spec: FormSpec, ts: TableSpec, width: float, repeat_header: bool
     if borders == "double":  # (weight, color, cap, dash, join, count, space): two rulings 1.5 pt apart
         style.add("INNERGRID", (0, 0), (-1, -1), RULE, colors.black, None, None, None, 2, 1.5)
         style.add("BOX", (0, 0), (-1, -1), RULE, colors.black, None, None, None, 2, 1.5)
-    elif borders == "thick":
+    elif borders == "thick":  # 4.5-pt outer border and rulings between the columns, as WPS exports them
         style.add("BOX", (0, 0), (-1, -1), 4.5, colors.black)
+        style.add("LINEAFTER", (0, 0), (-2, -1), 4.5, colors.black)
     elif borders == "foot":
         style.add("LINEBELOW", (0, -1), (-1, -1), 3, colors.black)
     if nh:

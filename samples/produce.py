@@ -50,6 +50,8 @@ def word_document(d: Drawn, rng: random.Random) -> docx.document.Document:
         for t, ts in zip(body, spec.tables, strict=True):
             bounds = [c for c in range(1, len(cols)) if c in score or rng.random() < 0.4]
             wordxml.irregular_grid(t, spec.header_rows if ts.header else 0, bounds)
+    if d.axes["tracked"] == "yes":
+        _tracked(d, body[0], rng)
     if d.axes["borders"] != "plain":
         for t in body:
             wordxml.set_borders(t, d.axes["borders"])
@@ -61,6 +63,25 @@ def word_document(d: Drawn, rng: random.Random) -> docx.document.Document:
     if "page_header" in d.word:
         wordxml.page_header(doc, d.word["page_header"])
     return set_landscape(doc) if d.word.get("landscape") else doc
+
+
+def _tracked(d: Drawn, table, rng: random.Random) -> None:
+    """Insert a tracked-deleted copy of one item row of the first body table, its scores changed."""
+    ts = d.spec.tables[0]
+    nh = d.spec.header_rows if ts.header else 0
+    at = rng.choice([i for i, r in enumerate(ts.rows) if r.kind == "item"])
+    texts = {c: _other(ts.rows[at].cells.get(k, "")) for c, k in enumerate(d.spec.columns) if k.startswith(SCORE_KEYS)}
+    wordxml.tracked_deleted_row(table, nh + at, texts, 7)
+
+
+def _other(text: str) -> str:
+    """A score text other than text: another judgment, another number, no tick where one was."""
+    judgments = ("符合", "基本符合", "不符合")
+    if text in judgments:
+        return judgments[(judgments.index(text) + 1) % 3]
+    if not text.strip() or len(text) == 1 and not text.isdigit():
+        return ""
+    return "0" if text != "0" else "1"
 
 
 def form_name(seed: int, i: int, d: Drawn) -> str:

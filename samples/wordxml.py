@@ -8,6 +8,8 @@
 - ``checkboxes``: every ☒/☐ glyph becomes a Word checkbox content control (``w:sdt`` with ``w14:checkbox``).
 - ``set_borders``: doubled rulings, a thick outer border or a thick rule at the table's foot.
 - ``page_header``: a line of text in the page header.
+- ``tracked_deleted_row``: a copy of a body row with other scores, deleted with track changes (``w:trPr/w:del``,
+  its text in ``w:delText``): Word shows it struck through, an accepted document has no such row.
 """
 
 from __future__ import annotations
@@ -196,6 +198,8 @@ def set_borders(table: Table, kind: str) -> None:
     inner = ("double", 4) if kind == "double" else ("single", 4)
     outer = {"double": ("double", 4), "thick": ("single", 36), "foot": ("single", 4)}[kind]
     sides = {s: outer for s in ("top", "left", "bottom", "right")} | {"insideH": inner, "insideV": inner}
+    if kind == "thick":
+        sides["insideV"] = ("single", 36)  # 4.5-pt rulings between the columns, as WPS exports them
     if kind == "foot":
         sides["bottom"] = ("thickThinSmallGap", 24)  # a 3-pt doubled rule under the last row
     xml = "".join(f'<w:{s} w:val="{v}" w:sz="{sz}" w:space="0" w:color="000000"/>' for s, (v, sz) in sides.items())
@@ -218,3 +222,33 @@ def page_header(doc: docx.document.Document, text: str) -> None:
     header = doc.sections[0].header
     header.is_linked_to_previous = False
     header.paragraphs[0].text = text
+
+
+_DEL = 'w:id="{id}" w:author="审核人" w:date="2024-01-01T00:00:00Z"'
+
+
+def tracked_deleted_row(table: Table, at: int, texts: dict[int, str], rid: int) -> None:
+    """Given a table, a row index, {cell index: text} and a revision id, insert before row ``at`` a tracked-deleted
+    copy of it whose cells ``texts`` names print those texts."""
+    rows = table._tbl.findall(qn("w:tr"))
+    row = copy.deepcopy(rows[at])
+    for n, tc in enumerate(_cells(row)):
+        if n in texts:
+            for p in tc.findall(qn("w:p"))[1:]:
+                tc.remove(p)
+            p = tc.find(qn("w:p"))
+            for r in p.findall(qn("w:r")):
+                p.remove(r)
+            p.append(_run(texts[n], None))
+    for n, r in enumerate(list(row.iter(qn("w:r")))):
+        for t in r.findall(qn("w:t")):
+            t.tag = qn("w:delText")
+        wrapper = parse_xml(f"<w:del {nsdecls('w')} {_DEL.format(id=rid * 100 + n + 1)}/>")
+        r.addprevious(wrapper)
+        wrapper.append(r)
+    trpr = row.find(qn("w:trPr"))
+    if trpr is None:
+        trpr = parse_xml(f"<w:trPr {nsdecls('w')}/>")
+        row.insert(0 if row.find(qn("w:tblPrEx")) is None else 1, trpr)
+    trpr.append(parse_xml(f"<w:del {nsdecls('w')} {_DEL.format(id=rid * 100)}/>"))
+    rows[at].addprevious(row)

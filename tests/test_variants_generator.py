@@ -240,3 +240,25 @@ def test_write_variants_truth_and_axes(tmp_path):
         a, b = ((tmp_path / f / name).read_bytes() for f in ("forms", "again"))
         assert a == b, name
         assert zipfile.is_zipfile(io.BytesIO(a))
+
+
+def test_tracked_deleted_row(tmp_path):
+    d, doc, xml = make(tmp_path, {"family": "qinghai", "tracked": "yes", "layout": "repeat"})
+    root = etree.fromstring(xml)
+    deleted = [tr for tr in root.iter(f"{{{W}}}tr") if tr.find("w:trPr/w:del", NS) is not None]
+    assert len(deleted) == 1
+    runs = deleted[0].findall(".//w:r", NS)
+    assert runs and all(r.getparent().tag == f"{{{W}}}del" for r in runs)
+    assert not deleted[0].findall(".//w:t", NS) and deleted[0].findall(".//w:delText", NS)
+    rows = doc.tables[-1].rows
+    assert len(rows) == d.spec.header_rows + len(d.spec.tables[0].rows) + 1
+    assert any(all(not c.text for c in tr.cells) for tr in rows)  # what a reader ignoring w:del sees
+
+
+@pytest.mark.parametrize("kind,side,val,size", [("double", "insideH", "double", "4"), ("thick", "insideV", "single", "36"),
+                                                ("foot", "bottom", "thickThinSmallGap", "24")])
+def test_borders(tmp_path, kind, side, val, size):
+    _, _, xml = make(tmp_path, {"family": "national_points", "borders": kind}, kind)
+    tbl = etree.fromstring(xml).findall(".//w:tbl", NS)[-1]
+    el = tbl.find(f"w:tblPr/w:tblBorders/w:{side}", NS)
+    assert (el.get(f"{{{W}}}val"), el.get(f"{{{W}}}sz")) == (val, size)
