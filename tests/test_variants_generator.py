@@ -27,7 +27,8 @@ W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 NS = {"w": W, "w14": "http://schemas.microsoft.com/office/word/2010/wordml",
       "wps": "http://schemas.microsoft.com/office/word/2010/wordprocessingShape",
       "mc": "http://schemas.openxmlformats.org/markup-compatibility/2006", "v": "urn:schemas-microsoft-com:vml"}
-PLAIN = {"producer": "docx", "split": "no", "textbox": "no", "grid": "regular", "errors": "none", "blanks": "none"}
+PLAIN = {"producer": "docx", "split": "no", "textbox": "no", "grid": "regular", "errors": "none", "blanks": "none",
+         "tracked": "no"}
 
 
 def make(tmp_path, force: dict[str, str], tag: str = "f") -> tuple[Drawn, docx.document.Document, bytes]:
