@@ -76,26 +76,27 @@ def md_row(reader: str, label: str, r: dict, took: float | None) -> str:
             f"{r['precision_pct']:.1f}% | {r['silent']} | {r['header_pct']:.1f}% | {secs} |")
 
 
-def breakdown(scorer, truth: dict, axes: dict, records: dict[str, list[dict]]) -> list[str]:
-    """Given the truth, the axes of every form and each reader's records, return markdown rows: per axis value,
-    the forms, then per reader values exact and silent wrong."""
+def breakdown(scorer, truth: dict, axes: dict, records: dict[str, list[dict]]) -> tuple[list[str], list[str]]:
+    """Given the truth, the axes of every form and each reader's records, return markdown rows (per axis value: the
+    forms, then per reader values exact and silent wrong) and the first reader's weakest axis values."""
     out = []
     readers = list(records)
     head = " | ".join(f"{r} values | {r} silent" for r in readers)
     out += [f"| axis | value | forms | {head} |", "|---|---|---|" + "---|---|" * len(readers)]
-    extra = ["planted", "page"]
-    for axis in [*AXES, *extra]:
-        values = sorted({a.get(axis, NA) for a in axes.values()})
-        if len(values) < 2 and axis not in AXES:
-            continue
-        for value in values:
+    weak: list[tuple[int, float, str]] = []
+    for axis in [*AXES, "planted", "page"]:
+        for value in sorted({a.get(axis, NA) for a in axes.values()}):
             sub = {k: t for k, t in truth.items() if axes[k].get(axis, NA) == value}
             cells = []
-            for reader in readers:
+            for n, reader in enumerate(readers):
                 r = scorer.score(sub, records[reader])
                 cells.append(f"{r['values_pct']:.1f}% | {r['silent']}")
+                if n == 0 and value != NA and (r["values_pct"] < 99.5 or r["silent"]):
+                    weak.append((r["silent"], r["values_pct"], f"{axis}={value} ({len(sub)} forms): values exact "
+                                                              f"{r['values_pct']:.1f}%, silent wrong {r['silent']}"))
             out.append(f"| {axis} | {value} | {len(sub)} | {' | '.join(cells)} |")
-    return out
+    weak.sort(key=lambda w: (-w[0], w[1]))
+    return out, [w[2] for w in weak[:15]]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -125,6 +126,7 @@ def main(argv: list[str] | None = None) -> None:
             t0 = time.monotonic()
             truth, axes = write_variants(sd / "forms", a.n, seed, quiet=True, meta_dir=sd)
             timings.append(f"seed {seed}: generated {len(truth)} forms in {time.monotonic() - t0:.0f} s")
+            print(timings[-1], file=sys.stderr)
             truth_all |= truth
             axes_all |= axes
             for reader, base in readers.items():
@@ -134,6 +136,7 @@ def main(argv: list[str] | None = None) -> None:
                 lines.append(line(reader, f"seed {seed}", r))
                 rows.append(md_row(reader, f"seed {seed}", r, took))
                 timings.append(f"seed {seed}: {reader} ingest {took:.0f} s ({len(truth) / max(took, 1e-9):.1f} forms/s)")
+                print(timings[-1], file=sys.stderr)
         if len(seeds) > 1:
             for reader in readers:
                 r = scorer.score(truth_all, recs_all[reader])
@@ -144,8 +147,13 @@ def main(argv: list[str] | None = None) -> None:
         print("| reader | set | forms | values exact | flags recall | flags precision | silent wrong | header | "
               "ingest |\n|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows))
         print()
-        print("\n".join(breakdown(scorer, truth_all, axes_all, recs_all)))
+        table, weak = breakdown(scorer, truth_all, axes_all, recs_all)
+        print("\n".join(table))
         print()
+        if weak:
+            print("weakest axis values for the current reader (values exact < 99.5% or silent wrong > 0):")
+            print("\n".join("  " + w for w in weak))
+            print()
         print("\n".join(timings))
         if a.baseline.lower() != "none":
             print(f"baseline: git {a.baseline}")

@@ -3,7 +3,7 @@
 usage: python -m samples.produce OUT_DIR [--n 300] [--seed 0] [--producers docx,rl_pdf]
 
 Producers: python-docx (docx); LibreOffice round trip docx -> docx (lo_docx); RTF round trip docx -> rtf ->
-docx (rtf); old Word (doc); LibreOffice PDF export (lo_pdf); reportlab drawing (rl_pdf). All LibreOffice
+docx (rtf); old Word docx -> odt -> doc (doc); LibreOffice PDF export (lo_pdf); reportlab drawing (rl_pdf). All LibreOffice
 conversions of one kind run in one soffice call (one start-up for many files). Without soffice, forms of
 the LibreOffice producers are skipped with a warning (and left out of truth.json / axes.json).
 """
@@ -141,15 +141,16 @@ def _convert_all(jobs: dict[str, list[Path]], out: Path, tmp: Path, quiet: bool)
         return
     docx_filter = "docx:MS Word 2007 XML"
     _soffice(exe, jobs["lo_docx"], docx_filter, out, quiet)
-    _soffice(exe, jobs["doc"], "doc", out, quiet)
     _soffice(exe, jobs["lo_pdf"], "pdf", out, quiet)
     for p in jobs["lo_pdf"]:
         if (out / (p.stem + ".pdf")).exists():
             normalize_pdf(out / (p.stem + ".pdf"))
-    rtf_dir = tmp / "rtf"
-    _soffice(exe, jobs["rtf"], "rtf", rtf_dir, quiet)
-    _soffice(exe, [rtf_dir / (p.stem + ".rtf") for p in jobs["rtf"] if (rtf_dir / (p.stem + ".rtf")).exists()],
-             docx_filter, out, quiet)
+    # two steps each: docx -> rtf -> docx; docx -> odt -> doc (LibreOffice's direct docx -> doc export of a
+    # python-docx file flattens its tables into one paragraph)
+    for job, mid, target in (("rtf", "rtf", docx_filter), ("doc", "odt", "doc")):
+        _soffice(exe, jobs[job], mid, tmp / mid, quiet)
+        _soffice(exe, [tmp / mid / (p.stem + f".{mid}") for p in jobs[job] if (tmp / mid / (p.stem + f".{mid}")).exists()],
+                 target, out, quiet)
 
 
 def _soffice(exe: str, paths: list[Path], target: str, out_dir: Path, quiet: bool) -> None:
