@@ -56,8 +56,9 @@ def ingest(reader: str, base: Path | None, forms: Path, work: Path, jobs: int | 
         subprocess.run([*prefix, "ingest", str(forms), "--db", str(db), *extra], cwd=cwd, env=env, stdout=fh,
                        stderr=subprocess.STDOUT, check=False)
         took = time.monotonic() - t0
-        subprocess.run([*prefix, "export", "--db", str(db), "--format", "json", "-o", str(out)], cwd=cwd, env=env,
-                       stdout=fh, stderr=subprocess.STDOUT, check=False)
+        # --all: two random forms may name the same institution, and the later one would hide the other
+        export = ["export", "--db", str(db), "--all", "--format", "json", "-o", str(out)]
+        subprocess.run([*prefix, *export], cwd=cwd, env=env, stdout=fh, stderr=subprocess.STDOUT, check=False)
     records = json.loads(out.read_text(encoding="utf-8")) if out.exists() else []
     return records, took
 
