@@ -44,7 +44,7 @@ AXES: dict[str, tuple[tuple[str, float], ...]] = {
     "cover": (("standard", 0.3), ("supervised", 0.14), ("inspected", 0.14), ("above_table", 0.14),
               ("one_line", 0.14), ("page_header", 0.14)),
     "errors": (("none", 0.85), ("planted", 0.15)),
-    "tracked": (("no", 0.85), ("yes", 0.15)),  # a tracked-deleted copy of an item row, other scores in it
+    "tracked": (("no", 0.7), ("yes", 0.3)),  # a tracked-deleted copy of an item row, other scores in it
 }
 
 # producers whose output is a Word file the reader opens (text boxes and checkbox controls survive there)
