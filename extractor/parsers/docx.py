@@ -5,7 +5,7 @@ XML grid instead (gridSpan, vMerge, hMerge, gridBefore/gridAfter) so a merged ce
 Cell with a span. Content controls (w:sdt), tracked insertions (w:ins) and
 smart tags/custom XML wrappers are read through; deleted text (w:delText) and tracked-deleted
 rows are not. Tables in text boxes are tables too, checkboxes read as ☑/☐ (docx_marks), each
-table carries its column edges (Table.col_x), and page headers/footers give Document.page_lines.
+table carries its column edges (Table.col_x, docx_grid), and page headers/footers give Document.page_lines.
 """
 
 from __future__ import annotations
