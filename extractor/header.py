@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 
 from .model import Document
@@ -164,6 +165,21 @@ def _int(value: str | None) -> int | None:
     return int(n) if n is not None and n == n.to_integral_value() else None
 
 
+# What an institution's name ends with: a page header line of this shape is its letterhead.
+_ORG_NAME = re.compile(r"^[\u4e00-\u9fff（）()·]{4,40}(学校|学院|大学|中心|公司|协会|学会|商会|研究院|研究所|集团|医院|"
+                       r"基地|站|所|厂|馆|院|社|局|委员会)$")
+
+
+# The bodies that issue the blank form print their own name in its header: never the institution's.
+_ISSUER = re.compile(r"指导中心|鉴定中心|人力资源|社会保障|人社|职业能力建设")
+
+
+def _letterhead_name(line: str) -> str | None:
+    """Given a page header line, return it as an institution name when it is one alone (…学校, …有限公司)."""
+    name = clean_institution(line)
+    return name if name and _ORG_NAME.match(name) and not _ISSUER.search(name) else None
+
+
 def document_to_header(doc: Document) -> Header:
     """Given a Document, return the Header fields found on its cover, page headers and statistics table."""
     h = Header()
@@ -182,6 +198,11 @@ def document_to_header(doc: Document) -> Header:
             if getattr(h, field) is None and any(k in _squash(text) for k in keys):
                 rest = _after_key(text, keys, anchored=False)
                 setattr(h, field, _int(rest) if _int(rest) is not None else _int(right))
+    if h.institution is None:
+        # A letterhead: the name alone in the page header, with no key before it.
+        # PDFs have no header part: a line printed on two pages or more is the page header.
+        repeated = [line for line, n in Counter(doc.lines).items() if n >= 2]
+        h.institution = next((n for n in map(_letterhead_name, [*doc.page_lines, *repeated]) if n), None)
     if h.fill_date is None:
         # A date line without its key, e.g. a signature block "2024年5月20日"; a page footer's date is the
         # template's, not the filler's.

@@ -161,3 +161,22 @@ def test_docx_institution_only_in_the_page_header(tmp_path):
 
     doc = path_to_document(_docx(tmp_path / "c.docx", [], header=["被督导机构：黄南州某职业技能培训学校"]))
     assert document_to_header(doc).institution == "黄南州某职业技能培训学校"
+
+
+def test_a_letterhead_name_alone_in_the_page_header(tmp_path):
+    from extractor.parsers import path_to_document
+
+    doc = path_to_document(_docx(tmp_path / "l.docx", [], header=["海北州昆仑家政服务有限公司"]))
+    assert document_to_header(doc).institution == "海北州昆仑家政服务有限公司"
+
+
+def test_a_line_repeated_on_every_pdf_page_is_its_page_header():
+    lines = ["玉树州高原职业技术学院", "附件1", "青海省技能人才评价机构", "玉树州高原职业技术学院"]
+    assert document_to_header(Document(lines=lines)).institution == "玉树州高原职业技术学院"
+    # Once is no page header, and the title's 机构 is no name.
+    assert document_to_header(Document(lines=lines[:3])).institution is None
+
+
+def test_the_issuer_in_the_template_header_is_not_the_institution():
+    doc = Document(lines=["附件1"], page_lines=["青海省职业技能评价指导中心"])
+    assert document_to_header(doc).institution is None
