@@ -117,7 +117,8 @@ def test_irregular_grid_gives_exact_edges_and_extents(tmp_path):
     assert [c.text for c in t.cells if c.row == 1] == ["大项", "中项", "小项"]
 
 
-def simple_docx(path: Path, rows: int = 2, cols: int = 3) -> tuple[docx.document.Document, object]:
+def simple_docx(rows: int = 2, cols: int = 3) -> tuple[docx.document.Document, object]:
+    """A python-docx table whose cells say their position ("01" = row 0, column 1)."""
     d = docx.Document()
     t = d.add_table(rows=rows, cols=cols)
     for r in range(rows):
@@ -133,21 +134,21 @@ def set_widths(t, widths: list[list[int]]) -> None:
 
 
 def test_col_x_from_cell_widths_when_the_grid_says_nothing(tmp_path):
-    d, t = simple_docx(tmp_path / "a.docx")
+    d, t = simple_docx()
     set_widths(t, [[1000, 2000, 3000], [1000, 2000, 3000]])
     grid = t._tbl.tblGrid
     grid.getparent().remove(grid)  # no tblGrid at all
     d.save(tmp_path / "a.docx")
     assert path_to_document(tmp_path / "a.docx").tables[0].col_x == [0.0, 50.0, 150.0, 300.0]
     # A tblGrid with fewer columns than the rows use, or summing to 0: the cells' widths decide.
-    d, t = simple_docx(tmp_path / "b.docx")
+    d, t = simple_docx()
     set_widths(t, [[1000, 2000, 3000], [1010, 1995, 3000]])  # hand-resized: within a point
     grid = t._tbl.tblGrid
     grid.remove(grid.findall(qn("w:gridCol"))[-1])
     d.save(tmp_path / "b.docx")
     got = path_to_document(tmp_path / "b.docx").tables[0]
     assert got.n_cols == 3 and got.col_x == [0.0, 50.0, 150.0, 300.0]
-    d, t = simple_docx(tmp_path / "c.docx")
+    d, t = simple_docx()
     set_widths(t, [[1000, 2000, 3000], [1000, 2000, 3000]])
     for g in t._tbl.tblGrid.findall(qn("w:gridCol")):
         g.set(qn("w:w"), "0")
@@ -171,7 +172,7 @@ def test_col_x_from_spanning_cell_widths(tmp_path):
     [[1000, 2000, 3000], [1000, None, 3000]],  # a row does not state a width
 ])
 def test_col_x_is_none_rather_than_invented(tmp_path, widths):
-    d, t = simple_docx(tmp_path / "n.docx")
+    d, t = simple_docx()
     set_widths(t, [[w or 0 for w in row] for row in widths])
     for tr, row in zip(t._tbl.tr_lst, widths, strict=True):
         for tc, w in zip(tr.tc_lst, row, strict=True):
@@ -186,7 +187,7 @@ def test_col_x_is_none_rather_than_invented(tmp_path, widths):
 
 
 def test_col_x_of_a_python_docx_table(tmp_path):
-    d, t = simple_docx(tmp_path / "p.docx")
+    d, t = simple_docx()
     d.save(tmp_path / "p.docx")
     assert path_to_document(tmp_path / "p.docx").tables[0].col_x == [0.0, 144.0, 288.0, 432.0]  # 2880 twips each
 
@@ -461,7 +462,7 @@ def test_page_lines_from_the_zip_names_when_the_relationships_are_missing(tmp_pa
 
 
 def test_a_document_without_headers_has_no_page_lines(tmp_path):
-    d, _ = simple_docx(tmp_path / "x.docx")
+    d, _ = simple_docx()
     d.save(tmp_path / "x.docx")
     assert path_to_document(tmp_path / "x.docx").page_lines == []
 
