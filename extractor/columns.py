@@ -33,6 +33,8 @@ DEFAULT_HEADER_CELL_MAX_CHARS = 20  # header names are short; an item label that
 DEFAULT_SUBHEADER_CELL_MAX_CHARS = 12
 # A body cell lying this much (share of its own width) over a second value column is ambiguous.
 DEFAULT_AMBIGUOUS_OVERLAP = 0.3
+# A grid column narrower than this share of its neighbours' median width is a sliver, no column of its own.
+DEFAULT_SLIVER_SHARE = 0.2
 
 
 @dataclass
@@ -214,13 +216,30 @@ def _chain_to_columns(chain: list[Cell], k0: int, k1: int, edges: list[float], v
         col.role = IGNORE
     elif role in (*LABEL_ROLES, MAX):
         col.role = role
-    if col.role == CONTENT and len(chain) == 1 and k1 - k0 > 1:
+    parts = _real_columns(k0, k1, edges) if col.role == CONTENT and len(chain) == 1 else []
+    if len(parts) > 1:
         # One 督导检查内容 cell over several columns and no sub-headers: 大项, 中项, 小项 by position.
-        n = k1 - k0
+        n = len(parts)
         names = {2: (CATEGORY, LABEL), 3: (CATEGORY, SECTION, LABEL)}.get(n, (SECTION,) * (n - 1) + (LABEL,))
-        return [HeaderColumn(role=names[i], text=text, k0=k, k1=k + 1, x0=edges[k], x1=edges[k + 1])
-                for i, k in enumerate(range(k0, k1))]
+        return [HeaderColumn(role=names[i], text=text, k0=a, k1=b, x0=edges[a], x1=edges[b])
+                for i, (a, b) in enumerate(parts)]
     return [col]
+
+
+def _real_columns(k0: int, k1: int, edges: list[float]) -> list[tuple[int, int]]:
+    """Given grid columns [k0, k1), return them as visible columns: a sliver (a hand-resized cell's 1-twip
+    grid column) joins the column beside it, so it never counts as a column of its own."""
+    widths = [edges[k + 1] - edges[k] for k in range(k0, k1)]
+    wide = sorted(widths)[len(widths) // 2] or 1.0
+    parts: list[list[int]] = []
+    for k, w in zip(range(k0, k1), widths, strict=True):
+        if parts and w < DEFAULT_SLIVER_SHARE * wide:
+            parts[-1][1] = k + 1
+        elif parts and edges[parts[-1][1]] - edges[parts[-1][0]] < DEFAULT_SLIVER_SHARE * wide:
+            parts[-1][1] = k + 1  # a sliver on the left joins this column
+        else:
+            parts.append([k, k + 1])
+    return [(a, b) for a, b in parts]
 
 
 def _resolve(header: list[HeaderColumn]) -> None:

@@ -94,13 +94,14 @@ def _value_and_note(rest: str) -> tuple[bool, str | None]:
 
 def text_to_mark(text: str | None) -> str:
     """Given one tick-column cell's text, return "tick" (√ ✓ ✔ ☑ ☒ ■ ● ◉ ✅), "cross" (× ✗ ✘, a lone x),
-    "blank" (nothing, ☐ □ ○ or a dash) or "text"."""
+    "blank" (nothing, ☐ □ ○ or a dash) or "text" (anything else, two marks included)."""
     t = re.sub(r"\s+", "", _fold(text or "")).strip(_OPEN + _CLOSE)
     if t in _BLANKS or set(t) <= _EMPTY_BOXES:
         return "blank"
-    if set(t) <= _TICKS:
+    # One mark per cell: two ("✓ ✓") are two rows' values run together, which no reader may take for one.
+    if len(t) == 1 and t in _TICKS:
         return "tick"
-    if set(t) <= _CROSSES and (len(t) == 1 or not set(t) & {"x", "X"}):
+    if len(t) == 1 and t in _CROSSES:
         return "cross"
     return "text"
 

@@ -158,7 +158,7 @@ def test_tick_lists_are_read_only_where_the_item_allows_judgments():
     ("●", "tick"), ("◉", "tick"), ("✅", "tick"), (" （√） ", "tick"),
     ("×", "cross"), ("✗", "cross"), ("✘", "cross"), ("x", "cross"), ("X", "cross"), ("Ｘ", "cross"),
     ("", "blank"), ("  ", "blank"), ("☐", "blank"), ("□", "blank"), ("○", "blank"), ("-", "blank"), ("/", "blank"),
-    ("—", "blank"), ("符合", "text"), ("xx", "text"), ("5", "text"),
+    ("—", "blank"), ("符合", "text"), ("xx", "text"), ("5", "text"), ("✓ ✓", "text"), ("√√", "text"), ("××", "text"),
 ])
 def test_tick_column_marks(text, mark):
     assert text_to_mark(text) == mark
