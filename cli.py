@@ -1,11 +1,14 @@
 """selfeval's command line: thin click commands over the extractor library.
 
 JSON goes to stdout, progress and summaries to stderr. Exit 0 ok, 1 some file failed, 2 usage error.
+Data written to stdout (JSON, CSV, reports) is UTF-8 bytes whatever the console's code page; every text from a file
+that reaches the terminal goes through extractor.terminal.safe; a problem a person can fix is one line, no traceback.
 """
 
 from __future__ import annotations
 
-import json
+import errno
+import io
 import sys
 from pathlib import Path
 
@@ -13,7 +16,8 @@ import click
 
 import rubric as rubric_pkg
 from extractor import __version__
-from extractor.store import DEFAULT_DB
+from extractor.store import DEFAULT_DB, DiskFull, StoreError
+from extractor.terminal import safe, safe_json
 
 db_option = click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, type=click.Path(dir_okay=False),
                           help="SQLite database file.")
@@ -25,24 +29,71 @@ def _rubrics(dirs: tuple[str, ...]) -> dict:
     try:
         return rubric_pkg.load_all(list(dirs))
     except rubric_pkg.RubricError as e:
-        raise click.UsageError(f"bad rubric: {e}") from None
+        raise click.UsageError(safe(f"bad rubric: {e}")) from None
 
 
-def _open(db_path: str, must_exist: bool = False):
-    from extractor.store import open_db
+def _open(db_path: str, must_exist: bool = False, readonly: bool = False):
+    """Given --db, return the store: read-only (mode=ro, never written) for the commands that only read, else for
+    writing; with must_exist or readonly, a missing file is one line saying to ingest first."""
+    from extractor.store import NoDatabase, open_db
 
-    if must_exist and not Path(db_path).exists():
-        raise click.ClickException(f"no database at {db_path}: run `selfeval ingest PATH --db {db_path}` first")
     try:
-        return open_db(db_path)
-    except Exception as e:  # sqlite3.DatabaseError and friends: the file is not a database we can use
-        raise click.ClickException(f"cannot open database {db_path}: {e}") from None
+        if must_exist and not readonly and not Path(db_path).is_file():
+            raise NoDatabase(f"no database at {db_path}: run `selfeval ingest PATH --db {db_path}` first")
+        return open_db(db_path, readonly=readonly)
+    except StoreError as e:
+        raise click.ClickException(safe(str(e))) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _write_stdout(data: bytes) -> None:
+    # Bytes go to the binary stream under sys.stdout, so `selfeval export > x.json` on a cp936 or cp1252 console
+    # is UTF-8 all the same (a text write would encode in the console's code page, or fail).
+    click.echo(data, nl=False)
+
+
+def _write_file(path: str, data: bytes) -> None:
+    try:
+        Path(path).write_bytes(data)
+    except OSError as e:
+        raise _os_error(path, e) from None
+
+
+def _os_error(path: str, e: OSError) -> click.ClickException:
+    if e.errno == errno.ENOSPC:
+        return click.ClickException(safe(f"the disk is full: cannot write {path}; free space and run it again"))
+    return click.ClickException(safe(f"cannot write {path}: {e.strerror or e}: choose another -o file"))
+
+
+class _Main(click.Group):
+    """The command group: a StoreError raised anywhere below (a full disk midway through an ingest) ends the
+    command with its one line and exit code 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except DiskFull as e:
+            command = ctx.invoked_subcommand
+            again = e if command == "ingest" else e.again("run the command again")
+            raise click.ClickException(safe(str(again))) from None
+        except StoreError as e:
+            raise click.ClickException(safe(str(e))) from None
+
+
+def _lenient_stdout() -> None:
+    # A console whose code page has no Chinese (cp1252) would raise UnicodeEncodeError on a `show` line; an
+    # escape is better than a traceback. stderr already works this way.
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        try:
+            sys.stdout.reconfigure(errors="backslashreplace")
+        except (ValueError, io.UnsupportedOperation):
+            pass  # a stream that was written to or cannot change: leave it
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="selfeval")
 def main() -> None:
     """Read filled self-evaluation forms (自评表) into SQLite and check them."""
+    _lenient_stdout()
 
 
 @main.command()
@@ -63,7 +114,7 @@ def ingest(paths: tuple[str, ...], db_path: str, rubric_id: str | None, rubric_d
 
     rubrics = _rubrics(rubric_dirs)
     if rubric_id is not None and rubric_id not in rubrics:
-        raise click.UsageError(f"unknown rubric {rubric_id!r}; known: {', '.join(sorted(rubrics))}")
+        raise click.UsageError(safe(f"unknown rubric {rubric_id!r}; known: {', '.join(sorted(rubrics))}"))
     db = _open(db_path)
 
     tty = sys.stderr.isatty()
@@ -72,10 +123,12 @@ def ingest(paths: tuple[str, ...], db_path: str, rubric_id: str | None, rubric_d
     def progress(source: str, outcome: str, detail: str | None) -> None:
         # On a terminal: a running count and every file; elsewhere only what needs a look.
         done[0] += 1
+        # Names and reasons come from the files (an attachment's name is the sender's): escaped, never raw.
+        line = f"{outcome:8} {safe(source)}" + (f": {safe(detail)}" if detail else "")
         if tty:
-            click.echo(f"\r[{done[0]}] {outcome:8} {source}" + (f": {detail}" if detail else ""), err=True)
+            click.echo(f"\r[{done[0]}] {line}", err=True)
         elif outcome in ("failed", "skipped", "flagged"):
-            click.echo(f"{outcome:8} {source}" + (f": {detail}" if detail else ""), err=True)
+            click.echo(line, err=True)
 
     summary = run(db, list(paths), rubrics, rubric_id, progress, jobs=jobs, timeout=timeout)
     click.echo(summary.line(), err=True)
@@ -93,21 +146,21 @@ def export(db_path: str, fmt: str, output: str | None, include_all: bool, source
 
     Example: selfeval export --format json -o forms.json
     """
-    from extractor.export import db_to_json, json_to_csv
+    from extractor.export import db_to_json, records_to_bytes
     from extractor.review import correction_count
     from extractor.store import form_ids
 
-    db = _open(db_path, must_exist=True)
+    db = _open(db_path, readonly=True)
     records = db_to_json(db, include_all, source)
     n = correction_count(db, form_ids(db, include_all, source))
     if n:
         click.echo(f"{n} correction(s) apply to the exported forms", err=True)
-    text = json.dumps(records, ensure_ascii=False, indent=2) + "\n" if fmt == "json" else json_to_csv(records)
+    data = records_to_bytes(records, fmt)
     if output:
-        Path(output).write_text(text, encoding="utf-8")
-        click.echo(f"wrote {len(records)} form(s) to {output}", err=True)
+        _write_file(output, data)
+        click.echo(f"wrote {len(records)} form(s) to {safe(output)}", err=True)
     else:
-        click.echo(text, nl=False)
+        _write_stdout(data)
 
 
 def _one_form(db, key: str) -> int:
@@ -115,10 +168,11 @@ def _one_form(db, key: str) -> int:
 
     ids = find_form(db, key)
     if not ids:
-        raise click.ClickException(f"no form matches {key!r}: see `selfeval export --format csv` for sources and ids")
+        raise click.ClickException(safe(f"no form matches {key!r}: see `selfeval export --format csv` for sources "
+                                        f"and ids"))
     if len(ids) > 1:
-        raise click.ClickException(f"{key!r} matches {len(ids)} forms (ids {', '.join(map(str, ids[:8]))}): "
-                                   f"give the id or the whole source")
+        raise click.ClickException(safe(f"{key!r} matches {len(ids)} forms (ids {', '.join(map(str, ids[:8]))}): "
+                                        f"give the id or the whole source"))
     return ids[0]
 
 
@@ -133,7 +187,7 @@ def show(key: str, db_path: str) -> None:
     from extractor.show import form_to_text
     from extractor.store import load_form
 
-    db = _open(db_path, must_exist=True)
+    db = _open(db_path, readonly=True)
     fid = _one_form(db, key)
     click.echo(form_to_text(load_form(db, fid), fid))
 
@@ -157,21 +211,24 @@ def report(db_path: str, fmt: str, output: str | None, only_flagged: bool, sourc
 
     if fmt == "xlsx" and not output:
         raise click.UsageError("--format xlsx needs -o FILE.xlsx")
-    db = _open(db_path, must_exist=True)
+    db = _open(db_path, readonly=True)
     forms = rep.db_to_forms(db, source=source, since=since, only_flagged=only_flagged)
     n = correction_count(db, form_ids(db, False, source, since))
     if n:
         click.echo(f"{n} correction(s) apply to the reported forms", err=True)
     if fmt == "xlsx":
-        rep.forms_to_xlsx(forms, output)
-        click.echo(f"wrote {len(forms)} form(s) to {output}", err=True)
+        try:
+            rep.forms_to_xlsx(forms, output)
+        except OSError as e:
+            raise _os_error(output, e) from None
+        click.echo(f"wrote {len(forms)} form(s) to {safe(output)}", err=True)
         return
     text = rep.forms_to_html(forms) if fmt == "html" else rep.forms_to_md(forms)
     if output:
-        Path(output).write_text(text, encoding="utf-8")
-        click.echo(f"wrote {len(forms)} form(s) to {output}", err=True)
+        _write_file(output, text.encode("utf-8"))
+        click.echo(f"wrote {len(forms)} form(s) to {safe(output)}", err=True)
     else:
-        click.echo(text)
+        _write_stdout((text + "\n").encode("utf-8"))
 
 
 @main.group()
@@ -204,8 +261,8 @@ def review_set(key: str, item: str, self_value: str | None, inspector_value: str
             if value is not None:
                 form = set_value(db, fid, item, field, value, why, who)
     except ReviewError as e:
-        raise click.ClickException(str(e)) from None
-    click.echo(f"form {fid} item {item} corrected; status now {form.status}", err=True)
+        raise click.ClickException(safe(str(e))) from None
+    click.echo(f"form {fid} item {safe(item)} corrected; status now {form.status}", err=True)
 
 
 @review.command("accept")
@@ -227,8 +284,8 @@ def review_accept(key: str, kind: str, item: str | None, why: str, who: str | No
     try:
         form = accept(db, fid, kind, item, why, who)
     except ReviewError as e:
-        raise click.ClickException(str(e)) from None
-    click.echo(f"form {fid}: {kind} accepted; status now {form.status}", err=True)
+        raise click.ClickException(safe(str(e))) from None
+    click.echo(f"form {fid}: {safe(kind)} accepted; status now {form.status}", err=True)
 
 
 @review.command("list")
@@ -238,9 +295,10 @@ def review_list(db_path: str) -> None:
 
     Example: selfeval review list
     """
-    db = _open(db_path, must_exist=True)
+    db = _open(db_path, readonly=True)
     rows = list(db["corrections"].rows)
-    click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    # JSON escapes C0 controls itself; safe_json also writes C1 controls and bidi overrides as \\u escapes.
+    _write_stdout((safe_json(rows, indent=2) + "\n").encode("utf-8"))
 
 
 @main.group("rubric")
@@ -257,7 +315,7 @@ def rubric_list(rubric_dirs: tuple[str, ...]) -> None:
     """
     for r in _rubrics(rubric_dirs).values():
         total = f"{r.total} points" if r.total is not None else "no points"
-        click.echo(f"{r.id}\t{len(r.categories)} categories, {len(r.items)} items, {total}\t{r.title}")
+        click.echo(f"{safe(r.id)}\t{len(r.categories)} categories, {len(r.items)} items, {total}\t{safe(r.title)}")
 
 
 @rubric_group.command("show")
@@ -270,13 +328,13 @@ def rubric_show(rubric_id: str, rubric_dirs: tuple[str, ...]) -> None:
     """
     rubrics = _rubrics(rubric_dirs)
     if rubric_id not in rubrics:
-        raise click.UsageError(f"unknown rubric {rubric_id!r}; known: {', '.join(sorted(rubrics))}")
+        raise click.UsageError(safe(f"unknown rubric {rubric_id!r}; known: {', '.join(sorted(rubrics))}"))
     r = rubrics[rubric_id]
     cats = {c.code: c.name for c in r.categories}
-    click.echo(f"{r.id}: {r.title} ({r.scoring})")
+    click.echo(safe(f"{r.id}: {r.title} ({r.scoring})"))
     for it in r.items:
         mx = "" if it.max is None else str(it.max)
-        click.echo(f"{it.code:8} {mx:>4}  {cats[it.category]} / {it.section or '-'} / {it.label}")
+        click.echo(f"{safe(it.code):8} {mx:>4}  " + safe(f"{cats[it.category]} / {it.section or '-'} / {it.label}"))
 
 
 @rubric_group.command("check")
@@ -290,10 +348,10 @@ def rubric_check(files: tuple[str, ...]) -> None:
     for f in files:
         try:
             r = rubric_pkg.load(f)
-            click.echo(f"ok  {f}: {r.id}, {len(r.items)} items")
+            click.echo(safe(f"ok  {f}: {r.id}, {len(r.items)} items"))
         except rubric_pkg.RubricError as e:
             bad += 1
-            click.echo(f"bad {e}", err=True)
+            click.echo(safe(f"bad {e}"), err=True)
     sys.exit(1 if bad else 0)
 
 

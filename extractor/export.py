@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import re
 from decimal import Decimal
+from typing import Any
 
 import sqlite_utils
 
@@ -16,6 +19,24 @@ CSV_COLUMNS = ["form_id", "source", "status", "rubric", "institution", "fill_dat
                "max", "self", "inspector", "self_raw", "inspector_raw", "raw_label", "match_score", "corrected",
                # Columns added later, always at the end:
                "self_note", "inspector_note"]
+
+
+# A spreadsheet takes a cell starting with one of these for a formula (= + - @; Excel runs +cmd|' /C calc'!A0 as
+# DDE), and TAB or CR at the start are how CSV injection hides the sign behind a blank look.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def is_formula_like(text: str) -> bool:
+    """Given a cell's text, return whether a spreadsheet would act on it: it starts with = + - @ TAB or CR and is no
+    plain number (-1 and +2.5 are numbers, =1+1 and -1+cmd are not)."""
+    return text.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(text)
+
+
+def spreadsheet_text(value: Any) -> Any:
+    """Given a cell value, return it neutralised for a spreadsheet: formula-like text gets a leading apostrophe
+    (Excel's own mark for "this is text"); numbers and other text unchanged."""
+    return "'" + value if isinstance(value, str) and is_formula_like(value) else value
 
 
 def _n(v):
@@ -79,15 +100,26 @@ def db_to_json(db: sqlite_utils.Database, include_superseded: bool = False, sour
 
 
 def json_to_csv(records: list[dict]) -> str:
-    """Given export records, return CSV text: one row per item per form (a failed form: one row)."""
+    """Given export records, return CSV text: one row per item per form (a failed form: one row); every text cell
+    a spreadsheet would run as a formula is neutralised (see spreadsheet_text)."""
     buf = io.StringIO()
-    w = csv.DictWriter(buf, CSV_COLUMNS, lineterminator="\n")
+    # CRLF, as RFC 4180 and Excel write it: with it, Python's csv quotes a cell holding a lone CR, which Excel would
+    # otherwise take for the end of the row.
+    w = csv.DictWriter(buf, CSV_COLUMNS, lineterminator="\r\n")
     w.writeheader()
     for rec in records:
         base = {k: rec.get(k) for k in ("source", "status", "rubric", "institution", "fill_date")}
         base["form_id"] = rec.get("id")
-        if not rec["items"]:
-            w.writerow(base)
-        for it in rec["items"]:
-            w.writerow({**base, **{k: it.get(k) for k in CSV_COLUMNS if k in it}})
+        rows = [{**base, **{k: it.get(k) for k in CSV_COLUMNS if k in it}} for it in rec["items"]] or [base]
+        for row in rows:
+            w.writerow({k: spreadsheet_text(v) for k, v in row.items()})
     return buf.getvalue()
+
+
+def records_to_bytes(records: list[dict], fmt: str) -> bytes:
+    """Given export records and a format (json or csv), return the bytes to write, file or stdout alike: UTF-8
+    whatever the console's code page, and CSV with a BOM (utf-8-sig) so that Excel on a Chinese Windows reads it
+    as UTF-8 instead of GBK."""
+    if fmt == "csv":
+        return json_to_csv(records).encode("utf-8-sig")
+    return (json.dumps(records, ensure_ascii=False, indent=2) + "\n").encode("utf-8")

@@ -20,10 +20,11 @@ from typing import Any
 import sqlite_utils
 
 from .checks import ERROR, INFO, WARNING
-from .export import form_to_totals
+from .export import form_to_totals, is_formula_like
 from .form import FAILED, FLAGGED, OK, Discrepancy, ExtraRow, Form, ItemResult, PrintedTotal
 from .scores import fmt, to_json_number
 from .store import form_ids, load_form
+from .terminal import safe
 
 FormRow = tuple[int, Form]
 
@@ -402,10 +403,23 @@ def _facts(s: Summary) -> str:
 # --- Markdown ---------------------------------------------------------------------------------------
 
 
+# Every way a line ends in markdown (LF, CR, CRLF) or in a terminal showing it (VT, FF, NEL, U+2028/9): one space,
+# so a cell can never end its row and start a forged one.
+_MD_LINE_BREAK = re.compile(r"\s*(?:\r\n|[\n\r\v\f\x85\u2028\u2029])\s*")
+# The characters that make markdown of text: | ends a cell; [ ] ( ) ! build links and remote images; ` code; < HTML
+# and autolinks; \ itself, so the escapes stay escapes.
+_MD_SPECIAL = re.compile(r"([\\|\[\]()!`<])")
+# Bare URLs are links in GFM too (autolink extension): an escaped ":" or "." after the scheme or www leaves text.
+_MD_AUTOLINK = re.compile(r"(?i)\b(https?|ftp|mailto|xmpp|file)(:)|\b(www)(\.)")
+
+
 def md_cell(value: Any) -> str:
-    """Given a value, return it safe for a GitHub-flavoured markdown table cell."""
-    text = re.sub(r"\s*\n\s*", " ", "" if value is None else str(value))
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "\\<")
+    """Given a value, return it as inert text for a GitHub-flavoured markdown table cell or line: line breaks as one
+    space, control characters escaped as in the terminal (a report may be printed to one), and every character
+    that would make a row, a link, an image, code or HTML backslash-escaped."""
+    text = _MD_LINE_BREAK.sub(" ", "" if value is None else str(value))
+    text = _MD_SPECIAL.sub(r"\\\1", safe(text))
+    return _MD_AUTOLINK.sub(lambda m: f"{m[1] or m[3]}\\{m[2] or m[4]}", text)
 
 
 def rows_to_md_table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -632,6 +646,10 @@ def rows_to_sheet(ws: Any, header: list[str], rows: list[list[Any]]) -> None:
         for n, cell in enumerate(ws[ws.max_row]):
             if isinstance(cell.value, str):
                 cell.data_type = "s"  # a form's text starting with "=" stays text, not a formula
+                if is_formula_like(cell.value):
+                    # The CSV export's rule: the quote prefix (Excel's leading apostrophe, not part of the value)
+                    # keeps it text even after someone edits the cell.
+                    cell.quotePrefix = True
             widths[n] = max(widths[n], _width("" if cell.value is None else str(cell.value)))
     ws.freeze_panes = "A2"
     for n, w in enumerate(widths, 1):

@@ -11,7 +11,7 @@ import sqlite_utils
 from .checks import KINDS, apply_checks
 from .form import FAILED, Form
 from .scores import text_to_score
-from .store import now, replace_discrepancies
+from .store import immediate, now, replace_discrepancies
 
 
 class ReviewError(ValueError):
@@ -87,7 +87,7 @@ def set_value(db: sqlite_utils.Database, form_id: int, item: str, field: str, va
             raise ReviewError(f"{value!r} is not a score for item {item}: give a number"
                               + (" or 符合/基本符合/不符合" if it.scoring != "points" else ""))
     previous = getattr(it, field)
-    with db.atomic():
+    with immediate(db):  # a full disk or read-only file: one StoreError, nothing half-written
         db["corrections"].insert({"form_id": form_id, "item": item, "action": "set", "field": field,
                                   "value": value.strip(), "previous": None if previous is None else str(previous),
                                   "who": who or current_user(), "at": now(), "why": why})
@@ -107,7 +107,7 @@ def accept(db: sqlite_utils.Database, form_id: int, kind: str, item: str | None,
             raise ReviewError(f"unknown discrepancy kind {kind!r}: one of {', '.join(KINDS)}")
         where = f" on item {item}" if item else ""
         raise ReviewError(f"form {form_id} has no {kind} discrepancy{where}: see `selfeval show {form_id}`")
-    with db.atomic():
+    with immediate(db):  # a full disk or read-only file: one StoreError, nothing half-written
         db["corrections"].insert({"form_id": form_id, "item": item, "action": "accept", "kind": kind,
                                   "who": who or current_user(), "at": now(), "why": why})
     return refresh(db, form_id)

@@ -1,4 +1,8 @@
-"""One form as a readable terminal table (for `selfeval show`)."""
+"""One form as a readable terminal table (for `selfeval show`).
+
+Every text from the file (source, institution, labels, cells, messages quoting them) goes through terminal.safe, so
+a form cannot clear the screen, retitle the window, write the clipboard or forge a line of this output.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import unicodedata
 
 from .form import Form
 from .scores import fmt
+from .terminal import safe
 
 
 def _width(s: str) -> int:
@@ -34,10 +39,11 @@ def form_to_text(form: Form, form_id: int | None = None) -> str:
         lines.append(f"{'code':8} {_cut('label', 40)} {'max':>4} {'self':>6} {'insp':>6}  match  read as")
         for it in form.items:
             mark = "*" if {"self", "inspector"} & set(it.corrected) else " "
-            lines.append(f"{it.code:8} {_cut(it.label, 40)} {fmt(it.max) if it.max is not None else '':>4} "
+            mx = fmt(it.max) if it.max is not None else ""
+            lines.append(f"{safe(it.code):8} {_cut(safe(it.label), 40)} {mx:>4} "
                          f"{fmt(it.self) if it.present else '':>6}{mark}{fmt(it.inspector) if it.present else '':>6}  "
                          f"{it.match_score if it.match_score is not None else '':>5}  "
-                         f"{(it.raw_label or '(no row)').replace(chr(10), ' ')[:30]}")
+                         f"{safe((it.raw_label or '(no row)').replace(chr(10), ' '))[:30]}")
         for it in form.items:
             # A remark beside a score is no part of the value, but a reviewer needs it to trust the value.
             for side, name in (("self", "自评"), ("inspector", "督查")):
@@ -56,4 +62,5 @@ def form_to_text(form: Form, form_id: int | None = None) -> str:
         for d in sorted(form.discrepancies, key=lambda d: order.get(d.severity, 3)):
             acc = " (accepted)" if d.accepted else ""
             lines.append(f"  {d.severity:7} {d.kind:20} {d.item or '-':8} {d.message}{acc}")
-    return "\n".join(lines)
+    # Escaped once more line by line: whatever field a line quotes, no raw control reaches the terminal.
+    return "\n".join(safe(line) for line in lines)

@@ -2,12 +2,21 @@
 
 One transaction per form. Values extracted from a file are never overwritten: a
 reviewer's correction is a row in ``corrections``, applied when a Form is loaded.
+
+A selfeval database carries ``PRAGMA application_id`` = APPLICATION_ID and ``PRAGMA user_version`` = its schema
+version. `open_db` refuses any other SQLite file before writing a byte to it, migrates our own older files (also
+those made before the marks existed, recognised by their tables and columns), and opens read-only when asked.
+Write failures a person can fix (a full disk, a read-only file) are `StoreError`s with a one-line message.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import sqlite3
+import urllib.parse
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -19,6 +28,10 @@ from .form import Discrepancy, ExtraRow, Finding, Form, ItemResult, PrintedTotal
 
 DEFAULT_DB = "selfeval.db"
 DEFAULT_BUSY_TIMEOUT_MS = 30_000
+APPLICATION_ID = 0x53454C46  # "SELF": what `PRAGMA application_id` says in every selfeval database
+# 1: the first schema (commits 761ebdf to aa40187); 2: structured discrepancies, notes and findings (3f0c963).
+SCHEMA_VERSION = 2
+SQLITE_HEADER = b"SQLite format 3\x00"
 
 FORMS_COLUMNS = {
     "id": int, "source": str, "sha256": str, "status": str, "error": str, "rubric": str, "rubric_score": float,
@@ -42,22 +55,194 @@ CORRECTION_COLUMNS = {"id": int, "form_id": int, "item": str, "action": str, "fi
                       "previous": str, "kind": str, "who": str, "at": str, "why": str}
 
 
-def open_db(path: str | Path) -> sqlite_utils.Database:
-    """Given a database path, return it opened (WAL, foreign keys, busy timeout) with the schema in place."""
-    conn = sqlite3.connect(str(path), timeout=DEFAULT_BUSY_TIMEOUT_MS / 1000)
-    db = sqlite_utils.Database(conn)
+TABLE_COLUMNS = {"forms": FORMS_COLUMNS, "items": ITEMS_COLUMNS, "discrepancies": DISCREPANCY_COLUMNS,
+                 "corrections": CORRECTION_COLUMNS}
+
+
+# The columns of schema 1, the oldest: a database without our marks is ours when its tables have (at least) these.
+V1_COLUMNS = {
+    "forms": {"id", "source", "sha256", "status", "error", "rubric", "rubric_score", "institution", "fill_date",
+              "batches", "certified_total", "certified_passed", "has_inspector", "kind", "ingested_at",
+              "superseded_by", "printed", "extra_rows"},
+    "items": {"id", "form_id", "position", "code", "category", "label", "max", "max_source", "printed_max",
+              "group_max", "scoring", "self", "inspector", "self_raw", "inspector_raw", "self_kind", "inspector_kind",
+              "raw_label", "match_score", "table_no", "row_no", "col_no", "page", "bbox", "confidence"},
+    "discrepancies": {"id", "form_id", "item", "kind", "severity", "message", "accepted"},
+    "corrections": set(CORRECTION_COLUMNS),
+}
+NEW_DATABASE = 0  # the schema version of an empty file: nothing in it yet
+
+
+class StoreError(Exception):
+    """A database that cannot be used as asked; the message is one line that names the file and the fix."""
+
+
+class NotSelfevalDatabase(StoreError):
+    """The file is not SQLite, or SQLite of another application: nothing was written to it."""
+
+
+class NoDatabase(StoreError):
+    """A read-only command found no database (or an empty one) at the path."""
+
+
+class DiskFull(StoreError):
+    """A write failed for want of space; the transaction was rolled back, so every form stored before is kept."""
+
+    def __init__(self, path: str, stored: int | None, again: str = "run ingest again") -> None:
+        self.path, self.stored = path, stored
+        kept = f"the {stored} form(s) stored so far are kept" if stored is not None else "the forms stored so far are kept"
+        super().__init__(f"the disk is full: cannot write {path}; {kept}; free space and {again}")
+
+    def again(self, what: str) -> DiskFull:
+        """Given what the user should run again, return this error saying so."""
+        return DiskFull(self.path, self.stored, what)
+
+
+def _connect(target: str, uri: bool = False) -> sqlite3.Connection:
+    """Given a path (or a file: URI), return a connection; the one place connections are made."""
+    return sqlite3.connect(target, uri=uri, timeout=DEFAULT_BUSY_TIMEOUT_MS / 1000)
+
+
+def path_to_uri(path: Path, **params: str) -> str:
+    """Given a database path, return its SQLite file: URI with params (mode=ro…): absolute, percent-encoded, with
+    an empty authority, so Windows drive letters (file:///C:/…) and UNC shares (file:////server/share/…) work."""
+    text = str(path.resolve())
+    if os.sep != "/":
+        text = text.replace(os.sep, "/")
+    if not text.startswith("/"):
+        text = "/" + text  # C:/a.db -> /C:/a.db
+    query = "?" + urllib.parse.urlencode(params) if params else ""
+    return "file://" + urllib.parse.quote(text, safe="/:") + query
+
+
+def _check_header(path: Path) -> None:
+    """Given an existing path, raise NotSelfevalDatabase unless it is empty or starts with SQLite's header."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(len(SQLITE_HEADER))
+    except OSError as e:
+        raise StoreError(f"cannot read {path}: {e.strerror or e}: choose another --db file") from None
+    if head and head != SQLITE_HEADER:
+        raise NotSelfevalDatabase(f"{path} is not a SQLite database: choose another --db file")
+
+
+def _not_ours(path: Path, why: str) -> NotSelfevalDatabase:
+    return NotSelfevalDatabase(f"{path} is not a selfeval database ({why}): choose another --db file")
+
+
+def _legacy_version(db: sqlite_utils.Database) -> int | None:
+    """Given a database without our marks, return the schema version its tables and columns are of (1 or 2), or
+    None when its tables are not ours."""
+    tables = set(db.table_names())
+    if "forms" not in tables:
+        return None
+    version = SCHEMA_VERSION
+    for table, columns in TABLE_COLUMNS.items():
+        if table not in tables:
+            version = 1
+            continue
+        have = {c.name for c in db[table].columns}
+        if not V1_COLUMNS[table] <= have:
+            return None
+        if set(columns) - have:
+            version = 1
+    return version
+
+
+def schema_version(db: sqlite_utils.Database, path: Path) -> int:
+    """Given an open database, return the selfeval schema version of its file (NEW_DATABASE when it is empty), or
+    raise NotSelfevalDatabase; reads only."""
+    try:
+        app = db.execute("PRAGMA application_id").fetchone()[0]
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if app == APPLICATION_ID:
+            return version
+        if app != 0:
+            raise _not_ours(path, f"its application_id is {app:#010x}")
+        if not db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            return NEW_DATABASE
+        legacy = None if version else _legacy_version(db)  # we never set user_version without application_id
+        if legacy is None:
+            tables = sorted(db.table_names())
+            shown = ", ".join(tables[:5]) + (", …" if len(tables) > 5 else "")
+            raise _not_ours(path, f"its tables are {shown}" if tables else "it has no tables of ours")
+        return legacy
+    except sqlite3.OperationalError:
+        raise  # busy, locked, cannot open: about access to the file, not what it holds
+    except sqlite3.DatabaseError as e:  # not a database, malformed, encrypted
+        raise NotSelfevalDatabase(f"{path} is not a usable SQLite database ({e}): choose another --db file") from None
+
+
+def _configure(db: sqlite_utils.Database) -> None:
     db.execute(f"PRAGMA busy_timeout = {DEFAULT_BUSY_TIMEOUT_MS}")
     db.execute("PRAGMA foreign_keys = ON")
+
+
+def open_db(path: str | Path, readonly: bool = False) -> sqlite_utils.Database:
+    """Given a database path, return it opened: for writing (WAL, foreign keys, busy timeout, the schema created
+    or migrated), or with readonly=True through a mode=ro URI that can never write. Raise NotSelfevalDatabase for a
+    file that is not ours (nothing written to it), NoDatabase for a read-only open of a missing or empty one."""
+    p = Path(path)
+    if readonly:
+        return _open_readonly(p)
+    if p.exists():
+        _check_header(p)
+    db = sqlite_utils.Database(_connect(str(p)))
     try:
-        db.execute("PRAGMA journal_mode = WAL")
-    except sqlite3.OperationalError:
-        pass  # another writer holds it; WAL is already set by then
-    ensure_schema(db)
+        _configure(db)
+        try:
+            version = schema_version(db, p)  # before any write: another application's file is left as it was
+        except sqlite3.OperationalError as e:
+            if getattr(e, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise StoreError(f"{p} is locked by another program: close it and try again") from None
+            raise StoreError(f"cannot open {p} ({e}): check that its folder exists and can be written, "
+                             f"or choose another --db file") from None
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{p} was written by a newer selfeval (schema {version}; this one knows "
+                             f"{SCHEMA_VERSION}): upgrade selfeval, or choose another --db file")
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError:
+            pass  # another writer holds it (WAL is set by then), or the file is read-only (a write will say so)
+        ensure_schema(db)
+    except BaseException:
+        db.conn.close()
+        raise
     return db
 
 
-TABLE_COLUMNS = {"forms": FORMS_COLUMNS, "items": ITEMS_COLUMNS, "discrepancies": DISCREPANCY_COLUMNS,
-                 "corrections": CORRECTION_COLUMNS}
+def _open_readonly(p: Path) -> sqlite_utils.Database:
+    if not p.is_file():
+        raise NoDatabase(f"no database at {p}: run `selfeval ingest PATH --db {p}` first")
+    _check_header(p)
+    try:
+        db = _readonly_connection(p, immutable=False)
+    except sqlite3.OperationalError as e:
+        if getattr(e, "sqlite_errorcode", None) not in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY):
+            raise StoreError(f"cannot read {p} ({e}): check the file, or choose another --db file") from None
+        # In a read-only folder SQLite cannot create a WAL database's -shm file. immutable=1 reads the file as it
+        # lies, which is right there: nobody can be writing to it where no -wal file can be made.
+        try:
+            db = _readonly_connection(p, immutable=True)
+        except sqlite3.OperationalError as e:
+            raise StoreError(f"cannot read {p} ({e}): check the file, or choose another --db file") from None
+    if "forms" not in db.table_names():
+        db.conn.close()
+        raise NoDatabase(f"no forms in {p} yet: run `selfeval ingest PATH --db {p}` first")
+    return db
+
+
+def _readonly_connection(p: Path, immutable: bool) -> sqlite_utils.Database:
+    """Given a database file, return it opened through a mode=ro URI, after checking that it is ours."""
+    params = {"mode": "ro", "immutable": "1"} if immutable else {"mode": "ro"}
+    db = sqlite_utils.Database(_connect(path_to_uri(p, **params), uri=True))
+    try:
+        _configure(db)
+        schema_version(db, p)
+    except BaseException:
+        db.conn.close()
+        raise
+    return db
 
 
 def _missing_columns(db: sqlite_utils.Database) -> dict[str, dict[str, type]]:
@@ -70,11 +255,17 @@ def _missing_columns(db: sqlite_utils.Database) -> dict[str, dict[str, type]]:
     return out
 
 
+def _marked(db: sqlite_utils.Database) -> bool:
+    return (db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+            and db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION)
+
+
 def ensure_schema(db: sqlite_utils.Database) -> None:
-    """Create the tables and indexes that are missing, and add the columns that a database made by an earlier
-    version lacks (idempotent; safe with concurrent openers)."""
-    # The common case, an up-to-date database, costs one PRAGMA per table and no write lock.
-    if set(TABLE_COLUMNS) <= set(db.table_names()) and not _missing_columns(db):
+    """Create the tables and indexes that are missing, add the columns that a database made by an earlier
+    version lacks, and mark the file as selfeval's at this schema version (idempotent; safe with concurrent
+    openers). Call it only on a database `schema_version` accepted."""
+    # The common case, an up-to-date database, costs a few PRAGMAs and no write lock.
+    if set(TABLE_COLUMNS) <= set(db.table_names()) and not _missing_columns(db) and _marked(db):
         return
     with immediate(db):
         # Checked again under the write lock: another opener may have migrated it meanwhile.
@@ -97,6 +288,9 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         if "corrections" not in db.table_names():
             db["corrections"].create(CORRECTION_COLUMNS, pk="id", foreign_keys=[("form_id", "forms", "id")])
             db["corrections"].create_index(["form_id"])
+        # Both header fields are written by this transaction, so a crash leaves either the old file or the new one.
+        db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 def _val(v: Decimal | str | None):
@@ -147,19 +341,57 @@ def sha_known(db: sqlite_utils.Database, sha256: str) -> int | None:
     return row[0] if row else None
 
 
-@contextmanager
-def immediate(db: sqlite_utils.Database):
-    """One write transaction taken up front (BEGIN IMMEDIATE), so concurrent ingests queue on the
-    busy timeout instead of deadlocking on a read-then-write upgrade."""
-    db.conn.execute("BEGIN IMMEDIATE")
+def db_path(db: sqlite_utils.Database) -> str:
+    """Given an open database, return the path of its main file ('' for an in-memory one)."""
     try:
-        with db.atomic():  # sqlite-utils writes inside use savepoints of this transaction
-            yield db
-    except BaseException:
+        return next((r[2] for r in db.conn.execute("PRAGMA database_list") if r[1] == "main"), "") or ""
+    except sqlite3.Error:
+        return ""
+
+
+def _write_error(db: sqlite_utils.Database, e: BaseException) -> StoreError | None:
+    """Given an exception raised by a write, return the StoreError a person can act on, or None for others."""
+    code = getattr(e, "sqlite_errorcode", None)
+    if code == sqlite3.SQLITE_FULL or (isinstance(e, OSError) and e.errno == errno.ENOSPC):
+        try:
+            stored = db.execute("SELECT count(*) FROM forms").fetchone()[0]
+        except sqlite3.Error:
+            stored = None
+        return DiskFull(db_path(db), stored)
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return StoreError(f"{db_path(db)} stayed locked by another program for {DEFAULT_BUSY_TIMEOUT_MS // 1000} s: "
+                          f"close it (a viewer holding a transaction open?) and run the command again")
+    if code == sqlite3.SQLITE_READONLY:
+        return StoreError(f"cannot write {db_path(db)}: the file or its folder is read-only: copy it to a writable "
+                          f"folder, or choose another --db file")
+    return None
+
+
+@contextmanager
+def immediate(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """One write transaction taken up front (BEGIN IMMEDIATE), so concurrent ingests queue on the
+    busy timeout instead of deadlocking on a read-then-write upgrade. A full disk or a read-only file rolls it
+    back and raises DiskFull or StoreError: what was committed before stays."""
+    try:
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            with db.atomic():  # sqlite-utils writes inside use savepoints of this transaction
+                yield db
+        except BaseException:
+            if db.conn.in_transaction:
+                db.conn.execute("ROLLBACK")
+            raise
+        db.conn.execute("COMMIT")
+    except (sqlite3.OperationalError, OSError) as e:
         if db.conn.in_transaction:
-            db.conn.execute("ROLLBACK")
-        raise
-    db.conn.execute("COMMIT")
+            try:
+                db.conn.execute("ROLLBACK")  # a failed COMMIT leaves the transaction open
+            except sqlite3.Error:
+                pass  # SQLite rolls back by itself when the connection closes
+        err = _write_error(db, e)
+        if err is None:
+            raise
+        raise err from None
 
 
 def save_form(db: sqlite_utils.Database, form: Form, dedupe: bool = True) -> int | None:
@@ -235,12 +467,13 @@ def replace_discrepancies(db: sqlite_utils.Database, form: Form, form_id: int) -
 
 
 def load_form(db: sqlite_utils.Database, form_id: int, effective: bool = True) -> Form:
-    """Given a form id, return the Form as stored; with effective=True, reviewers' corrections applied."""
+    """Given a form id, return the Form as stored; with effective=True, reviewers' corrections applied.
+    Columns a database of an older schema lacks read as None, so an older file opened read-only still loads."""
     f = db["forms"].get(form_id)
     form = Form(source=f["source"], sha256=f["sha256"], status=f["status"], error=f["error"], rubric=f["rubric"],
                 rubric_score=f["rubric_score"], institution=f["institution"], fill_date=f["fill_date"],
                 header={k: f[k] for k in ("batches", "certified_total", "certified_passed")},
-                has_inspector=bool(f["has_inspector"]), kind=f["kind"], findings=json_to_findings(f["findings"]))
+                has_inspector=bool(f["has_inspector"]), kind=f["kind"], findings=json_to_findings(f.get("findings")))
     for p in json.loads(f["printed"] or "[]"):
         form.printed.append(PrintedTotal(kind=p["kind"], self=_unval(p["self"]), inspector=_unval(p["inspector"]),
                                          self_raw=p["self_raw"], inspector_raw=p["inspector_raw"],
@@ -258,13 +491,13 @@ def load_form(db: sqlite_utils.Database, form_id: int, effective: bool = True) -
             group_max=_unval(r["group_max"]), self=_unval(r["self"]), inspector=_unval(r["inspector"]),
             self_raw=r["self_raw"], inspector_raw=r["inspector_raw"], self_kind=r["self_kind"],
             inspector_kind=r["inspector_kind"], raw_label=r["raw_label"], match_score=r["match_score"],
-            provenance=prov or None, self_note=r["self_note"], inspector_note=r["inspector_note"],
-            findings=json_to_findings(r["findings"])))
+            provenance=prov or None, self_note=r.get("self_note"), inspector_note=r.get("inspector_note"),
+            findings=json_to_findings(r.get("findings"))))
     for d in db.execute_returning_dicts("SELECT * FROM discrepancies WHERE form_id = ? ORDER BY id", [form_id]):
         form.discrepancies.append(Discrepancy(d["item"], d["kind"], d["severity"], d["message"],
-                                              {"accepted": True} if d["accepted"] else None, side=d["side"],
-                                              row=json.loads(d["row"]) if d["row"] else None, total=d["total"],
-                                              category=d["category"]))
+                                              {"accepted": True} if d["accepted"] else None, side=d.get("side"),
+                                              row=json.loads(d["row"]) if d.get("row") else None,
+                                              total=d.get("total"), category=d.get("category")))
     if effective:
         from .review import apply_corrections  # corrections are the review module's concept
 

@@ -217,7 +217,7 @@ def load(path: str | os.PathLike) -> Rubric:
     """Given a rubric TOML file, return the validated Rubric or raise RubricError."""
     p = Path(path)
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        data = tomllib.loads(p.read_text(encoding="utf-8-sig"))  # Notepad saves UTF-8 with a BOM
     except OSError as e:
         raise RubricError(f"{p.name}: cannot read: {e.strerror or e}") from None
     except UnicodeDecodeError:

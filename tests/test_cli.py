@@ -82,7 +82,9 @@ def test_export_csv_and_output_file(runner, inbox, tmp_path):
     out = tmp_path / "x.csv"
     r = runner.invoke(main, ["export", "--db", str(db), "--format", "csv", "-o", str(out)])
     assert r.exit_code == 0 and "wrote 4 form(s)" in r.stderr
-    lines = out.read_text(encoding="utf-8").splitlines()
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbfform_id,source,status,rubric")  # the BOM Excel needs to read UTF-8
+    lines = raw.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("form_id,source,status,rubric")
     assert len(lines) == 1 + 1 + 67 + 67 + 33
 
