@@ -320,3 +320,46 @@ def test_inline_ticked_judgments_in_one_cell(tmp_path, rubrics):
     assert [i.self for i in form.items] == [JUDGMENTS[n % 3] for n in range(33)]
     assert [i.inspector for i in form.items] == [JUDGMENTS[n % 3] for n in range(33)]
     assert kinds(form) == []
+
+
+def _with_sliver(path: Path, col: int) -> Path:
+    """Insert a 1-twip grid column after grid column `col` of the first table, every row's cell there spanning
+    it (what a hand-resized border leaves in Word's grid)."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    root = etree.fromstring(parts["word/document.xml"])
+    tbl = root.find(f".//{W}tbl")
+    grid = tbl.find(f"{W}tblGrid")
+    sliver = etree.Element(f"{W}gridCol")
+    sliver.set(f"{W}w", "1")
+    grid.insert(col + 1, sliver)
+    for tr in tbl.findall(f"{W}tr"):
+        k = 0
+        for tc in tr.findall(f"{W}tc"):
+            pr = tc.find(f"{W}tcPr")
+            span_el = pr.find(f"{W}gridSpan") if pr is not None else None
+            span = int(span_el.get(f"{W}val")) if span_el is not None else 1
+            if k <= col < k + span:
+                if pr is None:
+                    pr = etree.Element(f"{W}tcPr")
+                    tc.insert(0, pr)
+                if span_el is None:
+                    span_el = etree.SubElement(pr, f"{W}gridSpan")
+                span_el.set(f"{W}val", str(span + 1))
+                break
+            k += span
+    parts["word/document.xml"] = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, data in parts.items():
+            z.writestr(n, data)
+    return path
+
+
+def test_a_sliver_under_one_content_header_is_no_column_of_its_own(tmp_path, rubrics):
+    """督导内容 over a real column and a 1-twip sliver must not be split into 大项 + 小项 by position."""
+    form = path_to_form(_with_sliver(_national(tmp_path, "✓", _pick), 2), rubrics)
+    assert [i.self for i in form.items] == [_pick(n, "self")[0] for n in range(33)]
+    assert [i.inspector for i in form.items] == [_pick(n, "inspector")[0] for n in range(33)]
+    assert {k for _, k in kinds(form)} == {"self_inspector_diff"}
