@@ -4,20 +4,24 @@ Pipeline, one page at a time (each page is closed once read, so memory stays fla
 
 1. ``page_to_upright_page``   - a page whose text runs sideways is turned a quarter turn;
 2. ``page_to_deduped_page``  - fake-bold doubled characters are dropped (as page.dedupe_chars());
-3. ``page_to_fragments``      - pdfplumber's ruled-table finder gives cell boxes; each box is mapped
-   onto the grid of distinct x and y edges to get row/col/rowspan/colspan (the covered part of a
+3. ``page_to_rulings``        - the page's rules, with a doubled or thick rule (two lines, or the sides of a
+   filled thin rectangle, closer than a character) merged into one ruling at its middle, and rules that stop
+   short of such a ruling (the mitred corners of Word/LibreOffice double borders) carried on to it;
+4. ``page_to_fragments``      - pdfplumber's ruled-table finder, fed those rulings, gives cell boxes; a box
+   narrower (or lower) than a character and holding no text is a sliver of border, never a cell; every other
+   box is mapped onto the grid of distinct x and y edges to get row/col/rowspan/colspan (the covered part of a
    merged cell is never repeated), and the characters inside a box become its text;
-4. ``page_to_lines``          - the text outside every table, line by line, top to bottom;
-5. ``page_to_variants``       - when the page's first (last) table has an open edge (a row cut by the
+5. ``page_to_lines``          - the text outside every table, line by line, top to bottom;
+6. ``page_to_variants``       - when the page's first (last) table has an open edge (a row cut by the
    page break drawn with no rule at the break, see ``open_edge``), the page is also read with that
    edge closed by a rule.
 
 Then across pages:
 
-6. ``choose_variants``        - an open edge is closed only where the table goes on over that break;
-7. ``fragments_to_groups``    - a table that continues at the top of the next page with the same
+7. ``choose_variants``        - an open edge is closed only where the table goes on over that break;
+8. ``fragments_to_groups``    - a table that continues at the top of the next page with the same
    column edges is one table;
-8. ``group_to_table``         - the page fragments of a table are stacked into one grid; a row split
+9. ``group_to_table``         - the page fragments of a table are stacked into one grid; a row split
    by the page break becomes one row, and merged cells that run over the break become one Cell
    (see ``is_split_row`` and ``join_fragment`` for the rules).
 
@@ -28,7 +32,8 @@ from __future__ import annotations
 
 import itertools
 import re
-from bisect import bisect_right
+import statistics
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -42,11 +47,11 @@ from pdfplumber.utils import cluster_objects
 from pdfplumber.utils.exceptions import MalformedPDFException, PdfminerException
 
 from ..model import Cell, Document, Table
+from ..scores import parse_number, text_to_mark
 from .base import ParseError, Parser
 
 # --- tuning -------------------------------------------------------------------------------------
 
-DEFAULT_TABLE_SETTINGS: dict[str, Any] = {"vertical_strategy": "lines", "horizontal_strategy": "lines"}
 DEFAULT_MIN_TABLE_CELLS = 2  # a lone ruled box (a frame around a title) is not a table
 DEFAULT_EDGE_TOLERANCE = 2.0  # points: cell sides closer than this are the same grid edge
 DEFAULT_CONTINUATION_TOLERANCE = 3.0  # points: column edges of a table continued on the next page
@@ -58,13 +63,13 @@ DEFAULT_UNCLOSED_LINE_SLACK = 2.0  # ... or this many when it ends inside a brac
 DEFAULT_OPEN_EDGE_MIN = 2.0  # points: table rules running on this far past the last cross rule leave a row open
 DEFAULT_SIDEWAYS_SHARE = 0.5  # a page is turned when more than this share of its chars runs sideways
 DEFAULT_DEDUPE_TOLERANCE = 1.0  # points: doubled chars (fake bold) closer than this are one char
+DEFAULT_MIN_SLIVER = 6.0  # points: floor of the sliver width (a page's median character width, see page_to_sliver)
+DEFAULT_JOIN_TOLERANCE = 3.0  # points: collinear rule pieces this far apart are one rule (pdfplumber's default)
+DEFAULT_BAND_MIN = 1.0  # points: lines of one rule farther apart than this are a band (double or thick), merged
 
 # Characters after which a cut-off text is taken as finished, not cut by the page break.
 CLOSING_PUNCTUATION = "。；！？.;!?）)】]」』"
-# A text ending in an opening bracket, or in a number just after one, is unfinished: "……更新（2".
-_UNCLOSED_TAIL = re.compile(r"[（(［\[【〔〈《「『｛{][0-9０-９.．]*$")
-# A number (with the unit 分 at most): one value, never the two halves of a text cut by a page break.
-_NUMBER = re.compile(r"^[+\-－]?[0-9０-９]+(?:[.．][0-9０-９]+)?\s*分?$")
+OPENING_BRACKETS = "（(［[【〔〈《「『｛{"
 
 _CJK_RANGES = (
     (0x2E80, 0x2FFF),  # radicals
@@ -181,6 +186,8 @@ def wrap_join(left: str, right: str) -> str:
         return left + right
     if is_cjk(left[-1]) or is_cjk(right[0]) or left[-1].isspace() or right[0].isspace():
         return left + right
+    if (left[-1].isdigit() or left[-1] == ".") and (right[0].isdigit() or right[0] == "."):
+        return left + right  # a number wrapped in a narrow cell ("10" / "0" is 100, "0." / "5" is 0.5)
     return f"{left} {right}"
 
 
@@ -224,6 +231,13 @@ def lines_to_text(lines: list[list[dict]]) -> str:
     return _SPACE_BETWEEN_CJK.sub("", text).strip()
 
 
+def ends_inside_bracket(text: str) -> bool:
+    """Given a line's text, return whether it ends in an opening bracket, or in a number just after one
+    ("……更新（2"): the text is unfinished there. The number is read by scores.parse_number."""
+    i = max(text.rfind(b) for b in OPENING_BRACKETS)
+    return i >= 0 and (i == len(text) - 1 or parse_number(text[i + 1 :]) is not None)
+
+
 def lines_end_open(lines: list[list[dict]], box: Box) -> bool:
     """Given a cell's lines and box, return whether its last line is full and unpunctuated (the text was cut).
 
@@ -238,7 +252,7 @@ def lines_end_open(lines: list[list[dict]], box: Box) -> bool:
         return False
     padding = max(min(line[0]["x0"] for line in lines) - box[0], 0.0)
     size = max(visible[-1].get("size") or 0, 1.0)
-    unclosed = _UNCLOSED_TAIL.search(line_to_text(lines[-1]).rstrip()) is not None
+    unclosed = ends_inside_bracket(line_to_text(lines[-1]).rstrip())
     slack = DEFAULT_UNCLOSED_LINE_SLACK if unclosed else DEFAULT_FULL_LINE_SLACK
     return (box[2] - padding) - visible[-1]["x1"] < slack * size
 
@@ -312,23 +326,239 @@ def page_to_deduped_page(page: Page, tolerance: float = DEFAULT_DEDUPE_TOLERANCE
     return deduped
 
 
-def table_to_fragment(table: Any, chars: list[dict], page_number: int, page_height: float) -> Fragment | None:
-    """Given a pdfplumber table and the page's chars, return its Fragment (cells with real spans), or None.
+# --- rulings --------------------------------------------------------------------------------------
 
-    Every cell box is mapped onto the grid of distinct x and y edges of the table: a merged cell is one
-    box covering several grid steps, hence one Piece with rowspan/colspan.
+
+@dataclass
+class Ruling:
+    """One rule: its position across its axis, its extent along it, and how far apart the outermost lines
+    merged into it lie (0 for a single line; a band, a double or thick rule, when above DEFAULT_BAND_MIN)."""
+
+    pos: float
+    start: float
+    end: float
+    spread: float = 0.0
+
+
+@dataclass
+class Centers:
+    """The centers of a page's visible chars, sorted by x and by y, to tell fast whether a thin box holds text."""
+
+    by_x: list[tuple[float, float]]
+    xs: list[float]
+    by_y: list[tuple[float, float]]
+    ys: list[float]
+
+    @classmethod
+    def of(cls, chars: list[dict]) -> Centers:
+        """Given a page's chars, return the centers of those that print something."""
+        points = [((c["x0"] + c["x1"]) / 2, (c["top"] + c["bottom"]) / 2) for c in chars if c["text"].strip()]
+        by_x = sorted(points)
+        by_y = sorted((y, x) for x, y in points)
+        return cls(by_x, [x for x, _ in by_x], by_y, [y for y, _ in by_y])
+
+    def inside(self, box: Box) -> bool:
+        """Given a box (x0, top, x1, bottom), return whether a char's center lies strictly inside it."""
+        x0, top, x1, bottom = box
+        if x1 - x0 <= bottom - top:  # search along the thin side: few chars to look at
+            return any(top < y < bottom for _, y in self.by_x[bisect_right(self.xs, x0) : bisect_left(self.xs, x1)])
+        return any(x0 < x < x1 for _, x in self.by_y[bisect_right(self.ys, top) : bisect_left(self.ys, bottom)])
+
+
+@dataclass
+class Rulings:
+    """A page's rulings as pdfplumber edges, the width below which a strip is a sliver, and its text's centers."""
+
+    vertical: list[dict]
+    horizontal: list[dict]
+    sliver: float
+    centers: Centers
+
+
+def page_to_sliver(page: Page) -> float:
+    """Given a page, return the width below which a strip between two rules is a sliver of border, never a
+    column or a row: the median width of its visible chars (no text fits in less), at least DEFAULT_MIN_SLIVER."""
+    widths = [c["x1"] - c["x0"] for c in page.chars if c["text"].strip()]
+    return max(statistics.median(widths), DEFAULT_MIN_SLIVER) if widths else DEFAULT_MIN_SLIVER
+
+
+def position_groups(lines: list[Ruling], sliver: float) -> list[list[Ruling]]:
+    """Given parallel lines, return them grouped by position, each group spanning less than sliver across."""
+    groups: list[list[Ruling]] = []
+    for line in sorted(lines, key=lambda r: r.pos):
+        # Bounded by the group's first line, not chained: rules a column apart never merge through lines between.
+        if groups and line.pos - groups[-1][0].pos < sliver:
+            groups[-1].append(line)
+        else:
+            groups.append([line])
+    return groups
+
+
+def overlapping_runs(group: list[Ruling]) -> list[list[Ruling]]:
+    """Given the lines of one position group, return them split into runs that may be one rule: lines side by
+    side (extents overlapping by more than DEFAULT_EDGE_TOLERANCE) or end to end at one position (a rule drawn
+    in pieces, one per cell)."""
+    runs: list[list[Ruling]] = []
+    active: list[Ruling] = []  # lines of the last run still reaching the current start
+    for line in sorted(group, key=lambda r: (r.start, r.pos)):
+        active = [a for a in active if a.end >= line.start - DEFAULT_JOIN_TOLERANCE]
+        # End to end at another position is a jog in an irregular grid, not a doubled rule: kept apart.
+        if any(
+            abs(a.pos - line.pos) <= DEFAULT_EDGE_TOLERANCE
+            or min(a.end, line.end) - line.start > DEFAULT_EDGE_TOLERANCE
+            for a in active
+        ):
+            runs[-1].append(line)
+        else:
+            runs.append([line])
+            active = []
+        active.append(line)
+    return runs
+
+
+def run_to_rulings(run: list[Ruling], centers: Centers, vertical: bool) -> list[Ruling]:
+    """Given a run of lines that may be one rule and the page's text centers, return the rulings it makes: one
+    at the middle of its lines over their joint extent, or more where text lies between two of its lines (no
+    text is printed inside a rule, so that is a narrow cell between two rules)."""
+    start, end = min(r.start for r in run), max(r.end for r in run)
+    positions = sorted({r.pos for r in run})
+    cuts = [
+        b
+        for a, b in itertools.pairwise(positions)
+        if b - a > DEFAULT_EDGE_TOLERANCE and centers.inside((a, start, b, end) if vertical else (start, a, end, b))
+    ]
+    rulings = []
+    for low_cut, high_cut in itertools.pairwise([-float("inf"), *cuts, float("inf")]):
+        part = [r for r in run if low_cut <= r.pos < high_cut]
+        low, high = min(r.pos for r in part), max(r.pos for r in part)
+        if high - low <= DEFAULT_BAND_MIN:
+            # One rule drawn in pieces or a hair apart: left as drawn, so pdfplumber snaps it as it always did.
+            rulings.extend(Ruling(r.pos, r.start, r.end) for r in part)
+        else:
+            rulings.append(Ruling((low + high) / 2, min(r.start for r in part), max(r.end for r in part), high - low))
+    return rulings
+
+
+def carry_to_bands(rulings: list[Ruling], bands: list[Ruling]) -> None:
+    """Given rulings along one axis (mutated) and the bands (double or thick rules) across it, carry every
+    ruling that stops just short of a band it meets on to the band's middle.
+
+    Word and LibreOffice mitre double borders: a rule meeting one stops at its inner line or up to 2.5 line
+    widths past it, short of the middle where the merged band now lies by more than pdfplumber's 3-pt
+    intersection tolerance, and the cells there would be lost. The reach, twice the band's spread plus
+    DEFAULT_EDGE_TOLERANCE, grows with the band, so a thin rule's neighbours are left as they are.
     """
-    boxes = [tuple(b) for b in table.cells]
-    x_edges = cluster_values([v for b in boxes for v in (b[0], b[2])], DEFAULT_EDGE_TOLERANCE)
-    y_edges = cluster_values([v for b in boxes for v in (b[1], b[3])], DEFAULT_EDGE_TOLERANCE)
+    for band in bands:
+        reach = 2 * band.spread + DEFAULT_EDGE_TOLERANCE
+        for r in rulings:
+            if not band.start - DEFAULT_JOIN_TOLERANCE <= r.pos <= band.end + DEFAULT_JOIN_TOLERANCE:
+                continue
+            if band.pos < r.start <= band.pos + reach:
+                r.start = band.pos
+            if band.pos - reach <= r.end < band.pos:
+                r.end = band.pos
+
+
+def ruling_to_edge(ruling: Ruling, vertical: bool) -> dict:
+    """Given a ruling, return it as a pdfplumber edge (an explicit line for the table finder)."""
+    length = ruling.end - ruling.start
+    if vertical:
+        x0 = x1 = ruling.pos
+        top, bottom, width, height = ruling.start, ruling.end, 0.0, length
+    else:
+        x0, x1, width, height = ruling.start, ruling.end, length, 0.0
+        top = bottom = ruling.pos
+    return {"object_type": "ruling_edge", "orientation": "v" if vertical else "h", "x0": x0, "x1": x1,
+            "top": top, "bottom": bottom, "width": width, "height": height}  # fmt: skip
+
+
+def page_to_rulings(page: Page) -> Rulings:
+    """Given an upright, deduplicated page, return its rulings: parallel lines closer than a char (see
+    page_to_sliver) whose extents overlap, with no text between them, are one ruling at their middle (a double
+    border, a thick border drawn as two lines, the two sides of a filled thin rectangle), and rules that stop
+    short of such a band are carried on to it (see carry_to_bands). The lines are those pdfplumber's "lines"
+    strategy uses: every edge of lines, rects and curves at least 1 pt long."""
+    sliver = page_to_sliver(page)
+    centers = Centers.of(page.chars)
+    lines: dict[bool, list[Ruling]] = {True: [], False: []}
+    for e in page.edges:
+        if e["orientation"] not in ("v", "h"):
+            continue  # a slanted piece of a curve (a seal, a tick) is no rule
+        vertical = e["orientation"] == "v"
+        start, end = (e["top"], e["bottom"]) if vertical else (e["x0"], e["x1"])
+        if end - start >= 1:
+            lines[vertical].append(Ruling(e["x0"] if vertical else e["top"], start, end))
+    rulings = {
+        vertical: [
+            ruling
+            for group in position_groups(group_lines, sliver)
+            for run in overlapping_runs(group)
+            for ruling in run_to_rulings(run, centers, vertical)
+        ]
+        for vertical, group_lines in lines.items()
+    }
+    for vertical in (True, False):
+        carry_to_bands(rulings[vertical], [r for r in rulings[not vertical] if r.spread > DEFAULT_BAND_MIN])
+    return Rulings(
+        [ruling_to_edge(r, True) for r in rulings[True]], [ruling_to_edge(r, False) for r in rulings[False]],
+        sliver, centers,
+    )  # fmt: skip
+
+
+def spans_to_edges(spans: list[tuple[float, float]], sliver: float) -> list[tuple[float, float]]:
+    """Given the (low, high) extents of a table's cells along one axis, return its grid edges, each as the
+    (lowest, highest) cell side it stands for.
+
+    Sides closer than DEFAULT_EDGE_TOLERANCE are one edge, and so are sides closer than sliver (a rule drawn
+    thick or doubled, a row's rule a hair off its neighbour's), unless a cell lies between them: a step
+    narrower than a char would be a phantom column (or row) that shifts every later one by one.
+    """
+    highest_low: dict[float, float] = {}  # a cell's high side -> the highest low side of the cells ending there
+    for low, high in spans:
+        highest_low[high] = max(highest_low.get(high, low), low)
+    groups: list[list[float]] = []
+    for v in sorted({side for span in spans for side in span}):
+        if groups and (
+            v - groups[-1][-1] <= DEFAULT_EDGE_TOLERANCE
+            or (v - groups[-1][0] < sliver and highest_low.get(v, -float("inf")) < groups[-1][0])
+        ):
+            groups[-1].append(v)
+        else:
+            groups.append([v])
+    return [(g[0], g[-1]) for g in groups]
+
+
+# --- one page: tables -----------------------------------------------------------------------------
+
+
+def table_to_fragment(
+    table: Any, chars: list[dict], page_number: int, page_height: float, rulings: Rulings
+) -> Fragment | None:
+    """Given a pdfplumber table, the page's chars and rulings, return its Fragment (cells with real spans), or None.
+
+    A box narrower or lower than a char (rulings.sliver) with no text in it is a sliver of border, never a
+    cell: its sides are left out, so a sliver at the table's foot adds no column to the rows above it. Every
+    other box is mapped onto the grid of the table's distinct x and y edges (see spans_to_edges): a merged
+    cell is one box covering several grid steps, hence one Piece with rowspan/colspan. Pieces keep their
+    box as pdfplumber found it.
+    """
+    boxes = [
+        box
+        for box in (tuple(b) for b in table.cells)
+        if (box[2] - box[0] >= rulings.sliver and box[3] - box[1] >= rulings.sliver) or rulings.centers.inside(box)
+    ]
+    x_groups = spans_to_edges([(b[0], b[2]) for b in boxes], rulings.sliver)
+    y_groups = spans_to_edges([(b[1], b[3]) for b in boxes], rulings.sliver)
+    x_lows, y_lows = [g[0] for g in x_groups], [g[0] for g in y_groups]
+    x_edges, y_edges = [(a + b) / 2 for a, b in x_groups], [(a + b) / 2 for a, b in y_groups]
     n_rows, n_cols = len(y_edges) - 1, len(x_edges) - 1
     if n_rows < 1 or n_cols < 1:
         return None
     grid: list[list[int | None]] = [[None] * n_cols for _ in range(n_rows)]
     placed: list[tuple[int, int, int, int, Box]] = []
     for box in boxes:
-        col, col_end = nearest_index(x_edges, box[0]), nearest_index(x_edges, box[2])
-        row, row_end = nearest_index(y_edges, box[1]), nearest_index(y_edges, box[3])
+        col, col_end = bisect_right(x_lows, box[0]) - 1, bisect_right(x_lows, box[2]) - 1
+        row, row_end = bisect_right(y_lows, box[1]) - 1, bisect_right(y_lows, box[3]) - 1
         if col_end <= col or row_end <= row or grid[row][col] is not None:
             continue
         for r in range(row, row_end):
@@ -357,15 +587,23 @@ def table_to_fragment(table: Any, chars: list[dict], page_number: int, page_heig
     return fragment
 
 
-def page_to_fragments(page: Page, page_number: int, rules: list[dict] | tuple = ()) -> list[Fragment]:
-    """Given an upright, deduplicated page (and horizontal rules to add, see close_rule), return its ruled
-    tables as Fragments, top to bottom."""
-    settings = {**DEFAULT_TABLE_SETTINGS, "explicit_horizontal_lines": list(rules)} if rules else DEFAULT_TABLE_SETTINGS
+def page_to_fragments(page: Page, page_number: int, rulings: Rulings, rules: list[dict] | tuple = ()) -> list[Fragment]:
+    """Given an upright, deduplicated page, its rulings (see page_to_rulings) and horizontal rules to add (see
+    close_rule), return its ruled tables as Fragments, top to bottom."""
+    horizontal = [*rulings.horizontal, *rules]
+    if len(rulings.vertical) < 2 or len(horizontal) < 2:
+        return []  # no cell without two rules each way (and pdfplumber refuses fewer explicit lines)
+    settings = {
+        "vertical_strategy": "explicit",
+        "horizontal_strategy": "explicit",
+        "explicit_vertical_lines": rulings.vertical,
+        "explicit_horizontal_lines": horizontal,
+    }
     fragments = []
     for table in page.find_tables(settings):
         if len(table.cells) < DEFAULT_MIN_TABLE_CELLS:
             continue
-        fragment = table_to_fragment(table, page.chars, page_number, page.height)
+        fragment = table_to_fragment(table, page.chars, page_number, page.height, rulings)
         if fragment is not None:
             fragments.append(fragment)
     return sorted(fragments, key=lambda f: (f.bbox[1], f.bbox[0]))
@@ -397,8 +635,8 @@ def rule_reach(segments: list[tuple[float, float]], y: float, down: bool) -> flo
     return reach
 
 
-def open_edge(page: Page, bbox: Box, bottom: bool) -> float | None:
-    """Given a page and a table's box, return the y where its open bottom (or top) row ends, or None.
+def open_edge(page: Page, rulings: Rulings, bbox: Box, bottom: bool) -> float | None:
+    """Given a page, its rulings and a table's box, return the y where its open bottom (or top) row ends, or None.
 
     A row cut by a page break may be drawn without a rule at the break (reportlab's default): its text
     lies outside every ruled cell. The edge is open when both outer vertical rules of the table run on
@@ -410,9 +648,7 @@ def open_edge(page: Page, bbox: Box, bottom: bool) -> float | None:
     tolerance = DEFAULT_EDGE_TOLERANCE
     reaches = []
     for x in (x0, x1):
-        segments = [
-            (e["top"], e["bottom"]) for e in page.edges if e["orientation"] == "v" and abs(e["x0"] - x) <= tolerance
-        ]
+        segments = [(e["top"], e["bottom"]) for e in rulings.vertical if abs(e["x0"] - x) <= tolerance]
         reaches.append(rule_reach(segments, edge, bottom))
     end = min(reaches) if bottom else max(reaches)
     if abs(end - edge) < DEFAULT_OPEN_EDGE_MIN:
@@ -447,18 +683,19 @@ def page_to_variants(page: Page, page_number: int) -> PageVariants:
     and, when its first table's top or its last table's bottom is open (see open_edge), also with either or
     both closed by a rule, keyed (top closed, bottom closed). Which one holds depends on the pages around
     it (see choose_variants)."""
-    fragments = page_to_fragments(page, page_number)
+    rulings = page_to_rulings(page)
+    fragments = page_to_fragments(page, page_number, rulings)
     variants: PageVariants = {(False, False): (fragments, page_to_lines(page, fragments))}
     if not fragments:
         return variants
-    top = open_edge(page, fragments[0].bbox, bottom=False)
-    bottom = open_edge(page, fragments[-1].bbox, bottom=True)
+    top = open_edge(page, rulings, fragments[0].bbox, bottom=False)
+    bottom = open_edge(page, rulings, fragments[-1].bbox, bottom=True)
     for closes in ((True, False), (False, True), (True, True)):
         if (closes[0] and top is None) or (closes[1] and bottom is None):
             continue
         rules = [close_rule(fragments[0].bbox, top)] if closes[0] else []
         rules += [close_rule(fragments[-1].bbox, bottom)] if closes[1] else []
-        closed = page_to_fragments(page, page_number, rules)
+        closed = page_to_fragments(page, page_number, rulings, rules)
         variants[closes] = (closed, page_to_lines(page, closed))
     return variants
 
@@ -532,6 +769,11 @@ def repeated_header_rows(cells: list[Piece], new: list[Piece], new_rows: int) ->
     return k
 
 
+def _is_value(text: str) -> bool:
+    """A number or a single tick mark: one value, never half of a text cut by a page break."""
+    return parse_number(text) is not None or text_to_mark(text) in ("tick", "cross")
+
+
 def is_split_row(pairs: list[tuple[Piece, Piece]], last_row: int) -> bool:
     """Given the first row F of a continuation page paired with the cells ending on the previous last row L,
     return whether F is the rest of L (one table row cut by the page break).
@@ -539,7 +781,7 @@ def is_split_row(pairs: list[tuple[Piece, Piece]], last_row: int) -> bool:
     Rule (generic, no knowledge of scores):
     - every cell of F lines up with a cell ending on L (checked by the caller);
     - F is empty under every merged cell that started above L (those are span continuations);
-    - no column holds a number on both sides: a number is one value, so two are two rows;
+    - no column holds a value (a number, a tick) on both sides: a value is one, so two are two rows;
     - some column has text on both sides, and in at least one such column L's text stops at a full,
       unpunctuated line (it was cut, not finished), or else F has text in that one column only and L's
       text there is unpunctuated (the break fell on a line break typed inside the cell, so L's last line
@@ -558,7 +800,8 @@ def is_split_row(pairs: list[tuple[Piece, Piece]], last_row: int) -> bool:
         if new.text:
             filled.append(old)
         if old.text and new.text:
-            if _NUMBER.match(old.text) and _NUMBER.match(new.text):
+            # A number (with the unit 分 at most) is one value, never the two halves of a text cut by a page break.
+            if _is_value(old.text) and _is_value(new.text):
                 return False
             both = True
             cut = cut or old.open_end
