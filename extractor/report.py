@@ -510,8 +510,10 @@ details summary { cursor: pointer; color: var(--muted); margin: 4px 0; }
 
 
 def esc(value: Any) -> str:
-    """Given a value, return it html-escaped ('' for None)."""
-    return html.escape("" if value is None else str(value), quote=True)
+    """Given a value, return it html-escaped ('' for None), its control and bidi characters shown as escapes as in
+    the terminal (the page may be printed to one, and a browser would hide them); line breaks stay line breaks."""
+    lines = ("" if value is None else str(value)).replace("\r\n", "\n").split("\n")
+    return html.escape("\n".join(safe(line) for line in lines), quote=True)
 
 
 def _badge(cls: str, text: str) -> str:

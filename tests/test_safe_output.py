@@ -202,6 +202,11 @@ def test_show_and_report_print_file_text_escaped(runner, tmp_path):
     assert not any(line.startswith("ok ") for line in lines)  # the forged line stays inside its own
     md = runner.invoke(main, ["report", "--db", str(db)])
     assert md.exit_code == 0 and raw_controls(md.stdout) == []
+    # The source's CR LF is one space (no forged row), its escapes are markdown-escaped in turn.
+    assert r"来源 inbox/\\x1b\[2J\\x1b\]0;pwned\\x07a ok       forged.docx\\u202excod.exe.docx · 评分表" in md.stdout
+    page = runner.invoke(main, ["report", "--format", "html", "--db", str(db)])
+    assert page.exit_code == 0 and raw_controls(page.stdout) == []
+    assert f"<h3>{SAFE_INSTITUTION} " in page.stdout
     by_source = runner.invoke(main, ["show", "forged", "--db", str(db)])
     assert by_source.exit_code == 0 and by_source.stdout == shown.stdout
 
