@@ -296,6 +296,14 @@ def test_split_rule():
     assert not is_split_row(new_group, 9)  # text under a span from above starts a new group
 
 
+def test_split_rule_ticks_are_values():
+    # a tick on both sides is two rows' values (a judgment form with one side left blank), never one cut row
+    ticks = [(piece("30.要情报告工作落实情况", 0, 1), piece("29.满意度调查处理", 9, 1, open_end=True)),
+             (piece("✓", 0, 3), piece("", 9, 3)),
+             (piece("✓", 0, 6), piece("✓", 9, 6))]
+    assert not is_split_row(ticks, 9)
+
+
 def test_split_rule_numbers_and_line_breaks():
     # numbers on both sides are two values: a new group row after a label that only looks cut
     new_group = [
@@ -390,6 +398,9 @@ def test_text_joining_helpers():
     assert wrap_join("考评人员应具", "有评价") == "考评人员应具有评价"
     assert wrap_join("Long", "Gun") == "Long Gun"
     assert wrap_join("（1", "分）") == "（1分）"
+    # A number wrapped in a narrow 分值 cell (LibreOffice breaks "100" as "10" / "0") is one number.
+    assert wrap_join("10", "0") == "100"
+    assert wrap_join("0.", "5（已整改）") == "0.5（已整改）"
     chars = [{"text": t, "x0": x, "x1": x + 9, "size": 9} for t, x in (("职", 0), (" ", 9), ("责", 14))]
     assert line_to_text(chars) == "职责"
 
