@@ -22,6 +22,7 @@ class Cell:
     page: int | None = None  # 1-based, for PDFs and scans
     bbox: tuple[float, float, float, float] | None = None  # x0, top, x1, bottom in points
     confidence: float | None = None  # OCR confidence 0-1, None when read from a text layer
+    doubt: str | None = None  # why the parser is unsure of this text (e.g. it came from across a page break)
 
     def covers(self, row: int, col: int) -> bool:
         return self.row <= row < self.row + self.rowspan and self.col <= col < self.col + self.colspan

@@ -111,6 +111,7 @@ class Piece:
     page: int
     bbox: Box
     open_end: bool = False  # its last line is full and unpunctuated: the text may go on elsewhere
+    doubt: str | None = None  # see Cell.doubt
 
     @property
     def last_row(self) -> int:
@@ -832,6 +833,9 @@ def join_fragment(cells: list[Piece], n_rows: int, new: list[Piece], new_rows: i
     if first and len(pairs) == len(first) and is_split_row(pairs, last_row):
         rests = []
         for piece, cell in pairs:
+            if not cell.text.strip() and _is_value(piece.text):
+                # A value found only below the break may be the next row's, its own row's cell left blank.
+                cell.doubt = f"taken from the top of page {piece.page}, where the page break cut the row"
             cell.text = wrap_join(cell.text, piece.text)
             cell.open_end = piece.open_end
             if not k:
@@ -874,7 +878,8 @@ def group_to_table(group: list[Fragment], index: int) -> Table:
     cells.sort(key=lambda p: (p.row, p.col))
     return Table(
         index=index,
-        cells=[Cell(p.text, p.row, p.col, p.rowspan, p.colspan, page=p.page, bbox=p.bbox) for p in cells],
+        cells=[Cell(p.text, p.row, p.col, p.rowspan, p.colspan, page=p.page, bbox=p.bbox, doubt=p.doubt)
+               for p in cells],
         n_rows=n_rows,
         n_cols=len(x_edges) - 1,
         page=group[0].page,
