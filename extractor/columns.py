@@ -119,7 +119,7 @@ def _header_role(text: str, vocab: Vocabulary, options: set[str]) -> str | None:
     return vocab.role_of(text)
 
 
-def _is_subheader_row(grid: list[list[Cell | None]], r: int, vocab: Vocabulary, options: set[str]) -> bool:
+def is_subheader_row(grid: list[list[Cell | None]], r: int, vocab: Vocabulary, options: set[str]) -> bool:
     """Whether row r continues a header: short texts only, no numbers, and at least one known word."""
     own = {id(c): c for c in grid[r] if c is not None and c.row == r and flat(c.text)}
     if not own:
@@ -141,7 +141,7 @@ def table_to_columns(table: Table, vocab: Vocabulary, options: tuple[str, ...] =
             continue
         depth = 1
         while (depth < DEFAULT_MAX_HEADER_ROWS and start + depth < table.n_rows
-               and _is_subheader_row(grid, start + depth, vocab, opts)):
+               and is_subheader_row(grid, start + depth, vocab, opts)):
             depth += 1
         cols = _header_columns(table, grid, start, depth, vocab, opts)
         roles = {h.role for h in cols.header}

@@ -171,7 +171,7 @@ _ORG_NAME = re.compile(r"^[\u4e00-\u9fff（）()·]{4,40}(学校|学院|大学|�
 
 
 # The bodies that issue the blank form print their own name in its header: never the institution's.
-_ISSUER = re.compile(r"指导中心|鉴定中心|人力资源|社会保障|人社|职业能力建设")
+_ISSUER = re.compile(r"指导中心|鉴定中心|人力资源和社会保障|人力资源社会保障|人社厅|人社局|职业能力建设")
 
 
 def _letterhead_name(line: str) -> str | None:

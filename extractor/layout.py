@@ -34,6 +34,7 @@ from .columns import (
     Columns,
     HeaderColumn,
     cell_extent,
+    is_subheader_row,
     overlap,
     table_edges,
     table_to_columns,
@@ -129,7 +130,7 @@ def document_to_layout(doc: Document, vocab: Vocabulary | None = None, options: 
         layout.columns.append(cols)
         layout.has_inspector |= any(h.side == INSPECTOR and h.role != NOTE for h in cols.header)
         layout.has_max |= any(h.role == MAX for h in cols.header)
-        table_to_rows(table, cols, first_body, layout, vocab, unknown)
+        table_to_rows(table, cols, first_body, layout, vocab, unknown, options)
     _carry_context(layout.rows)
     layout.findings = _unknown_columns(unknown)
     return layout
@@ -189,18 +190,25 @@ def _cells_to_columns(cells: list[Cell], cols: Columns, edges: list[float], unit
 
 
 def table_to_rows(table: Table, cols: Columns, first: int, layout: Layout, vocab: Vocabulary | None = None,
-                  unknown: dict[int, tuple[int, HeaderColumn, list[str]]] | None = None) -> None:
+                  unknown: dict[int, tuple[int, HeaderColumn, list[str]]] | None = None,
+                  options: tuple[str, ...] = ()) -> None:
     """Given a body table and its Columns, append its body rows (from row `first`) to layout.rows."""
     vocab = vocab or default_vocabulary()
     grid = table.grid()
     edges, unit = table_edges(table)
     width = (edges[-1] - edges[0]) or 1.0
     prev_label: Cell | None = None
+    in_header = False
+    opts = {flat(o) for o in options}
     for r in range(first, table.n_rows):
         cells = _row_cells(grid, r)
         texts = [c.text for c in cells]
-        if not any(flat(t) for t in texts) or _looks_like_header(texts, vocab):
-            continue  # blank, or a header repeated on a continuation page or table
+        if not any(flat(t) for t in texts):
+            continue
+        if _looks_like_header(texts, vocab) or (in_header and is_subheader_row(grid, r, vocab, opts)):
+            in_header = True  # a header repeated on a continuation page or table, with its sub-header rows
+            continue
+        in_header = False
         whole = "".join(flat(t) for t in texts)
         if _NOTE_ROW.search(whole) or (_SIGN_FIELD.search(whole) and not any(
                 parse_number(t) is not None for t in texts)):

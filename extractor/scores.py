@@ -168,11 +168,18 @@ def _ticked_options(raw: str, t: str, options: list[str]) -> Score | None:
     return Score(ticked.pop(), raw, "judgment", note)
 
 
+_STRAY_PUNCTUATION = re.compile(r"^[\s、。，；：]+|[\s、。，；]+$")
+
+
 def text_to_score(text: str | None, judgments: tuple[str, ...] = (), aliases: dict[str, str] | None = None) -> Score:
     """Given a score cell's text and the judgments the item allows, return the Score read from it: a number
     (with a remark written after it in note), a deduction (扣1分), 满分, a judgment (a word, an alias or a
     ticked option), blank, ambiguous (several options ticked) or text."""
     raw = text or ""
+    if raw != (stray := _STRAY_PUNCTUATION.sub("", raw)) and stray.strip():
+        # CJK punctuation hung over from the cell beside ("符合、", "。0分") is no part of the value.
+        s = text_to_score(stray, judgments, aliases)
+        return Score(s.value, raw, s.kind, s.note)
     t = clean_text(raw)
     # Blanks as people type them: nothing, a dash or a slash.
     if t in _BLANKS:

@@ -180,3 +180,8 @@ def test_a_line_repeated_on_every_pdf_page_is_its_page_header():
 def test_the_issuer_in_the_template_header_is_not_the_institution():
     doc = Document(lines=["附件1"], page_lines=["青海省职业技能评价指导中心"])
     assert document_to_header(doc).institution is None
+
+
+def test_a_human_resources_company_in_the_letterhead_is_an_institution():
+    doc = Document(lines=["附件1"], page_lines=["乐都区三江源人力资源服务有限公司"])
+    assert document_to_header(doc).institution == "乐都区三江源人力资源服务有限公司"

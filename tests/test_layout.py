@@ -202,3 +202,15 @@ def test_a_numeric_column_with_an_unknown_header_is_reported_not_dropped(tmp_pat
     assert [(f.kind, f.side) for f in lay.findings] == [("unknown_column", None)]
     assert lay.findings[0].message.startswith("column '市州初审' (表1 列5) holds 2 numbers")
     assert [(r.self_text, r.inspector_text) for r in lay.items] == [("5", "4"), ("1", "0.5")]
+
+
+def test_a_two_row_header_repeated_inside_the_table_is_skipped_whole(tmp_path):
+    """LibreOffice joins a split table back into one: its repeated two-row header sits in the middle."""
+    head = [["一级指标", "二级指标", "督导内容", "自评情况", "", ""], ["", "", "", "符合", "基本符合", "不符合"]]
+    body = [["机构信用", "评价机构基本信息", "是否具有营业执照", "☑", "", ""],
+            ["管理制度", "评价管理制度", "是否建立考务管理制度", "", "☑", ""]]
+    merges = [((0, 3), (0, 5)), ((0, 0), (1, 0)), ((0, 1), (1, 1)), ((0, 2), (1, 2))]
+    p = build_docx(tmp_path / "r.docx", [{"rows": head + body[:1] + head + body[1:],
+                                          "merge": merges + [((a + 3, b), (c + 3, d)) for (a, b), (c, d) in merges]}])
+    lay = L.document_to_layout(path_to_document(p), options=("符合", "基本符合", "不符合"))
+    assert [r.label for r in lay.rows] == ["评价机构基本信息", "评价管理制度"]

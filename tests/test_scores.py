@@ -168,3 +168,14 @@ def test_score_keeps_its_positional_fields():
     s = Score(Decimal(5), "5", "number")
     assert (s.value, s.raw, s.kind, s.note, s.is_number) == (Decimal(5), "5", "number", None, True)
     assert not Score(Decimal(1), "扣1分", "deduction").is_number
+
+
+@pytest.mark.parametrize("text, value", [("符合、", "符合"), ("、符合", "符合"), ("基本符合。", "基本符合"), ("。0分", Decimal(0)),
+                                         ("5，", Decimal(5)), ("；4.5", Decimal("4.5"))])
+def test_cjk_punctuation_hung_over_from_the_next_cell_is_no_part_of_the_value(text, value):
+    s = text_to_score(text, ("符合", "基本符合", "不符合"))
+    assert (s.value, s.raw, s.note) == (value, text, None)
+
+
+def test_punctuation_alone_is_no_value():
+    assert text_to_score("、").kind == "text"
