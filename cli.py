@@ -103,14 +103,30 @@ def main() -> None:
 @rubric_dir_option
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (default: all cores).")
 @click.option("--timeout", type=click.IntRange(min=1), default=120, show_default=True,
-              help="Seconds one file may take before it is failed.")
+              help="Seconds one file (or one archive or e-mail being unpacked) may take before it is failed and its "
+                   "worker killed. A scan gets --page-timeout more per page, counted before reading from the file's "
+                   "header: every frame of an image, every page of a PDF whose first pages have no text.")
+@click.option("--page-timeout", type=click.IntRange(min=0), default=30, show_default=True,
+              help="Seconds added to --timeout for each scanned page (at most 40 pages count).")
+@click.option("--max-memory", default="2G", show_default=True, metavar="SIZE",
+              help="Memory one file's reading may use (its worker and the programs it starts, LibreOffice "
+                   "included), e.g. 1500M or 2G; over it the worker is killed and the file failed.")
+@click.option("--retry-failed", is_flag=True,
+              help="Read again the files whose stored record failed (done by itself when the selfeval version or "
+                   "the installed extras changed since).")
 def ingest(paths: tuple[str, ...], db_path: str, rubric_id: str | None, rubric_dirs: tuple[str, ...],
-           jobs: int | None, timeout: int) -> None:
+           jobs: int | None, timeout: int, page_timeout: int, max_memory: str, retry_failed: bool) -> None:
     """Read forms (files or folders) into the database.
 
     Example: selfeval ingest inbox/ --db selfeval.db
     """
     from extractor.ingest import ingest as run
+    from extractor.ingest import parse_size
+
+    try:
+        memory = parse_size(max_memory)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--max-memory") from None
 
     rubrics = _rubrics(rubric_dirs)
     if rubric_id is not None and rubric_id not in rubrics:
@@ -130,7 +146,8 @@ def ingest(paths: tuple[str, ...], db_path: str, rubric_id: str | None, rubric_d
         elif outcome in ("failed", "skipped", "flagged"):
             click.echo(line, err=True)
 
-    summary = run(db, list(paths), rubrics, rubric_id, progress, jobs=jobs, timeout=timeout)
+    summary = run(db, list(paths), rubrics, rubric_id, progress, jobs=jobs, timeout=timeout, max_memory=memory,
+                  page_timeout=page_timeout, retry_failed=retry_failed)
     click.echo(summary.line(), err=True)
     sys.exit(1 if summary.failed else 0)
 

@@ -251,6 +251,9 @@ def _member(st: _State, name: str, source: str, depth: int, chunks: Callable[[],
     except RuntimeError as e:  # zipfile: encrypted member
         yield Member(None, src, error=f"the archive is encrypted: {name} ({e}); send it without a password")
         return
+    except Exception as e:  # noqa: BLE001 - a forged member header: this member fails, the others go on
+        yield Member(None, src, error=f"cannot unpack {name}: the archive is damaged ({_reason(e)})")
+        return
     if nested:
         yield from _container(path, src, depth + 1, st)
     elif Path(name).suffix.lower() in SCAN_SUFFIXES and path.stat().st_size < DEFAULT_MIN_SCAN_BYTES:
@@ -261,7 +264,22 @@ def _member(st: _State, name: str, source: str, depth: int, chunks: Callable[[],
         yield Member(path, src)
 
 
+def _reason(e: BaseException) -> str:
+    text = " ".join(str(e).split())[:160]
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
 def _container(path: Path, source: str, depth: int, st: _State) -> Iterator[Member]:
+    """Yield a container's members; whatever its unpacking raises ends this container with one failed member,
+    and the members yielded before it (the form beside a bad zip in an e-mail) are kept."""
+    try:
+        yield from _container_members(path, source, depth, st)
+    except Exception as e:  # noqa: BLE001 - no forged container may stop the others
+        kind = "e-mail" if Path(path).suffix.lower() in (".eml", ".msg") else "archive"
+        yield Member(None, source, error=f"cannot unpack this {kind} ({_reason(e)}): re-send the files")
+
+
+def _container_members(path: Path, source: str, depth: int, st: _State) -> Iterator[Member]:
     suffix = path.suffix.lower()
     if suffix == ".zip":
         gen, empty = _zip(path, source, depth, st), "the archive holds no files"
@@ -320,11 +338,23 @@ def _zip(path: Path, source: str, depth: int, st: _State) -> Iterator[Member]:
     lim = st.limits
     try:
         z = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as e:
-        yield Member(None, source, error=f"not a readable zip archive: {e}")
+    except NotImplementedError as e:  # "zip file version 9.9", "compressed patched data": a valid zip we cannot read
+        yield Member(None, source, error=f"cannot unpack this zip archive ({e}): re-zip it with a standard zip tool")
+        return
+    except Exception as e:  # noqa: BLE001 - zipfile raises IndexError, KeyError... for a forged central directory
+        yield Member(None, source, error=f"not a readable zip archive: {_reason(e)}")
         return
     with z:
-        files = [i for i in z.infolist() if not i.is_dir() and not _is_junk(zip_member_name(i))]
+        try:
+            files = [i for i in z.infolist() if i.filename and not i.is_dir() and not _is_junk(zip_member_name(i))]
+        except Exception as e:  # noqa: BLE001 - a forged entry
+            yield Member(None, source, error=f"not a readable zip archive: {_reason(e)}")
+            return
+        nameless = sum(not i.filename for i in z.infolist())
+        if nameless:  # a name starting with NUL: zipfile cuts it to nothing, and the member cannot be named
+            st.members += nameless
+            yield Member(None, source, error=f"refused: {nameless} member(s) of the archive have no name "
+                                             "(it starts with a NUL byte): re-zip it with a standard zip tool")
         declared = sum(i.file_size for i in files)
         if len(files) > lim.max_members:
             yield Member(None, source, error=f"refused: the archive holds {len(files)} files, more than "

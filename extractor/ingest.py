@@ -1,21 +1,23 @@
 """Ingest: the paths a user gives -> input files -> Forms -> the store.
 
-Files are read in worker processes (jieba and the rubrics load once per worker) and stored
-by this process in input order, one transaction per form, so a killed ingest leaves a
-consistent database and a second run finishes the rest (same bytes are skipped). One bad
-file never stops the batch: every failure is a failed form with a one-line error.
+Every file is read, and every archive or e-mail unpacked, in a worker process under a deadline and a memory
+ceiling (extractor.supervisor): a file that hangs, eats memory or crashes its reader is one failed record, and
+the batch goes on. This process only walks folders, hashes regular files and stores the results, in input order,
+one transaction per form, so a killed ingest leaves a consistent database and a second run finishes the rest
+(same bytes are skipped). Every input has exactly one outcome a person can see: a record, or a skip line saying
+why (the same bytes were stored before); a container with no form inside is a failed record that lists what it
+held. A failed file is read again with retry_failed, or by itself once the selfeval version or the installed
+extras differ from those that failed it.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import importlib
 import os
-import signal
+import stat
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,15 +25,31 @@ import sqlite_utils
 
 from rubric import Rubric
 
-from .extract import file_sha256, path_to_form
+from . import stamp, supervisor, tempdirs
+from .containers import CONTAINER_SUFFIXES, Member
+from .extract import path_to_form
 from .form import FAILED, FLAGGED, Form
-from .store import save_form, sha_known
+from .inbox import (
+    DEFAULT_IGNORED_NAMES,
+    NotRegular,
+    collapse_members,
+    container_records,
+    human,
+    regular_sha256,
+    scanned_pages,
+)
+from .store import replace_failed, save_form
 
-# Files people keep beside forms in an inbox that are not worth a failed record.
-DEFAULT_IGNORED_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 DEFAULT_MAX_FILE_BYTES = 100 * 1024 * 1024
 DEFAULT_FILE_TIMEOUT_S = 120
+DEFAULT_SCAN_PAGE_S = 30  # added to the deadline for each page of a scan (a PDF without text, an image)
+DEFAULT_MAX_MEMORY = 2 * 1024 ** 3
+PLUGINS_ENV = "SELFEVAL_PLUGINS"  # comma-separated modules every worker imports first (extra parsers, tests)
 SKIPPED = "skipped"
+SLOW_SUFFIXES = (".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".doc", ".wps", ".rtf")
+
+__all__ = ["DEFAULT_IGNORED_NAMES", "DEFAULT_FILE_TIMEOUT_S", "DEFAULT_MAX_FILE_BYTES", "DEFAULT_MAX_MEMORY",
+           "DEFAULT_SCAN_PAGE_S", "Input", "Summary", "ingest", "paths_to_inputs"]
 
 
 @dataclass
@@ -68,42 +86,62 @@ class Summary:
         self.failed += outcome == FAILED
 
 
+def parse_size(text: str) -> int:
+    """Given a size as people write it (2G, 1500M, 2GB, 512k, or bytes), return the bytes; raise ValueError."""
+    t = text.strip().upper().removesuffix("B").removesuffix("I")
+    factor = {"K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}.get(t[-1:], 1)
+    try:
+        n = float(t[:-1] if factor > 1 else t)
+    except ValueError:
+        raise ValueError(f"{text!r} is no size: write e.g. 2G or 1500M") from None
+    if n * factor < 64 * 1024 ** 2:
+        raise ValueError(f"{text!r} is too little memory to read a form: give at least 64M")
+    return int(n * factor)
+
+
+def _refusal(mode: int) -> str | None:
+    """Given an lstat mode, return why such a file is never opened, or None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    what = ("a symbolic link" if stat.S_ISLNK(mode) else "a named pipe (FIFO)" if stat.S_ISFIFO(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a folder" if stat.S_ISDIR(mode) else "a special file")
+    return f"refused: {what}, not a regular file: copy the file itself into the folder"
+
+
 def paths_to_inputs(paths: list[str]) -> Iterator[Input]:
-    """Given the paths from the command line, yield every file: a file as given, a directory's
-    files recursively (sorted), each named by the path as reached from the command line."""
+    """Given the paths from the command line, yield every file: a file as given, a directory's files recursively
+    (sorted), each named by the path as reached from the command line. Only regular files are to be opened:
+    symbolic links, FIFOs and devices found in a folder are yielded with their refusal, before anything reads them
+    (a path named on the command line may be a link to a regular file: the user chose it)."""
     for p in paths:
         path = Path(p)
         if path.is_dir():
             for root, dirs, files in os.walk(path):
                 dirs.sort()
+                for name in [d for d in dirs if os.path.islink(os.path.join(root, d))]:
+                    dirs.remove(name)
+                    files.append(name)
                 for name in sorted(files):
                     if name in DEFAULT_IGNORED_NAMES or name.startswith("~$"):
                         continue
-                    yield Input(Path(root) / name, os.path.join(root, name))
+                    full = os.path.join(root, name)
+                    try:
+                        why = _refusal(os.lstat(full).st_mode)
+                    except OSError as e:
+                        why = f"cannot read the file: {e.strerror or e}"
+                    yield Input(None if why else Path(full), full, error=why)
         else:
-            yield Input(path, p)
-
-
-def inputs_to_leaves(inputs: Iterator[Input], workdir: Path) -> Iterator[Input]:
-    """Given input files, yield the files to read: archives and e-mails expanded into their
-    members (written under workdir), other files as they are."""
-    from . import containers
-
-    for inp in inputs:
-        if inp.path is not None and inp.path.suffix.lower() in containers.CONTAINER_SUFFIXES:
-            for m in containers.input_to_members(inp.path, inp.source, workdir):
-                yield Input(m.path, m.source, m.error, m.skipped)
-        else:
-            yield inp
+            try:
+                why = _refusal(os.stat(path).st_mode)
+            except OSError as e:
+                why = f"cannot read the file: {e.strerror or e}"
+            yield Input(None if why else path.resolve() if path.is_symlink() else path, p, error=why)
 
 
 # --- the worker side -------------------------------------------------------------------------
 
 _RUBRICS: dict[str, Rubric] = {}
-
-
-class FileTimeout(Exception):
-    pass
 
 
 def load_worker_state(rubrics: dict[str, Rubric]) -> None:
@@ -115,82 +153,221 @@ def load_worker_state(rubrics: dict[str, Rubric]) -> None:
     tokens("预热")
 
 
-def _init_worker(rubrics: dict[str, Rubric]) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+def _init_worker(rubrics: dict[str, Rubric], workdir: str) -> None:
+    # Temporary files of the worker and of the programs it starts (LibreOffice's lu*.tmp) go under the run's own
+    # folder, which the parent removes at the end whatever happened to the worker.
+    tmp = Path(workdir) / f"tmp-{os.getpid()}"
+    tmp.mkdir(exist_ok=True)
+    for var in ("TMPDIR", "TEMP", "TMP"):
+        os.environ[var] = str(tmp)
+    tempfile.tempdir = str(tmp)
+    for name in filter(None, (n.strip() for n in os.environ.get(PLUGINS_ENV, "").split(","))):
+        importlib.import_module(name)
     load_worker_state(rubrics)
 
 
-def _on_alarm(signum, frame):
-    raise FileTimeout
-
-
-def read_file(path: Path, source: str, sha: str, rubric_id: str | None, timeout: int) -> Form:
-    """Given one file, return its Form within the time limit; never raise."""
-    use_alarm = timeout > 0 and threading.current_thread() is threading.main_thread()
-    if use_alarm:
-        old = signal.signal(signal.SIGALRM, _on_alarm)
-        signal.alarm(timeout)
+def read_task(path: str, source: str, sha: str, rubric_id: str | None) -> Form:
+    """Given one file, return its Form; a file that cannot be read is a failed Form. Sends ("pages", n) first
+    when the file is a scan of n pages, for the parent to extend the deadline."""
+    p = Path(path)
+    pages = scanned_pages(p)
+    if pages:
+        supervisor.send(("pages", pages))
     try:
-        return path_to_form(path, _RUBRICS, source=source, rubric_id=rubric_id, sha256=sha)
-    except FileTimeout:
-        return Form(source=source, sha256=sha, status=FAILED,
-                    error=f"reading took longer than {timeout} s: the file may be damaged; re-save it and send it again")
+        return path_to_form(p, _RUBRICS, source=source, rubric_id=rubric_id, sha256=sha)
+    except MemoryError:
+        raise  # the supervisor words it with the ceiling
     except Exception as e:  # noqa: BLE001 - one bad file must never stop the batch
         return Form(source=source, sha256=sha, status=FAILED,
                     error=f"could not read the file ({type(e).__name__}: {str(e)[:120]}); please report it")
-    finally:
-        if use_alarm:
-            signal.alarm(0)
-            signal.signal(signal.SIGALRM, old)
+
+
+def unpack_task(path: str, source: str, workdir: str) -> int:
+    """Given a container file, unpack it under workdir, sending each member as ("member", Member) as it is
+    written (so the members before a hang or crash are kept); return how many."""
+    from .containers import input_to_members
+
+    n = 0
+    for m in input_to_members(Path(path), source, Path(workdir)):
+        supervisor.send(("member", m))
+        n += 1
+    return n
 
 
 # --- the storing side ------------------------------------------------------------------------
 
-def _precheck(db: sqlite_utils.Database, inp: Input, max_bytes: int) -> tuple[Form | None, str | None, str]:
-    """Decide before parsing: a failed Form to store, a skip reason, or (None, None, sha) to read."""
-    if inp.skipped:
-        return None, inp.skipped, ""
-    if inp.error or inp.path is None:
-        return Form(source=inp.source, sha256="", status=FAILED, error=inp.error or "no file"), None, ""
-    try:
-        size = inp.path.stat().st_size
-        if size > max_bytes:
-            return Form(source=inp.source, sha256="", status=FAILED,
-                        error=f"the file is {_human(size)}, over the {_human(max_bytes)} limit: "
-                              f"send the form alone"), None, ""
-        sha = file_sha256(inp.path)
-    except OSError as e:
-        return Form(source=inp.source, sha256="", status=FAILED,
-                    error=f"cannot read the file: {e.strerror or e}"), None, ""
-    known = sha_known(db, sha)
-    if known is not None:
-        return None, f"already ingested (form {known})", sha
-    return None, None, sha
+
+@dataclass
+class _Slot:
+    """One outcome to store, in input order: a Form, a skip, or a read or unpack still running."""
+
+    source: str
+    sha: str = ""
+    form: Form | None = None
+    skip: str | None = None
+    waiting: str | None = None  # "read" (for the Form of sha) | "unpack" (for its members)
+    retry: list[int] = field(default_factory=list)  # failed records of these bytes this one replaces
+    members: list[Member] = field(default_factory=list)
+    path: Path | None = None
 
 
-def _cost(path: Path | None) -> tuple[int, int]:
-    """A sort key, most expensive first: PDFs (and scans) take far longer than Word files."""
-    try:
-        size = path.stat().st_size if path else 0
-    except OSError:
-        size = 0
-    slow = path is not None and path.suffix.lower() in (".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
-    return (0 if slow else 1, -size)
+def _failed(source: str, error: str, sha: str = "", kind: str | None = None) -> Form:
+    return Form(source=source, sha256=sha, status=FAILED, error=error, kind=kind)
 
 
-def _human(n: int) -> str:
-    return f"{n / (1024 * 1024):.0f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
+def _limit_message(what: str, why: str, value: object, timeout: float, pages: int, page_s: float) -> str:
+    """Given what the worker did, why it was stopped and the supervisor's value, return the one-line error."""
+    if why == supervisor.TIMEOUT:
+        detail = f" ({timeout:g} s + {page_s:g} s for each of {pages} scanned pages)" if pages else ""
+        return f"{what} took longer than {value:g} s{detail}: the file may be damaged; re-save it and send it again"
+    if why == supervisor.MEMORY:
+        return (f"{what} needed more than {human(int(value))} of memory: the file may be damaged or far too "
+                f"large; re-save it and send it again")
+    if why == supervisor.DIED:
+        return f"{what} stopped the reader (exit code {value}): the file may be damaged; re-save it and send it again"
+    return f"could not read the file ({value}); please report it"
 
 
-def _mp_context():
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+class _Run:
+    def __init__(self, db: sqlite_utils.Database, sup: supervisor.Supervisor, work: Path, rubric_id: str | None,
+                 record: Callable[[str, str, str | None], None], timeout: float, page_s: float, max_bytes: int,
+                 retry_failed: bool) -> None:
+        self.db, self.sup, self.work, self.rubric_id, self.record = db, sup, work, rubric_id, record
+        self.timeout, self.page_s, self.max_bytes, self.retry_failed = timeout, page_s, max_bytes, retry_failed
+        self.slots: list[_Slot] = []
+        self.reading: dict[str, list[_Slot]] = {}  # sha -> the slots waiting for its Form
+        self.unpacking: dict[int, _Slot] = {}
+        self.pages: dict[str, int] = {}
+        self.stored: set[str] = set()
+        self.stamp = stamp.current()
+
+    # -- admitting inputs --
+
+    def admit(self, inp: Input, container_kind: bool | None = None) -> _Slot:
+        """Given an input, return its slot: ready (a refusal, a skip) or waiting for a worker."""
+        if inp.skipped:
+            return _Slot(inp.source, skip=inp.skipped)
+        if inp.error or inp.path is None:
+            return _Slot(inp.source, form=_failed(inp.source, inp.error or "no file"))
+        is_container = inp.path.suffix.lower() in CONTAINER_SUFFIXES if container_kind is None else container_kind
+        try:
+            sha, size = regular_sha256(inp.path, None if is_container else self.max_bytes)
+        except NotRegular as e:
+            return _Slot(inp.source, form=_failed(inp.source, str(e)))
+        except OSError as e:
+            return _Slot(inp.source, form=_failed(inp.source, f"cannot read the file: {e.strerror or e}"))
+        if sha is None:
+            return _Slot(inp.source, form=_failed(inp.source, f"the file is {human(size)}, over the "
+                                                              f"{human(self.max_bytes)} limit: send the form alone"))
+        slot = _Slot(inp.source, sha=sha, path=inp.path)
+        known = self.db.execute("SELECT id, status, reader_version, extras FROM forms WHERE sha256 = ? ORDER BY id",
+                                [sha]).fetchall()
+        if known:
+            stale = any((r[2], r[3]) != (self.stamp["reader_version"], self.stamp["extras"]) for r in known)
+            if not all(r[1] == FAILED for r in known) or not (self.retry_failed or stale):
+                slot.skip = f"already ingested (form {known[0][0]})"
+                return slot
+            slot.retry = [r[0] for r in known]
+        if is_container:
+            slot.waiting = "unpack"
+            n = len(self.unpacking) + 1
+            self.unpacking[n] = slot
+            folder = self.work / f"c{n:04d}"
+            self.sup.submit(("unpack", n), unpack_task, (str(inp.path), inp.source, str(folder)), self.timeout,
+                            priority=(0, -size))
+        else:
+            slot.waiting = "read"
+            if sha not in self.reading:
+                self.reading[sha] = []
+                # The slowest files first (containers, then PDFs and scans, then by size) keep every core busy
+                # to the end; results are still stored in input order.
+                slow = inp.path.suffix.lower() in SLOW_SUFFIXES
+                self.sup.submit(("read", sha), read_task, (str(inp.path), inp.source, sha, self.rubric_id),
+                                self.timeout, priority=(1 if slow else 2, -size))
+            self.reading[sha].append(slot)
+        return slot
+
+    # -- worker events --
+
+    def on_event(self, ev: supervisor.Event) -> None:
+        kind, key = ev.task
+        if kind == "read":
+            if ev.kind == "message" and ev.value[0] == "pages":
+                self.pages[key] = ev.value[1]
+                self.sup.extend(ev.task, ev.value[1] * self.page_s)
+                return
+            slots = self.reading.pop(key, [])
+            if ev.kind == "result":
+                form = ev.value
+            else:
+                form = _failed(slots[0].source, _limit_message("reading", ev.why, ev.value, self.timeout,
+                                                               self.pages.get(key, 0), self.page_s), key)
+            for s in slots:
+                s.form, s.waiting = form, None
+            return
+        slot = self.unpacking[key]
+        if ev.kind == "message":
+            slot.members.append(ev.value[1])
+            return
+        error = None if ev.kind == "result" else _limit_message("unpacking", ev.why, ev.value, self.timeout, 0, 0)
+        self.expand(slot, error)
+
+    def expand(self, slot: _Slot, error: str | None) -> None:
+        """Given a container slot whose unpacking ended (with error when it was stopped), put its outcomes in its
+        place: its members' slots, led by the container's own record when it has no other outcome."""
+        suffix = Path(slot.source).suffix.lower().lstrip(".") or None
+        members = collapse_members(slot.source, slot.members)
+        outcomes: list[_Slot] = []
+        if error is not None:
+            outcomes.append(_Slot(slot.source, sha=slot.sha, retry=slot.retry,
+                                  form=_failed(slot.source, error, slot.sha, suffix)))
+            members = [m for m in members if m.source != slot.source]
+        for m in container_records(slot.source, members, top_done=error is not None):
+            if m.source == slot.source and m.error:  # the container's own record: its bytes, its retry
+                outcomes.append(_Slot(m.source, sha=slot.sha, retry=slot.retry,
+                                      form=_failed(m.source, m.error, slot.sha, suffix)))
+            else:
+                outcomes.append(self.admit(Input(m.path, m.source, m.error, m.skipped), container_kind=False))
+        if slot.retry and not any(o.retry for o in outcomes):
+            # Read again and now represented by its members: its old failed record goes (see store).
+            outcomes.insert(0, _Slot(slot.source, retry=slot.retry))
+        i = self.slots.index(slot)
+        self.slots[i:i + 1] = outcomes
+
+    # -- storing, in input order --
+
+    def flush(self) -> None:
+        while self.slots and self.slots[0].waiting is None:
+            self.store(self.slots.pop(0))
+
+    def store(self, slot: _Slot) -> None:
+        if slot.skip is not None:
+            self.record(slot.source, SKIPPED, slot.skip)
+            return
+        form = slot.form
+        if form is None:
+            replace_failed(self.db, None, slot.retry)
+            return
+        if form.sha256 and form.sha256 in self.stored:
+            self.record(slot.source, SKIPPED, "same bytes as another file in this batch")
+            return
+        if form.sha256:
+            self.stored.add(form.sha256)
+        form.source = slot.source
+        saved = replace_failed(self.db, form, slot.retry) if slot.retry else save_form(self.db, form)
+        if saved is None:
+            self.record(form.source, SKIPPED, "already ingested (by another run)")
+        else:
+            self.record(form.source, form.status, form.error)
 
 
 def ingest(db: sqlite_utils.Database, paths: list[str], rubrics: dict[str, Rubric], rubric_id: str | None = None,
            progress: Callable[[str, str, str | None], None] | None = None, jobs: int | None = None,
-           timeout: int = DEFAULT_FILE_TIMEOUT_S, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Summary:
-    """Given paths, read every form into the store; return the Summary. Same bytes twice: skipped."""
+           timeout: float = DEFAULT_FILE_TIMEOUT_S, max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+           max_memory: int = DEFAULT_MAX_MEMORY, page_timeout: float = DEFAULT_SCAN_PAGE_S,
+           retry_failed: bool = False) -> Summary:
+    """Given paths, read every form into the store; return the Summary. Same bytes twice: skipped, unless the
+    stored record failed and retry_failed is set or the reader (version, extras) changed since."""
     summary = Summary()
     start = time.perf_counter()
     jobs = max(1, jobs or os.cpu_count() or 1)
@@ -200,38 +377,17 @@ def ingest(db: sqlite_utils.Database, paths: list[str], rubrics: dict[str, Rubri
         if progress:
             progress(source, outcome, detail)
 
-    def store(form: Form) -> None:
-        if save_form(db, form) is None:
-            record(form.source, SKIPPED, "already ingested (by another run)")
-        else:
-            record(form.source, form.status, form.error)
-
-    with tempfile.TemporaryDirectory(prefix="selfeval-") as work:
-        todo: list[tuple[Input, str]] = []
-        for inp in inputs_to_leaves(paths_to_inputs(paths), Path(work)):
-            failed, skip, sha = _precheck(db, inp, max_bytes)
-            if failed is not None:
-                store(failed)
-            elif skip is not None:
-                record(inp.source, SKIPPED, skip)
-            elif any(sha == s for _, s in todo):
-                record(inp.source, SKIPPED, "same bytes as another file in this batch")
-            else:
-                todo.append((inp, sha))
-        if jobs == 1 or len(todo) <= 1:
-            load_worker_state(rubrics)
-            for inp, sha in todo:
-                store(read_file(inp.path, inp.source, sha, rubric_id, timeout))
-        else:
-            with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=_mp_context(),
-                                     initializer=_init_worker, initargs=(rubrics,)) as pool:
-                # The slowest files first (PDFs, then by size) keep every core busy to the end; results
-                # are still stored in input order, so the database order is stable.
-                futures: dict[int, Future] = {}
-                for n in sorted(range(len(todo)), key=lambda k: _cost(todo[k][0].path)):
-                    inp, sha = todo[n]
-                    futures[n] = pool.submit(read_file, inp.path, inp.source, sha, rubric_id, timeout)
-                for n in range(len(todo)):
-                    store(futures.pop(n).result())
+    tempdirs.clean_stale()
+    with tempdirs.private_dir("ingest") as work:
+        with supervisor.Supervisor(jobs, max_memory, _init_worker, (rubrics, str(work))) as sup:
+            run = _Run(db, sup, work, rubric_id, record, timeout, page_timeout, max_bytes, retry_failed)
+            for inp in paths_to_inputs(paths):
+                run.slots.append(run.admit(inp))
+                run.flush()
+            run.flush()
+            for ev in sup.events():
+                run.on_event(ev)
+                run.flush()
+            run.flush()
     summary.seconds = time.perf_counter() - start
     return summary

@@ -25,6 +25,7 @@ from pathlib import Path
 import sqlite_utils
 
 from .form import Discrepancy, ExtraRow, Finding, Form, ItemResult, PrintedTotal
+from .stamp import current as reader_stamp
 
 DEFAULT_DB = "selfeval.db"
 DEFAULT_BUSY_TIMEOUT_MS = 30_000
@@ -38,6 +39,8 @@ FORMS_COLUMNS = {
     "institution": str, "fill_date": str, "batches": int, "certified_total": int, "certified_passed": int,
     "has_inspector": int, "kind": str, "ingested_at": str, "superseded_by": int, "printed": str, "extra_rows": str,
     "findings": str,  # JSON list of {kind, message, side}: form-level doubts raised while reading
+    # What read it (extractor.stamp): a failed record is read again when these differ from the running selfeval's.
+    "reader_version": str, "extras": str,
 }
 ITEMS_COLUMNS = {
     "id": int, "form_id": int, "position": int, "code": str, "category": str, "label": str, "max": float,
@@ -405,6 +408,29 @@ def save_form(db: sqlite_utils.Database, form: Form, dedupe: bool = True) -> int
         return form_id
 
 
+def replace_failed(db: sqlite_utils.Database, form: Form | None, failed_ids: list[int]) -> int | None:
+    """Given a Form read again (or None when its file is now represented by others) and the ids of the failed records
+    of the same bytes it replaces, delete those and insert it in one transaction; return its id, or None when the
+    bytes meanwhile have other records (another run read them again first)."""
+    if not failed_ids:
+        return save_form(db, form) if form is not None else None
+    with immediate(db):
+        marks = ",".join("?" * len(failed_ids))
+        sha = form.sha256 if form is not None else None
+        if sha is not None:
+            rows = db.execute("SELECT id, status FROM forms WHERE sha256 = ?", [sha]).fetchall()
+            if sorted(r[0] for r in rows) != sorted(failed_ids) or any(r[1] != "failed" for r in rows):
+                return None
+        for table in ("corrections", "discrepancies", "items"):
+            db.execute(f"DELETE FROM {table} WHERE form_id IN ({marks})", failed_ids)
+        db.execute(f"DELETE FROM forms WHERE id IN ({marks}) AND status = 'failed'", failed_ids)
+        if form is None:
+            return None
+        form_id = _insert_form(db, form)
+        supersede(db, form_id)
+        return form_id
+
+
 def supersede(db: sqlite_utils.Database, form_id: int) -> None:
     """Among the readable forms of one institution and rubric, mark all but the current one
     superseded: the current one has the latest fill date; for equal dates, the later ingested."""
@@ -427,7 +453,7 @@ def _insert_form(db: sqlite_utils.Database, form: Form) -> int:
         "rubric": form.rubric, "rubric_score": form.rubric_score, "institution": form.institution,
         "fill_date": form.fill_date, "has_inspector": int(form.has_inspector), "kind": form.kind,
         "ingested_at": now(), "printed": _printed_to_json(form), "extra_rows": _extras_to_json(form),
-        "findings": findings_to_json(form.findings),
+        "findings": findings_to_json(form.findings), **reader_stamp(),
         **{k: form.header.get(k) for k in ("batches", "certified_total", "certified_passed")},
     }
     form_id = db["forms"].insert(row).last_pk

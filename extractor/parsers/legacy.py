@@ -6,19 +6,20 @@ The file's first bytes decide what it really is, whatever its name says: an OLE2
 sees it — LibreOffice would happily import plain text or garbage as a document.
 
 LibreOffice runs headless with a private profile per call (so it never hands the job to a running
-instance or shares a locked profile), in its own process group, under a time limit.
+instance or shares a locked profile) and its temporary files under a private selfeval-lo-* folder, under a time
+limit; on a timeout its whole process tree (soffice.bin included) is killed with psutil, on every OS.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
-import tempfile
+import sys
 from pathlib import Path
 
 from ..model import Document
+from ..tempdirs import private_dir
 from .base import ParseError, Parser
 from .docx import DocxParser
 
@@ -27,8 +28,23 @@ DEFAULT_CONVERT_TIMEOUT = 60  # seconds
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024  # larger legacy files are refused, not converted
 SOFFICE_NAMES = ("soffice", "libreoffice")
 _MAC_SOFFICE = "/Applications/LibreOffice.app/Contents/MacOS/soffice"
+_WINDOWS_SOFFICE = r"LibreOffice\program\soffice.exe"  # under Program Files or Program Files (x86)
 
-NEEDS_LIBREOFFICE = "reading .doc needs LibreOffice: apt-get install libreoffice-writer-nogui"
+
+def libreoffice_install_hint(platform: str = sys.platform) -> str:
+    """Given the OS (sys.platform), return the one-line message saying how to install LibreOffice there."""
+    if platform.startswith("win"):
+        return ("reading .doc needs LibreOffice: install it with the LibreOffice installer for Windows "
+                "(libreoffice.org), then run ingest again")
+    if platform == "darwin":
+        return ("reading .doc needs LibreOffice: brew install --cask libreoffice, or the LibreOffice installer "
+                "for macOS (libreoffice.org)")
+    if shutil.which("apt-get") or os.path.exists("/etc/debian_version"):
+        return "reading .doc needs LibreOffice: apt-get install libreoffice-writer-nogui"
+    return "reading .doc needs LibreOffice: install the libreoffice-writer package of your system"
+
+
+NEEDS_LIBREOFFICE = libreoffice_install_hint()
 WPS_FAILED = "cannot read this WPS file: open it in WPS and save it as .docx"
 
 
@@ -63,8 +79,7 @@ class LegacyWordParser(Parser):
         soffice = find_soffice()
         if soffice is None:
             raise ParseError(NEEDS_LIBREOFFICE)
-        with tempfile.TemporaryDirectory(prefix="selfeval-lo-", ignore_cleanup_errors=True) as tmp:
-            tmpdir = Path(tmp)
+        with private_dir("lo") as tmpdir:
             # The import filter is forced: left to itself LibreOffice falls back to importing a
             # damaged file as plain text and "succeeds".
             attempts = {"doc": [("input.doc", "MS Word 97")], "rtf": [("input.rtf", "Rich Text Format")],
@@ -123,13 +138,23 @@ def describe(head: bytes) -> str:
     return f"unknown content (starts with {head[:8].hex(' ')})"
 
 
+def soffice_candidates() -> list[str]:
+    """Return where LibreOffice is installed when it is not on PATH: Program Files (both) on Windows, the
+    application bundle on macOS."""
+    if sys.platform.startswith("win"):
+        roots = [os.environ.get(v) for v in ("ProgramFiles", "ProgramW6432", "ProgramFiles(x86)")]
+        roots += [r"C:\Program Files", r"C:\Program Files (x86)"]
+        return [os.path.join(r, _WINDOWS_SOFFICE) for r in dict.fromkeys(r for r in roots if r)]
+    return [_MAC_SOFFICE]
+
+
 def find_soffice() -> str | None:
     """The LibreOffice executable, or None."""
     for name in SOFFICE_NAMES:
         found = shutil.which(name)
         if found:
             return found
-    return _MAC_SOFFICE if os.path.exists(_MAC_SOFFICE) else None
+    return next((c for c in soffice_candidates() if os.path.isfile(c)), None)
 
 
 def convert_to_docx(soffice: str, path: Path, tmpdir: Path, name: str, infilter: str, timeout: float,
@@ -148,6 +173,10 @@ def soffice_convert(soffice: str, path: Path, tmpdir: Path, name: str, infilter:
     outdir = work.parent / "out"
     profile = work.parent / "profile"
     work.mkdir(parents=True)
+    # Its lu*.tmp files go under our folder too, whatever happens to it (TMPDIR on POSIX, TEMP/TMP on Windows).
+    private_tmp = work.parent / "tmp"
+    private_tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(private_tmp), "TEMP": str(private_tmp), "TMP": str(private_tmp)}
     src = work / name
     shutil.copyfile(path, src)
     cmd = [soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore", "--nologo",
@@ -155,26 +184,25 @@ def soffice_convert(soffice: str, path: Path, tmpdir: Path, name: str, infilter:
            "--outdir", str(outdir), str(src)]
     try:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                start_new_session=True, cwd=str(work))
+                                start_new_session=os.name == "posix", cwd=str(work), env=env)
     except OSError as e:
         raise ParseError(f"{NEEDS_LIBREOFFICE} ({e.strerror or e})") from None
     try:
         proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        _kill_group(proc)
+        _kill_tree(proc)
         raise ParseError(f"converting the {suffix} with LibreOffice took longer than {timeout:g} s") from None
     except BaseException:
-        _kill_group(proc)
+        _kill_tree(proc)
         raise
     out = outdir / (Path(name).stem + "." + target.split(":", 1)[0])
     return out if out.is_file() and out.stat().st_size > 0 else None
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+def _kill_tree(proc: subprocess.Popen) -> None:
+    from ..supervisor import kill_tree  # psutil: the same on every OS, soffice.bin under oosplash included
+
+    kill_tree(proc.pid)
     try:
         proc.communicate(timeout=10)
     except (subprocess.TimeoutExpired, ValueError):
