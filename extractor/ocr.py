@@ -31,21 +31,35 @@ Coordinates: Cell.bbox is in PDF points of the deskewed page, like the PDF parse
 points; for an image file, pixels x 72 / dpi (dpi from the file, else estimated as for an A4 page).
 Cell.confidence = the lowest confidence of the texts in the cell (None for an empty cell).
 Document.lines = the text outside tables, page by page, top to bottom.
+
+Limits (extractor.limits): an image's pixels are checked from its header before it is decoded, and a PDF
+page's size in points before it is rendered (a page too large at its dpi is rendered at the largest dpi
+that fits MAX_PAGE_PIXELS, down to the render range's lower end, else refused); a scan of more than
+MAX_PAGES pages is refused; pages are decoded and rendered one at a time.
+
+onnxruntime: its telemetry is disabled before it is first imported (ORT_TELEMETRY_DISABLED; onnxruntime
+1.32 writes a device id under ~/.cache/Microsoft at import unless its telemetry is suppressed) and its C++
+logger only reports errors, so OCR leaves nothing in the user's home folder and no bare lines on stderr.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import re
 import threading
 import time
 from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 import cv2
 import numpy as np
 
+from . import logs
+from .limits import MAX_PAGE_PIXELS, page_pixels_refusal, pages_refusal
 from .model import Document
 from .parsers.base import ParseError
 from .parsers.image import MISSING_OCR
@@ -124,14 +138,49 @@ _ENGINE: Engine | None = None
 _ENGINE_LOCK = threading.Lock()
 
 
+# onnxruntime's C++ logger: 3 = errors only (its warnings, such as unused initializers, are not ours).
+ORT_LOG_SEVERITY = 3
+
+
+def import_onnxruntime_quietly() -> ModuleType:
+    """Return onnxruntime imported with its telemetry off and its C++ logger at ORT_LOG_SEVERITY; raise
+    ImportError when it is not installed.
+
+    ORT_TELEMETRY_DISABLED is onnxruntime's opt-out; releases before it was a full opt-out (1.32) still
+    write a device id file into the home folder while initialising at import, unless they believe they run
+    under their test harness, so ORT_RUNNING_UNIT_TESTS is set for the import only (it only suppresses
+    telemetry) and restored after."""
+    import sys
+
+    os.environ.setdefault("ORT_TELEMETRY_DISABLED", "1")
+    if "onnxruntime" in sys.modules:
+        ort = sys.modules["onnxruntime"]
+    else:
+        saved = os.environ.get("ORT_RUNNING_UNIT_TESTS")
+        os.environ["ORT_RUNNING_UNIT_TESTS"] = "1"
+        try:
+            import onnxruntime as ort
+        finally:
+            if saved is None:
+                os.environ.pop("ORT_RUNNING_UNIT_TESTS", None)
+            else:
+                os.environ["ORT_RUNNING_UNIT_TESTS"] = saved
+    for name, args in (("disable_telemetry_events", ()), ("set_default_logger_severity", (ORT_LOG_SEVERITY,))):
+        if callable(getattr(ort, name, None)):
+            getattr(ort, name)(*args)
+    return ort
+
+
 class Engine:
     """rapidocr's detector and recognizer sessions, loaded once per process from the package's own models."""
 
     def __init__(self) -> None:
         try:
+            import_onnxruntime_quietly()
             from rapidocr_onnxruntime import RapidOCR
         except ImportError as error:
             raise ParseError(MISSING_OCR) from error
+        logs.capture_library_logs()  # rapidocr's loggers, created at its import
         ocr = RapidOCR()
         self.detector = ocr.text_det
         self.recognizer = ocr.text_rec
@@ -854,20 +903,35 @@ def pil_to_pixels(image) -> np.ndarray:
 
 def image_file_pages(path) -> list[PageImage]:
     """Given an image file (PNG, JPEG, TIFF: every frame a page), return its pages; raise ParseError."""
-    from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+    return list(iter_image_file_pages(path))
+
+
+def iter_image_file_pages(path) -> Iterator[PageImage]:
+    """Given an image file (PNG, JPEG, TIFF: every frame a page), yield its pages one at a time (a page is
+    decoded only when the one before it has been read); raise ParseError when it is unreadable or declares
+    more than MAX_PAGES pages or a page of more than MAX_PAGE_PIXELS (checked before decoding it)."""
+    from PIL import ImageOps, ImageSequence, UnidentifiedImageError
+
+    from .parsers.image import open_image
 
     try:
-        with Image.open(path) as im:
-            pages = []
+        with open_image(path) as im:
             for number, frame in enumerate(ImageSequence.Iterator(im), start=1):
+                if refusal := pages_refusal(number, at_least=True):  # open_image counted them; this is a backstop
+                    raise ParseError(refusal)
+                if refusal := page_pixels_refusal(*frame.size, what=_page_name(number)):
+                    raise ParseError(refusal)
                 upright = ImageOps.exif_transpose(frame) if number == 1 else frame
                 stated = frame.info.get("dpi")
                 dpi_value = float(stated[0]) if isinstance(stated, tuple) and stated and stated[0] else None
                 pixels = pil_to_pixels(upright)
-                pages.append(PageImage(pixels, estimate_dpi(pixels.shape, dpi_value), number))
-            return pages
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+                yield PageImage(pixels, estimate_dpi(pixels.shape, dpi_value), number)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
         raise ParseError(f"not a readable image: {error}; scan it again") from error
+
+
+def _page_name(number: int) -> str:
+    return "the image" if number == 1 else f"page {number} of the image"
 
 
 def pdf_pages(source, dpi: float | None = None):
@@ -883,10 +947,12 @@ def pdf_pages(source, dpi: float | None = None):
         source = source.read()
     pdf = pdfium.PdfDocument(source)
     try:
+        if refusal := pages_refusal(len(pdf), "the scanned PDF"):
+            raise ParseError(refusal)
         for number in range(1, len(pdf) + 1):
             page = pdf[number - 1]
             try:
-                page_dpi = dpi or _render_dpi(page, pdfium)
+                page_dpi = fit_render_dpi(page.get_size(), dpi or _render_dpi(page, pdfium), number, dpi)
                 bitmap = page.render(scale=page_dpi / 72.0)
                 pixels = bitmap.to_numpy()
                 if bitmap.mode in ("RGB", "RGBA", "RGBX"):
@@ -900,6 +966,27 @@ def pdf_pages(source, dpi: float | None = None):
                 page.close()
     finally:
         pdf.close()
+
+
+def fit_render_dpi(size: tuple[float, float], dpi: float, number: int, requested: float | None = None) -> float:
+    """Given a PDF page's size in points, the dpi chosen to render it and its number, return the dpi to render
+    it at: the chosen one when the bitmap stays within MAX_PAGE_PIXELS, else the largest that does, down to
+    the render range's lower end (or the requested dpi when lower); below that raise ParseError (before
+    pdfium allocates anything)."""
+    width_in, height_in = (abs(float(v)) / 72.0 for v in size)
+    if not (math.isfinite(width_in) and math.isfinite(height_in)):
+        raise ParseError(f"the PDF page {number} has no readable size: scan the form again")
+    area = max(width_in * height_in, 1e-9)
+    if area * dpi * dpi <= MAX_PAGE_PIXELS:
+        return dpi
+    floor = min(DEFAULT_RENDER_DPI_RANGE[0], requested or DEFAULT_RENDER_DPI_RANGE[0])
+    fitting = math.floor(math.sqrt(MAX_PAGE_PIXELS / area))
+    if fitting >= floor:
+        return float(fitting)
+    pixels = area * floor * floor
+    raise ParseError(f"the PDF page {number} is {width_in:.0f} x {height_in:.0f} inches ({pixels / 1e6:.0f} "
+                     f"megapixels at {floor:.0f} dpi, at most {MAX_PAGE_PIXELS // 1_000_000} are read): "
+                     "scan the form again on A4 or A3 paper")
 
 
 def _render_dpi(page, pdfium) -> float:

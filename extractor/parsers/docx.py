@@ -6,6 +6,12 @@ Cell with a span. Content controls (w:sdt), tracked insertions (w:ins) and
 smart tags/custom XML wrappers are read through; deleted text (w:delText) and tracked-deleted
 rows are not. Tables in text boxes are tables too, checkboxes read as ☑/☐ (docx_marks), each
 table carries its column edges (Table.col_x, docx_grid), and page headers/footers give Document.page_lines.
+
+What a file declares is checked before it is built (extractor.limits): zip parts are inflated a chunk at a
+time up to MAX_XML_BYTES, and a table whose gridBefore/gridSpan/gridAfter or rows run past MAX_TABLE_COLUMNS
+or MAX_TABLE_ROWS is refused, so a few kilobytes cannot make us build a grid of 100 million cells. An OLE2
+file under a .docx name is named for what it is: password-protected (an EncryptedPackage stream) or a Word
+97-2003 document, which the legacy parser converts.
 """
 
 from __future__ import annotations
@@ -18,10 +24,13 @@ from pathlib import Path
 
 from lxml import etree
 
+from .. import logs  # noqa: F401 - importing it routes library logging (every worker imports the parsers)
+from ..limits import MAX_DOCUMENT_CELLS, MAX_TABLE_COLUMNS, MAX_TABLE_ROWS, MAX_XML_BYTES, READ_CHUNK, open_regular
 from ..model import Cell, Document, Table
 from .base import ParseError, Parser
 from .docx_grid import cell_width, grid_edges, merged_above, twips
 from .docx_marks import fldchar_checkbox_mark, sdt_checkbox_mark, sym_text
+from .ole import ENCRYPTED_OOXML, OLE2_MAGIC, PASSWORD_PROTECTED, path_to_ole_info
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
@@ -35,7 +44,9 @@ _WRAPPERS = {_w + "sdt", _w + "sdtContent", _w + "customXml", _w + "smartTag", _
 _SKIP = {_w + "del", _w + "moveFrom", _w + "sdtPr", _w + "rPr", _w + "pPr", _w + "instrText", _w + "delText",
          f"{{{MC}}}Fallback"}
 
-DEFAULT_MAX_XML_BYTES = 64 * 1024 * 1024  # document.xml larger than this is refused (zip bomb guard)
+DEFAULT_MAX_XML_BYTES = MAX_XML_BYTES  # an XML part larger than this is refused (zip bomb guard)
+# Word writes its parts deflated or stored; bzip2 and LZMA members would be inflated in one piece by zipfile.
+_ZIP_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 _PAGE_PART = re.compile(r"^word/(header|footer)(\d*)\.xml$")
 
 
@@ -44,6 +55,11 @@ class DocxParser(Parser):
     kind = "docx"
 
     def path_to_document(self, path: Path) -> Document:
+        """Given a .docx path, return its tables, lines and page lines, or raise ParseError."""
+        with open_regular(path) as f:
+            ole = f.read(len(OLE2_MAGIC)) == OLE2_MAGIC
+        if ole:
+            return ole_to_document(Path(path))
         body, page_parts = path_to_parts(path)
         doc = Document(kind=self.kind)
         body_to_document(body, doc)
@@ -51,22 +67,50 @@ class DocxParser(Parser):
         return doc
 
 
+def ole_to_document(path: Path) -> Document:
+    """Given an OLE2 file under a .docx name, return its Document when it is a Word 97-2003 or 6.0/95 file
+    (converted by the legacy parser), else raise ParseError naming what it is."""
+    info = path_to_ole_info(path)
+    if info is not None and (info.kind == ENCRYPTED_OOXML or info.encrypted):
+        raise ParseError(PASSWORD_PROTECTED)
+    if info is not None and info.kind is not None:
+        from .legacy import LegacyWordParser  # legacy imports this module
+
+        return LegacyWordParser().path_to_document(path)
+    what = info.what if info is not None else "a damaged OLE2 file"
+    raise ParseError(f"not a readable Word file: it is {what}, not a .docx; open it in Word or WPS and save it "
+                     "as .docx")
+
+
 def _xml(data: bytes) -> etree._Element:
     return etree.fromstring(data, etree.XMLParser(resolve_entities=False, huge_tree=False, no_network=True))
 
 
 def _read_part(z: zipfile.ZipFile, name: str) -> bytes:
+    """Given the open zip and a part name, return the part's bytes, inflated a chunk at a time and refused
+    (ParseError) once over DEFAULT_MAX_XML_BYTES: the sizes a zip declares may lie, and zipfile's read()
+    inflates a whole member in one call."""
     info = z.getinfo(name)
+    if info.compress_type not in _ZIP_METHODS:
+        raise ParseError(f"the Word file's part {name} is compressed with a method Word never writes "
+                         f"({info.compress_type}): re-save it as .docx")
+    too_large = f"the Word document is too large to read (more than {DEFAULT_MAX_XML_BYTES} bytes of XML in {name})"
     if info.file_size > DEFAULT_MAX_XML_BYTES:
-        raise ParseError(f"the Word document is too large to read ({info.file_size} bytes of XML)")
-    return z.read(name)
+        raise ParseError(too_large)
+    out = bytearray()
+    with z.open(info) as f:
+        while chunk := f.read(READ_CHUNK):
+            out += chunk
+            if len(out) > DEFAULT_MAX_XML_BYTES:
+                raise ParseError(too_large)
+    return bytes(out)
 
 
 def path_to_parts(path: Path) -> tuple[etree._Element, list[etree._Element]]:
     """Given a .docx path, return its w:body and its header/footer roots (w:hdr, w:ftr) in the order the
     sections name them, or raise ParseError saying what is wrong with the main part."""
     try:
-        with zipfile.ZipFile(path) as z:
+        with open_regular(path) as f, zipfile.ZipFile(f) as z:
             name = _main_part_name(z)
             xml = _read_part(z, name)
             try:
@@ -95,8 +139,8 @@ def path_to_parts(path: Path) -> tuple[etree._Element, list[etree._Element]]:
 def _main_part_name(z: zipfile.ZipFile) -> str:
     """The main document part, from [Content_Types].xml when it names one, else word/document.xml."""
     try:
-        ct = etree.fromstring(z.read("[Content_Types].xml"))
-    except (KeyError, etree.XMLSyntaxError):
+        ct = _xml(_read_part(z, "[Content_Types].xml"))
+    except (KeyError, ParseError, etree.XMLSyntaxError):
         return "word/document.xml"
     for o in ct:
         if str(o.get("ContentType", "")).endswith(("document.main+xml", "document.macroEnabled.main+xml")):
@@ -138,9 +182,11 @@ def page_parts_to_lines(parts: list[etree._Element]) -> list[str]:
                 start = len(scratch.tables)
                 table_to_tables(tbl, scratch)
                 for t in scratch.tables[start:]:
+                    by_row: dict[int, list[str]] = {}
+                    for c in t.cells:  # cells are in row order: one pass, not one per row
+                        by_row.setdefault(c.row, []).append(" ".join(c.text.split()))
                     for r in range(t.n_rows):
-                        texts = (" ".join(c.text.split()) for c in t.cells if c.row == r)
-                        lines.append(" ".join(x for x in texts if x))
+                        lines.append(" ".join(x for x in by_row.get(r, ()) if x))
     return [line for line in dict.fromkeys(lines) if line]
 
 
@@ -246,7 +292,9 @@ def table_to_tables(tbl: etree._Element, doc: Document) -> None:
     # Per row, (grid edge, stated width in twips or None) of each stretch: gridBefore, cells, gridAfter.
     stretches: list[list[tuple[int, float | None]]] = []
     grid = tbl.find(_w + "tblGrid")
-    grid_w = [twips(g.get(_w + "w")) for g in grid.findall(_w + "gridCol")] if grid is not None else []
+    grid_cols = grid.findall(_w + "gridCol") if grid is not None else []
+    _check_columns(len(grid_cols))
+    grid_w = [twips(g.get(_w + "w")) for g in grid_cols]
     # Grid column widths to weigh a vMerge continuation that straddles cells above (rows not sharing one grid).
     col_w = [w or 0.0 for w in grid_w] if grid_w and None not in grid_w and sum(grid_w) > 0 else []
     r = -1
@@ -256,12 +304,15 @@ def table_to_tables(tbl: etree._Element, doc: Document) -> None:
             _forget_deleted_row(tr, trpr, open_above)
             continue
         r += 1
-        col = _int_attr(_find(trpr, "gridBefore"))
+        if r >= MAX_TABLE_ROWS:
+            raise ParseError(f"the Word table has more than {MAX_TABLE_ROWS} rows: not a form")
+        col = _check_columns(_int_attr(_find(trpr, "gridBefore")))
         row_stretches = [(col, cell_width(_find(trpr, "wBefore")))] if col > 0 else []
         stretches.append(row_stretches)
         for tc in _children(tr, _w + "tc"):
             tcpr = tc.find(_w + "tcPr")
             span = max(1, _int_attr(_find(tcpr, "gridSpan"), 1))
+            _check_columns(col + span)
             row_stretches.append((col + span, cell_width(_find(tcpr, "tcW"))))
             vm = _find(tcpr, "vMerge")
             hm = _find(tcpr, "hMerge")
@@ -295,23 +346,38 @@ def table_to_tables(tbl: etree._Element, doc: Document) -> None:
                 open_above[k] = cell
             col += span
         after = _int_attr(_find(trpr, "gridAfter"))
+        _check_columns(col + max(after, 0))
         if after > 0:
             row_stretches.append((col + after, cell_width(_find(trpr, "wAfter"))))
         table.n_cols = max(table.n_cols, col + after)
     table.n_rows = r + 1
     table.n_cols = max(table.n_cols, len(grid_w))
     table.col_x = grid_edges(grid_w, stretches, table.n_cols)
+    # A running total on the Document: many small tables can declare as much as one large one.
+    declared = getattr(doc, "_declared_cells", 0) + table.n_rows * table.n_cols
+    doc._declared_cells = declared  # type: ignore[attr-defined]
+    if declared > MAX_DOCUMENT_CELLS:
+        raise ParseError(f"the Word tables declare more than {MAX_DOCUMENT_CELLS} cells together: not a form")
     for inner in nested:
         table_to_tables(inner, doc)
+
+
+def _check_columns(n: int) -> int:
+    """Given a table's declared grid width so far, return it, or raise ParseError when it is over
+    MAX_TABLE_COLUMNS (checked before anything per column is built)."""
+    if n > MAX_TABLE_COLUMNS:
+        raise ParseError(f"the Word table declares {n} columns (at most {MAX_TABLE_COLUMNS} are read): not a form")
+    return n
 
 
 def _forget_deleted_row(tr: etree._Element, trpr: etree._Element | None, open_above: dict[int, Cell]) -> None:
     """Given a tracked-deleted row, close the merges it starts: a vMerge continued below it begins anew,
     while one it only continues runs on across it."""
-    col = _int_attr(_find(trpr, "gridBefore"))
+    col = _check_columns(_int_attr(_find(trpr, "gridBefore")))
     for tc in _children(tr, _w + "tc"):
         tcpr = tc.find(_w + "tcPr")
         span = max(1, _int_attr(_find(tcpr, "gridSpan"), 1))
+        _check_columns(col + span)
         vm = _find(tcpr, "vMerge")
         if vm is None or vm.get(_w + "val") == "restart":
             for k in range(col, col + span):

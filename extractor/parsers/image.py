@@ -2,17 +2,26 @@
 
 OCR is the optional extra ``selfeval[ocr]``; without it a scan is refused with a ParseError saying how to
 install it. See extractor/ocr.py for the pipeline (seal removal, deskew, ruled grid, recognition).
+
+Before anything is decoded, the file's header is checked against extractor.limits: only a regular file is
+opened, a page of more than MAX_PAGE_PIXELS (from the declared width and height) and a file of more than
+MAX_PAGES frames are refused with one line, and PIL's DecompressionBombError is such a refusal too.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
+from ..limits import MAX_PAGE_PIXELS, MAX_PAGES, open_regular, page_pixels_refusal, pages_refusal
 from ..model import Document
 from .base import ParseError, Parser
 
 MISSING_OCR = "reading a scan needs OCR: pip install 'selfeval[ocr]'"
+_BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")
 
 
 def load_ocr() -> ModuleType:
@@ -25,11 +34,54 @@ def load_ocr() -> ModuleType:
     return ocr
 
 
+@contextmanager
+def open_image(path: Path) -> Iterator:
+    """Given an image file, yield it opened by PIL (header read, nothing decoded; closed after), or raise
+    ParseError when it is no regular file, unreadable, or declares more pixels than PIL's decompression-bomb
+    limit."""
+    from PIL import Image, UnidentifiedImageError
+
+    with open_regular(path) as f:
+        try:
+            im = Image.open(f)
+        except Image.DecompressionBombError as error:
+            m = _BOMB_PIXELS.search(str(error))
+            pixels = f"{int(m.group(1)) / 1e6:.0f} megapixels" if m else "too many pixels"
+            raise ParseError(f"the image declares {pixels} (at most {MAX_PAGE_PIXELS // 1_000_000} are read): "
+                             "scan the form again at 300 dpi") from None
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
+            raise ParseError(f"not a readable image: {error}; scan it again") from error
+        with im:
+            yield im
+
+
+def check_image(path: Path) -> None:
+    """Given an image file, raise ParseError when its header declares a first page of more than MAX_PAGE_PIXELS
+    or more than MAX_PAGES frames; nothing is decoded (TIFF frames are counted by seeking at most MAX_PAGES
+    frame headers on)."""
+    with open_image(path) as im:
+        if refusal := page_pixels_refusal(*im.size):
+            raise ParseError(refusal)
+        declared = getattr(im, "n_frames", 1) if im.format in ("PNG", "GIF") else None  # stated in a header
+        if declared is not None:
+            refusal = pages_refusal(declared)
+        else:
+            try:
+                im.seek(MAX_PAGES)  # a frame past the limit exists
+            except (EOFError, ValueError, OSError):
+                refusal = None
+            else:
+                refusal = pages_refusal(MAX_PAGES + 1, at_least=True)
+        if refusal:
+            raise ParseError(refusal)
+
+
 class ImageParser(Parser):
     suffixes = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
     kind = "image"
 
     def path_to_document(self, path: Path) -> Document:
         """Given an image file, return the Document read from it by OCR, or raise ParseError."""
+        check_image(path)  # refused before OCR is loaded, with or without the extra
         ocr = load_ocr()
-        return ocr.pages_to_document(ocr.image_file_pages(path), kind=self.kind)
+        return ocr.pages_to_document(ocr.iter_image_file_pages(path), kind=self.kind)
