@@ -363,3 +363,41 @@ def test_a_sliver_under_one_content_header_is_no_column_of_its_own(tmp_path, rub
     assert [i.self for i in form.items] == [_pick(n, "self")[0] for n in range(33)]
     assert [i.inspector for i in form.items] == [_pick(n, "inspector")[0] for n in range(33)]
     assert {k for _, k in kinds(form)} == {"self_inspector_diff"}
+
+
+def test_judgments_in_word_checkbox_content_controls(tmp_path, rubrics):
+    """Tick columns holding Word checkbox content controls (w14:checkbox), checked ones ticked."""
+    import docx
+
+    from samples.wordxml import checkboxes
+
+    p = _national(tmp_path, "☒", _pick)
+    d = docx.Document(str(p))
+    for row in d.tables[0].rows[2:]:
+        for c in row.cells[3:]:
+            if not c.text:
+                c.text = "☐"
+    assert checkboxes(d) == 33 * 6
+    d.save(str(p))
+    xml = __import__("zipfile").ZipFile(p).read("word/document.xml").decode()
+    assert xml.count("<w14:checkbox>") == 33 * 6
+    form = path_to_form(p, rubrics)
+    assert [i.self for i in form.items] == [_pick(n, "self")[0] for n in range(33)]
+    assert [i.inspector for i in form.items] == [_pick(n, "inspector")[0] for n in range(33)]
+    assert {k for _, k in kinds(form)} == {"self_inspector_diff"}
+
+
+def test_a_form_whose_table_sits_in_a_text_box(tmp_path, rubrics):
+    import docx
+
+    from samples.wordxml import into_textbox
+
+    p = qinghai_form(tmp_path / "t.docx", COLS, one_header())
+    d = docx.Document(str(p))
+    into_textbox(d, d.tables[0], 7)
+    d.save(str(p))
+    assert len(docx.Document(str(p)).tables) == 0  # python-docx sees no table in the body any more
+    form = path_to_form(p, rubrics)
+    assert values(form, "self") == expected("self")
+    assert values(form, "inspector") == expected("inspector")
+    assert kinds(form) == diffs()
