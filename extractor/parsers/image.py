@@ -11,6 +11,7 @@ MAX_PAGES frames are refused with one line, and PIL's DecompressionBombError is 
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,7 +44,9 @@ def open_image(path: Path) -> Iterator:
 
     with open_regular(path) as f:
         try:
-            im = Image.open(f)
+            with warnings.catch_warnings():  # PIL warns above 89 MP; over our limit it is refused anyway
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                im = Image.open(f)
         except Image.DecompressionBombError as error:
             m = _BOMB_PIXELS.search(str(error))
             pixels = f"{int(m.group(1)) / 1e6:.0f} megapixels" if m else "too many pixels"

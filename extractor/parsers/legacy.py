@@ -18,10 +18,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ..limits import open_regular
 from ..model import Document
 from ..tempdirs import private_dir
 from .base import ParseError, Parser
 from .docx import DocxParser
+from .ole import ENCRYPTED_OOXML, PASSWORD_PROTECTED, path_to_ole_info
 
 OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 DEFAULT_CONVERT_TIMEOUT = 60  # seconds
@@ -59,8 +61,8 @@ class LegacyWordParser(Parser):
         path = Path(path)
         suffix = path.suffix.lower() or ".doc"
         try:
-            size = path.stat().st_size
-            with open(path, "rb") as f:
+            with open_regular(path) as f:  # a FIFO or a device is refused, never read
+                size = os.fstat(f.fileno()).st_size
                 head = f.read(4096)
         except OSError as e:
             raise ParseError(f"cannot read the file: {e.strerror or e}") from None
@@ -76,16 +78,15 @@ class LegacyWordParser(Parser):
             if suffix == ".wps":
                 raise ParseError(f"not a Word 97-2003 document: {what}; open it in WPS and save it as .docx")
             raise ParseError(f"not a Word 97-2003 document: {what}; open it in Word or WPS and save it as .docx")
+        ole_attempts = ole_to_attempts(path, suffix) if fmt == "doc" else []  # refuses encrypted/non-Word files
         soffice = find_soffice()
         if soffice is None:
             raise ParseError(NEEDS_LIBREOFFICE)
         with private_dir("lo") as tmpdir:
             # The import filter is forced: left to itself LibreOffice falls back to importing a
             # damaged file as plain text and "succeeds".
-            attempts = {"doc": [("input.doc", "MS Word 97")], "rtf": [("input.rtf", "Rich Text Format")],
+            attempts = {"doc": ole_attempts, "rtf": [("input.rtf", "Rich Text Format")],
                         "html": [("input.html", "HTML (StarWriter)")]}[fmt]
-            if suffix == ".wps" and fmt == "doc":  # Kingsoft WPS: Word 97 inside; else Microsoft Works
-                attempts = [("input.doc", "MS Word 97"), ("input.wps", "MS_Works")]
             out = None
             for name, infilter in attempts:
                 out = convert_to_docx(soffice, path, tmpdir, name, infilter, self.timeout, suffix)
@@ -114,6 +115,25 @@ def sniff(head: bytes) -> str | None:
                                                           and b"<w:worddocument" not in text):
         return "html"
     return None
+
+
+def ole_to_attempts(path: Path, suffix: str) -> list[tuple[str, str]]:
+    """Given an OLE2 file and its suffix, return the (input name, LibreOffice import filter) pairs to try, by
+    what it holds: Word 6.0/95 gets "MS Word 95" (the Word 97 filter refuses it), Word 97-2003 "MS Word 97";
+    a .wps may also be Microsoft Works. Raise ParseError when it is password-protected (a .doc with fEncrypted
+    in its FIB, or an encrypted Office 2007+ file) or plainly no Word document (an .xls, a .msg)."""
+    info = path_to_ole_info(path)
+    if info is not None and (info.kind == ENCRYPTED_OOXML or info.encrypted):
+        raise ParseError(PASSWORD_PROTECTED)
+    if info is not None and info.kind is None:
+        if suffix == ".wps":  # no WordDocument stream: Microsoft Works, not Kingsoft WPS
+            return [("input.wps", "MS_Works")]
+        raise ParseError(f"not a Word 97-2003 document: it is {info.what}; open it in Word or WPS and save it "
+                         "as .docx")
+    infilter = info.infilter if info is not None else "MS Word 97"  # unreadable structure: LibreOffice decides
+    if suffix == ".wps":  # Kingsoft WPS: Word 97 inside; else Microsoft Works
+        return [("input.doc", infilter), ("input.wps", "MS_Works")]
+    return [("input.doc", infilter)]
 
 
 def describe(head: bytes) -> str:
