@@ -341,6 +341,9 @@ def _zip(path: Path, source: str, depth: int, st: _State) -> Iterator[Member]:
     except NotImplementedError as e:  # "zip file version 9.9", "compressed patched data": a valid zip we cannot read
         yield Member(None, source, error=f"cannot unpack this zip archive ({e}): re-zip it with a standard zip tool")
         return
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as e:
+        yield Member(None, source, error=f"not a readable zip archive: {e}")
+        return
     except Exception as e:  # noqa: BLE001 - zipfile raises IndexError, KeyError... for a forged central directory
         yield Member(None, source, error=f"not a readable zip archive: {_reason(e)}")
         return

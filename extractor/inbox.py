@@ -125,8 +125,9 @@ def collapse_members(top: str, members: list[Member]) -> list[Member]:
     return members
 
 
-def _noun(source: str) -> str:
-    return "attachments" if Path(source.rsplit("!", 1)[-1]).suffix.lower() in (".eml", ".msg") else "files"
+def _noun(source: str, n: int) -> str:
+    noun = "attachment" if Path(source.rsplit("!", 1)[-1]).suffix.lower() in (".eml", ".msg") else "file"
+    return noun if n == 1 else noun + "s"
 
 
 def no_form_inside(container: str, skipped: list[Member]) -> str:
@@ -137,7 +138,7 @@ def no_form_inside(container: str, skipped: list[Member]) -> str:
         return f"no form inside: {own[0] if own else 'nothing to read'}"
     names = [f"{m.source[len(container) + 1:]}: {m.skipped}" for m in listed[:MAX_LISTED]]
     more = f", … and {len(listed) - MAX_LISTED} more" if len(listed) > MAX_LISTED else ""
-    return f"no form inside: {len(listed)} {_noun(container)} skipped ({', '.join(names)}{more})"
+    return f"no form inside: {len(listed)} {_noun(container, len(listed))} skipped ({', '.join(names)}{more})"
 
 
 def container_records(top: str, members: list[Member], top_done: bool = False) -> list[Member]:

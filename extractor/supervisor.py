@@ -79,9 +79,10 @@ def start_method() -> str:
     start at once), else spawn."""
     wanted = os.environ.get(START_METHOD_ENV, "").strip()
     methods = multiprocessing.get_all_start_methods()
-    if wanted in methods:
+    if wanted in methods and (wanted == "spawn" or hasattr(os, "fork")):
         return wanted
-    return "fork" if "fork" in methods else "spawn"
+    # os.fork may be missing (a sandbox, or a test that removes it) on an OS whose multiprocessing still lists fork.
+    return "fork" if "fork" in methods and hasattr(os, "fork") else "spawn"
 
 
 # --- process trees ---------------------------------------------------------------------------------
