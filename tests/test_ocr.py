@@ -300,3 +300,41 @@ def test_image_pdfs_that_are_no_forms_are_refused(name, rubrics):
     form = path_to_form(path, rubrics)
     assert form.status == "failed"
     assert form.error.startswith(("no self-evaluation table", "no known rubric"))
+
+
+# --- onnxruntime: no telemetry in the home folder, no bare log lines ---------------------------------------------
+
+_OCR_READ = """
+import sys
+from pathlib import Path
+from extractor.parsers import path_to_document
+doc = path_to_document(Path(sys.argv[1]))
+print(sum(1 for t in doc.tables for c in t.cells if c.text.strip()))
+"""
+
+
+def test_a_scan_read_leaves_the_home_folder_empty_and_stderr_clean(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    scan = tmp_path / "scan.png"
+    with Image.open(SCANS / "page4_grey.png") as im:
+        im.crop((0, 0, im.width, im.height // 3)).save(scan)
+    home, work, tmp = (tmp_path / n for n in ("home", "work", "tmp"))
+    for d in (home, work, tmp):
+        d.mkdir()
+    # Nothing that would suppress onnxruntime's telemetry for us: only our own code may do it.
+    drop = {"CI", "ORT_TELEMETRY_DISABLED", "ORT_RUNNING_UNIT_TESTS", "XDG_CACHE_HOME", "SELFEVAL_LOG"}
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env.update(HOME=str(home), USERPROFILE=str(home), TMPDIR=str(tmp), TEMP=str(tmp), TMP=str(tmp))
+    done = subprocess.run([sys.executable, "-c", _OCR_READ, str(scan)], capture_output=True, text=True, env=env,
+                          cwd=work, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.strip()) > 5  # the scan was read by OCR
+    # Before: ~/.cache/Microsoft/DeveloperTools/.onnxruntime/deviceid and onnxruntime.db on every run.
+    assert sorted(p.relative_to(home).as_posix() for p in home.rglob("*")) == []
+    assert sorted(p.name for p in work.iterdir()) == []
+    assert done.stderr == ""
