@@ -952,7 +952,11 @@ def pdf_pages(source, dpi: float | None = None):
         for number in range(1, len(pdf) + 1):
             page = pdf[number - 1]
             try:
-                page_dpi = fit_render_dpi(page.get_size(), dpi or _render_dpi(page, pdfium), number, dpi)
+                images = _page_images(page, pdfium)
+                for _width, width_px, height_px in images:  # pdfium decodes an image whole to render it
+                    if refusal := page_pixels_refusal(width_px, height_px, what=f"an image on PDF page {number}"):
+                        raise ParseError(refusal)
+                page_dpi = fit_render_dpi(page.get_size(), dpi or _render_dpi(page, pdfium, images), number, dpi)
                 bitmap = page.render(scale=page_dpi / 72.0)
                 pixels = bitmap.to_numpy()
                 if bitmap.mode in ("RGB", "RGBA", "RGBX"):
@@ -989,16 +993,23 @@ def fit_render_dpi(size: tuple[float, float], dpi: float, number: int, requested
                      "scan the form again on A4 or A3 paper")
 
 
-def _render_dpi(page, pdfium) -> float:
-    """The dpi to render a PDF page at: its images' own resolution, clamped to DEFAULT_RENDER_DPI_RANGE."""
-    low, high = DEFAULT_RENDER_DPI_RANGE
-    best = 0.0
+def _page_images(page, pdfium) -> list[tuple[float, int, int]]:
+    """Given a pdfium page, return (printed width in points, width and height in pixels) of its images, from
+    their dictionaries (nothing is decoded); [] when pdfium cannot list them."""
+    out = []
     try:
         for obj in page.get_objects(filter=[pdfium.raw.FPDF_PAGEOBJ_IMAGE], max_depth=2):
             left, _bottom, right, _top = obj.get_bounds()
-            width_px, _height_px = obj.get_px_size()
-            if right - left > 36:
-                best = max(best, width_px / ((right - left) / 72.0))
+            width_px, height_px = obj.get_px_size()
+            out.append((float(right - left), int(width_px), int(height_px)))
     except Exception:  # noqa: BLE001 - an odd image object only loses the hint
-        best = 0.0
+        return []
+    return out
+
+
+def _render_dpi(page, pdfium, images: list[tuple[float, int, int]] | None = None) -> float:
+    """The dpi to render a PDF page at: its images' own resolution, clamped to DEFAULT_RENDER_DPI_RANGE."""
+    low, high = DEFAULT_RENDER_DPI_RANGE
+    images = _page_images(page, pdfium) if images is None else images
+    best = max((width_px / (width / 72.0) for width, width_px, _h in images if width > 36), default=0.0)
     return min(max(best or DEFAULT_RENDER_DPI, low), high)

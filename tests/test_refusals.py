@@ -407,3 +407,59 @@ def test_library_logs_never_reach_stderr_unlabelled(tmp_path):
     lines = loud.stderr.splitlines()
     assert lines and all(line.startswith("[selfeval] ") for line in lines), lines[:5]
     assert any(line.startswith("[selfeval] pdfminer: Cannot concatenate matrix") for line in lines)
+
+
+def test_headers_and_footers_share_one_xml_budget(tmp_path, monkeypatch):
+    from extractor.parsers import docx as docx_parser
+
+    path = tmp_path / "headers.docx"
+    d = docx.Document()
+    d.add_paragraph("正文")
+    d.sections[0].header.paragraphs[0].text = "页眉" * 1500
+    d.sections[0].footer.paragraphs[0].text = "页脚" * 1500
+    d.save(path)
+    assert path_to_document(path).page_lines == ["页眉" * 1500, "页脚" * 1500]
+    monkeypatch.setattr(docx_parser, "DEFAULT_MAX_XML_BYTES", 14_000)  # one header's XML fits, not two
+    doc = path_to_document(path)
+    assert doc.lines == ["正文"] and doc.page_lines == ["页眉" * 1500]  # the part over budget costs its lines
+
+
+def image_bomb_pdf(path: Path, width: int, height: int) -> Path:
+    """An A4 PDF page holding one image XObject of width x height RGB pixels (white, deflated a row at a time:
+    13000 x 13000 is ~0.5 MB), written by hand with a correct xref table."""
+    comp = zlib.compressobj(9)
+    row = b"\xff" * (3 * width)
+    stream = bytearray()
+    for _ in range(height):
+        stream += comp.compress(row)
+    stream += comp.flush()
+    content = b"q 595 0 0 842 0 0 cm /Im0 Do Q"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /XObject << /Im0 5 0 R >> >> "
+        b"/Contents 4 0 R >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceRGB /BitsPerComponent 8 "
+        b"/Filter /FlateDecode /Length %d >>\nstream\n" % (width, height, len(stream)) + bytes(stream)
+        + b"\nendstream",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for i, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    path.write_bytes(bytes(out))
+    return path
+
+
+def test_a_pdf_scan_image_over_the_pixel_limit_is_refused_before_rendering(tmp_path):
+    _needs_ocr()
+    path = image_bomb_pdf(tmp_path / "bomb.pdf", 13000, 13000)
+    assert path.stat().st_size < 1_000_000
+    assert refusal(path) == ("an image on PDF page 1 is 13000 x 13000 pixels (169 megapixels, at most 60 are "
+                             "read): scan the form again at 300 dpi")

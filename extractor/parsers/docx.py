@@ -86,22 +86,22 @@ def _xml(data: bytes) -> etree._Element:
     return etree.fromstring(data, etree.XMLParser(resolve_entities=False, huge_tree=False, no_network=True))
 
 
-def _read_part(z: zipfile.ZipFile, name: str) -> bytes:
+def _read_part(z: zipfile.ZipFile, name: str, limit: int = DEFAULT_MAX_XML_BYTES) -> bytes:
     """Given the open zip and a part name, return the part's bytes, inflated a chunk at a time and refused
-    (ParseError) once over DEFAULT_MAX_XML_BYTES: the sizes a zip declares may lie, and zipfile's read()
-    inflates a whole member in one call."""
+    (ParseError) once over limit (DEFAULT_MAX_XML_BYTES): the sizes a zip declares may lie, and zipfile's
+    read() inflates a whole member in one call."""
     info = z.getinfo(name)
     if info.compress_type not in _ZIP_METHODS:
         raise ParseError(f"the Word file's part {name} is compressed with a method Word never writes "
                          f"({info.compress_type}): re-save it as .docx")
-    too_large = f"the Word document is too large to read (more than {DEFAULT_MAX_XML_BYTES} bytes of XML in {name})"
-    if info.file_size > DEFAULT_MAX_XML_BYTES:
+    too_large = f"the Word document is too large to read (more than {limit} bytes of XML in {name})"
+    if info.file_size > limit:
         raise ParseError(too_large)
     out = bytearray()
     with z.open(info) as f:
         while chunk := f.read(READ_CHUNK):
             out += chunk
-            if len(out) > DEFAULT_MAX_XML_BYTES:
+            if len(out) > limit:
                 raise ParseError(too_large)
     return bytes(out)
 
@@ -121,9 +121,12 @@ def path_to_parts(path: Path) -> tuple[etree._Element, list[etree._Element]]:
             if body is None:
                 raise ParseError("the Word document has no body: re-save it as .docx")
             pages = []
+            budget = DEFAULT_MAX_XML_BYTES  # for all headers and footers together: their trees are all kept
             for part in _page_part_names(z, name, body):
                 try:  # a damaged header costs its lines, not the form
-                    pages.append(_xml(_read_part(z, part)))
+                    data = _read_part(z, part, min(budget, DEFAULT_MAX_XML_BYTES))
+                    budget -= len(data)
+                    pages.append(_xml(data))
                 except (KeyError, ParseError, etree.XMLSyntaxError, zipfile.BadZipFile, OSError, EOFError,
                         NotImplementedError, RuntimeError):
                     continue
