@@ -378,6 +378,10 @@ def ingest(db: sqlite_utils.Database, paths: list[str], rubrics: dict[str, Rubri
             progress(source, outcome, detail)
 
     tempdirs.clean_stale()
+    if supervisor.start_method() == "fork":
+        # Forked workers inherit jieba's dictionary and the rubrics already loaded, so they (and the ones started
+        # after a kill) are ready at once instead of each spending a second loading them.
+        load_worker_state(rubrics)
     with tempdirs.private_dir("ingest") as work:
         with supervisor.Supervisor(jobs, max_memory, _init_worker, (rubrics, str(work))) as sup:
             run = _Run(db, sup, work, rubric_id, record, timeout, page_timeout, max_bytes, retry_failed)

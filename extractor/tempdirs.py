@@ -21,6 +21,7 @@ import psutil
 PREFIX = "selfeval-"
 OWNER_FILE = "owner.pid"
 DEFAULT_STALE_AFTER_S = 300  # a folder younger than this is never taken for stale
+UNOWNED_STALE_AFTER_S = 3600  # a folder with no owner file (an older selfeval's) waits longer: its run may go on
 
 
 def _process_start(pid: int) -> float | None:
@@ -69,6 +70,8 @@ def clean_stale(base: Path | None = None, older_than: float = DEFAULT_STALE_AFTE
         except OSError:
             continue
         if owner_alive(entry):
+            continue
+        if not (entry / OWNER_FILE).exists() and now - entry.stat().st_mtime < max(older_than, UNOWNED_STALE_AFTER_S):
             continue
         shutil.rmtree(entry, ignore_errors=True)
         if not entry.exists():

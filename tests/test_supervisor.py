@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import struct
@@ -218,7 +219,9 @@ def test_kill_9_of_the_ingest_leaves_no_worker_and_no_child(tmp_path, good):
     inbox.mkdir()
     (inbox / "a.hangchild").write_bytes(b"loop with a child")
     (inbox / "b.hang").write_bytes(b"loop")
-    env = {**os.environ, PLUGINS_ENV: "tests.hostile_plugin"}
+    base = tmp_path / "systmp"
+    base.mkdir()
+    env = {**os.environ, PLUGINS_ENV: "tests.hostile_plugin", "TMPDIR": str(base)}
     p = subprocess.Popen([sys.executable, "-c", "import cli; cli.main()", "ingest", str(inbox), "--db",
                           str(tmp_path / "k.db"), "--jobs", "2", "--timeout", "600"], cwd=ROOT, env=env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -234,6 +237,11 @@ def test_kill_9_of_the_ingest_leaves_no_worker_and_no_child(tmp_path, good):
     p.wait()
     assert all(pid_gone(q.pid) for q in tree)
     assert pid_gone(int(pid_file.read_text()))
+    # Its temp folder stays (nothing could remove it), owned by a pid that is gone: the next run removes it.
+    left = [d.name.split("-")[1] for d in base.iterdir() if d.name != "jieba.cache"]  # jieba's own, reused
+    assert left == ["ingest"]
+    removed = tempdirs.clean_stale(base, older_than=0)
+    assert len(removed) == 1 and [d.name for d in base.iterdir()] == ["jieba.cache"]
 
 
 def test_stale_temp_folders_of_dead_runs_are_cleaned_and_nothing_is_left(tmp_path, good, monkeypatch):
@@ -263,7 +271,8 @@ def test_stale_temp_folders_of_dead_runs_are_cleaned_and_nothing_is_left(tmp_pat
     (inbox / "b.hangchild").write_bytes(b"loop with a child")  # killed: its worker's temp folder must go too
     s = ingest(open_db(tmp_path / "s.db"), [str(inbox)], _rubrics(), jobs=1, timeout=3)
     assert [out for _, out, _ in s.results] == ["ok", "failed"]
-    assert sorted(p.name for p in base.iterdir()) == ["selfeval-ingest-alive", "selfeval-lo-young", "someone-else"]
+    assert sorted(p.name for p in base.iterdir() if p.name != "jieba.cache") == [
+        "selfeval-ingest-alive", "selfeval-lo-young", "someone-else"]
     assert tempdirs.clean_stale(base, older_than=0) == [young]
 
 
@@ -363,6 +372,20 @@ def test_a_python_without_alarm_killpg_and_fork_ingests_a_small_batch(tmp_path, 
         "d.zip!form.docx": ("ok", None)}
     with sqlite3.connect(db) as c:
         assert c.execute("select count(*) from items").fetchone()[0] == 3 * 67
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
+def test_a_timeout_during_a_real_conversion_leaves_no_soffice(tmp_path, monkeypatch):
+    base = tmp_path / "systmp"
+    base.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(base))
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(ROOT / "tests" / "fixtures" / "legacy" / "filled_clean.doc", inbox / "old.doc")
+    s = ingest(open_db(tmp_path / "s.db"), [str(inbox)], _rubrics(), jobs=1, timeout=2)
+    assert s.results == [(str(inbox / "old.doc"), "failed", f"reading took longer than 2 s: {DAMAGED}")]
+    ours = [p for p in psutil.process_iter(["cmdline"]) if str(base) in " ".join(p.info["cmdline"] or [])]
+    assert ours == [] and [d.name for d in base.iterdir() if d.name != "jieba.cache"] == []
 
 
 def test_install_hints_name_the_step_of_each_os():
