@@ -143,16 +143,18 @@ def no_form_inside(container: str, skipped: list[Member]) -> str:
 
 def container_records(top: str, members: list[Member], top_done: bool = False) -> list[Member]:
     """Given a container's members, return them with a failed record (a Member with only an error, the
-    container's source) before the members of each container that has no outcome of its own: no member read,
-    none failed, only skipped ones (which the record lists, and which leave the list). With top_done the top
-    container already has its record."""
+    container's source) in place of the members of each container that has no outcome of its own: no member read,
+    none failed, only skipped ones, which the record lists. The outermost such container takes the record, listing
+    what its nested ones held too. With top_done the top container already has its record."""
     out = list(members)
-    for c in container_sources(top, members):
-        if c == top and top_done:
+    folded: list[str] = []
+    for c in sorted(container_sources(top, members), key=lambda s: (s.count("!"), s)):  # the outermost first
+        if (c == top and top_done) or any(c == f or _inside(c, f) for f in folded):
             continue
         mine = [m for m in out if m.source == c or _inside(m.source, c)]
         if any(not m.skipped for m in mine):
             continue
+        folded.append(c)
         record = Member(None, c, error=no_form_inside(c, mine))
         at = out.index(mine[0]) if mine else len(out)
         out = [m for m in out[:at] if m not in mine] + [record] + [m for m in out[at:] if m not in mine]

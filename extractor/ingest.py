@@ -224,7 +224,7 @@ def _limit_message(what: str, why: str, value: object, timeout: float, pages: in
         return (f"{what} needed more than {human(int(value))} of memory: the file may be damaged or far too "
                 f"large; re-save it and send it again")
     if why == supervisor.DIED:
-        return f"{what} stopped the reader (exit code {value}): the file may be damaged; re-save it and send it again"
+        return f"{what} crashed (exit code {value}): the file may be damaged; re-save it and send it again"
     return f"could not read the file ({value}); please report it"
 
 
@@ -300,7 +300,7 @@ class _Run:
             if ev.kind == "result":
                 form = ev.value
             else:
-                form = _failed(slots[0].source, _limit_message("reading", ev.why, ev.value, self.timeout,
+                form = _failed(slots[0].source if slots else key, _limit_message("reading", ev.why, ev.value, self.timeout,
                                                                self.pages.get(key, 0), self.page_s), key)
             for s in slots:
                 s.form, s.waiting = form, None

@@ -546,3 +546,78 @@ def test_an_attached_photo_big_enough_to_be_a_page_is_read_not_skipped(tmp_path)
     (m,) = list(members(z))
     assert (m.source, m.skipped, m.error) == ("scans.zip!自评表扫描件.png", None, None)
     assert m.path.read_bytes() == buf.getvalue()
+
+
+# --- hostile archives: each ends its own container with one failed member, never the batch -------------------------
+
+
+def _patch_central(data: bytes, offset: int, value: int) -> bytes:
+    out = bytearray(data)
+    i = out.find(b"PK\x01\x02")
+    while i >= 0:
+        struct.pack_into("<H", out, i + offset, value)
+        i = out.find(b"PK\x01\x02", i + 4)
+    return bytes(out)
+
+
+def _zip_bytes(path: Path, entries: dict[str, bytes]) -> bytes:
+    return build_zip(path, entries).read_bytes()
+
+
+@pytest.mark.parametrize("version, shown", [(99, "9.9"), (153, "15.3")])
+def test_zip_version_needed_beyond_zipfile_is_one_failed_member(tmp_path, version, shown):
+    z = tmp_path / "v.zip"
+    z.write_bytes(_patch_central(_zip_bytes(tmp_path / "tmp.zip", {"a.docx": b"form"}), 6, version))
+    assert members(z) == [Member(None, "v.zip", error=f"cannot unpack this zip archive (zip file version {shown}): "
+                                                      "re-zip it with a standard zip tool")]
+
+
+def test_zip_member_name_starting_with_nul_is_refused_and_the_others_kept(tmp_path):
+    z = tmp_path / "n.zip"
+    z.write_bytes(_zip_bytes(tmp_path / "tmp.zip", {"Xhidden.docx": b"x", "form.docx": b"form"})
+                  .replace(b"Xhidden.docx", b"\x00hidden.docx"))
+    ms = members(z)
+    assert [(m.source, m.error) for m in ms] == [
+        ("n.zip", "refused: 1 member(s) of the archive have no name (it starts with a NUL byte): re-zip it with a "
+                  "standard zip tool"), ("n.zip!form.docx", None)]
+    assert ms[1].path.read_bytes() == b"form"
+
+
+def test_an_email_keeps_the_form_beside_a_zip_that_cannot_be_unpacked(tmp_path):
+    bad = _patch_central(_zip_bytes(tmp_path / "tmp.zip", {"a.docx": b"form"}), 6, 99)
+    eml = build_eml(tmp_path / "m.eml", [("自评表.docx", b"PK form", "application/octet-stream"),
+                                         ("forms.zip", bad, "application/zip")])
+    ms = members(eml)
+    assert [(m.source, m.error) for m in ms] == [
+        ("m.eml!自评表.docx", None),
+        ("m.eml!forms.zip", "cannot unpack this zip archive (zip file version 9.9): re-zip it with a standard zip tool")]
+    assert ms[0].path.read_bytes() == b"PK form"
+
+
+def test_zip_with_an_unsupported_method_fails_member_by_member_with_one_reason(tmp_path):
+    raw = _zip_bytes(tmp_path / "tmp.zip", {f"f{n}.docx": b"x" * 50 for n in range(3)})
+    z = tmp_path / "m.zip"
+    z.write_bytes(_patch_central(raw, 10, 99))
+    assert [(m.source, m.error) for m in members(z)] == [
+        (f"m.zip!f{n}.docx", f"cannot unpack f{n}.docx: That compression method is not supported; re-zip it with a "
+                             "standard zip tool") for n in range(3)]
+
+
+def test_an_error_raised_while_unpacking_ends_only_that_container(tmp_path, monkeypatch):
+    import extractor.containers as c
+
+    inner = build_zip(tmp_path / "inner.zip", {"a.docx": b"form a"})
+    outer = build_zip(tmp_path / "outer.zip", {"first.docx": b"form 1", "inner.zip": inner.read_bytes(),
+                                               "last.docx": b"form 2"})
+    real = c._zip
+
+    def forged(path, source, depth, st):
+        if source.endswith("inner.zip"):
+            raise KeyError("forged entry")
+        yield from real(path, source, depth, st)
+
+    monkeypatch.setattr(c, "_zip", forged)
+    assert [(m.source, m.error) for m in members(outer)] == [
+        ("outer.zip!first.docx", None),
+        ("outer.zip!inner.zip", "cannot unpack this archive (KeyError: 'forged entry'): re-send the files"),
+        ("outer.zip!last.docx", None)]

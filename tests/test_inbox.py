@@ -65,3 +65,48 @@ def test_the_foreign_files_are_all_refused_cleanly_in_bounded_time(tmp_path):
     for rec in recs:
         assert rec["status"] == "failed", rec["source"]
         assert rec["error"] and "\n" not in rec["error"] and "please report" not in rec["error"], rec
+
+
+# --- one outcome per container ----------------------------------------------------------------------------------
+
+
+def test_a_container_with_nothing_to_read_is_one_failed_record_listing_what_it_held(tmp_path):
+    from .test_containers import build_eml, png_bytes
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    build_eml(inbox / "mail.eml", [("logo.png", png_bytes(), "image/png"), ("notes.txt", b"hi", "text/plain")])
+    inner = build_zip(tmp_path / "inner.zip", {"readme.txt": b"hi"})
+    build_zip(inbox / "outer.zip", {"inner.zip": inner.read_bytes(), "photo.gif": b"GIF89a"})
+    build_zip(inbox / "empty.zip", {})
+    db = tmp_path / "s.db"
+    r = CliRunner().invoke(main, ["ingest", str(inbox), "--db", str(db)])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    recs = json.loads(CliRunner().invoke(main, ["export", "--db", str(db), "--all"]).stdout)
+    got = [(rec["source"].removeprefix(str(inbox) + "/"), rec["status"], rec["error"], rec["format"]) for rec in recs]
+    assert got == [
+        ("empty.zip", "failed", "no form inside: the archive holds no files", "zip"),
+        ("mail.eml", "failed", "no form inside: 2 attachments skipped (logo.png: not a form (image/png attachment, "
+                               "too small to be a scanned page), notes.txt: not a form (text/plain attachment))", "eml"),
+        ("outer.zip", "failed", "no form inside: 2 files skipped (inner.zip!readme.txt: not a form (text/plain "
+                                "file), photo.gif: not a form (image/gif file))", "zip")]
+    assert not [line for line in r.stderr.splitlines() if line.startswith("skipped")]
+    again = CliRunner().invoke(main, ["ingest", str(inbox), "--db", str(db)])
+    assert again.exit_code == 0 and again.stderr.count("already ingested") == 3
+
+
+def test_container_records_and_collapse_work_per_nested_container():
+    from extractor.containers import Member
+    from extractor.inbox import collapse_members, container_records
+
+    ms = [Member(Path("/w/1/a.docx"), "m.eml!a.docx"),
+          Member(None, "m.eml!x.zip!s.png", skipped="not a form (image/png file)"),
+          Member(None, "m.eml!y.zip!1.docx", error="cannot unpack 1.docx: bad method"),
+          Member(None, "m.eml!y.zip!2.docx", error="cannot unpack 2.docx: bad method")]
+    assert container_records("m.eml", collapse_members("m.eml", ms)) == [
+        ms[0], Member(None, "m.eml!x.zip", error="no form inside: 1 file skipped (s.png: not a form (image/png file))"),
+        Member(None, "m.eml!y.zip", error="all 2 files inside failed the same way, e.g. cannot unpack 1.docx: bad "
+                                          "method")]
+    # Different reasons are kept apart: a person needs each.
+    mixed = [ms[2], Member(None, "m.eml!y.zip!3.docx", error="refused: 3.docx expands to more than 100 MB")]
+    assert collapse_members("m.eml", mixed) == mixed

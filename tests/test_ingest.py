@@ -200,3 +200,36 @@ def test_two_ingests_into_one_database_at_once_both_complete(tmp_path, inbox):
     with sqlite3.connect(db_path) as c:
         assert c.execute("select count(*) from forms").fetchone()[0] == 24
         assert c.execute("select count(*) from items").fetchone()[0] == 24 * 67
+
+
+def test_scans_get_time_per_page_counted_before_reading(tmp_path, rubrics, monkeypatch):
+    from PIL import Image
+    from reportlab.pdfgen import canvas
+
+    import extractor.ingest as ing
+    from extractor.form import Form
+    from extractor.inbox import scanned_pages
+
+    page = Image.new("L", (300, 420), 255)
+    tif = tmp_path / "scan.tif"
+    page.save(tif, save_all=True, append_images=[page.copy(), page.copy()])
+    pdf = tmp_path / "scan.pdf"
+    page.save(pdf, save_all=True, append_images=[page.copy()])
+    text_pdf = tmp_path / "text.pdf"
+    c = canvas.Canvas(str(text_pdf))
+    c.drawString(72, 720, "self evaluation")
+    c.save()
+    docx = make_form(tmp_path / "a.docx")
+    assert [scanned_pages(p) for p in (tif, pdf, text_pdf, docx)] == [3, 2, 0, 0]
+
+    def slow(path, rubrics, source=None, rubric_id=None, sha256=None):
+        time.sleep(4 if path.suffix == ".tif" else 60)
+        return Form(source=source, sha256=sha256, status="failed", error="read slowly")
+
+    monkeypatch.setattr(ing, "path_to_form", slow)
+    db = open_db(tmp_path / "s.db")
+    s = ingest(db, [str(tif), str(pdf)], rubrics, jobs=2, timeout=2, page_timeout=3)
+    assert s.results == [
+        (str(tif), "failed", "read slowly"),  # 4 s: within 2 s + 3 × 3 s
+        (str(pdf), "failed", "reading took longer than 8 s (2 s + 3 s for each of 2 scanned pages): the file may be "
+                             "damaged; re-save it and send it again")]
