@@ -200,12 +200,13 @@ def table_to_rows(table: Table, cols: Columns, first: int, layout: Layout, vocab
     prev_label: Cell | None = None
     in_header = False
     opts = {flat(o) for o in options}
+    header_words = {flat(t) for h in cols.header for t in h.text.split(" / ")} | opts
     for r in range(first, table.n_rows):
         cells = _row_cells(grid, r)
         texts = [c.text for c in cells]
         if not any(flat(t) for t in texts):
             continue
-        if _looks_like_header(texts, vocab) or (in_header and is_subheader_row(grid, r, vocab, opts)):
+        if _repeats_header(cells, header_words) or (in_header and is_subheader_row(grid, r, vocab, opts)):
             in_header = True  # a header repeated on a continuation page or table, with its sub-header rows
             continue
         in_header = False
@@ -309,10 +310,12 @@ def _build_row(table: int, r: int, cols: Columns, by_col: dict[int, list[Cell]],
     return row
 
 
-def _looks_like_header(texts: list[str], vocab: Vocabulary) -> bool:
-    roles = [vocab.role_of(t) for t in texts if len(flat(t)) <= 12]
-    return bool({SELF, INSPECTOR, "score"} & set(roles)) and len(set(roles) - {None}) >= 2 and not any(
-        parse_number(t) is not None for t in texts)
+def _repeats_header(cells: list[Cell], header_words: set[str]) -> bool:
+    """Whether a body row repeats the table's header (a split table joined back into one): its cells say
+    the header's own words. An item whose label mentions 专家 beside a 满分 is no header."""
+    texts = [flat(c.text) for c in cells if flat(c.text)]
+    same = [t for t in texts if t in header_words]
+    return len(same) >= 2 and len(same) >= 0.6 * len(texts)
 
 
 def _row_kind(region: str, row: Row) -> str:

@@ -176,7 +176,10 @@ def text_to_score(text: str | None, judgments: tuple[str, ...] = (), aliases: di
     (with a remark written after it in note), a deduction (扣1分), 满分, a judgment (a word, an alias or a
     ticked option), blank, ambiguous (several options ticked) or text."""
     raw = text or ""
-    if raw != (stray := _STRAY_PUNCTUATION.sub("", raw)) and stray.strip():
+    stray = _STRAY_PUNCTUATION.sub("", raw)
+    if stray.startswith(("）", ")")) or (stray.endswith(("）", ")")) and not re.search(r"[（(]", stray)):
+        stray = stray.strip("）)")  # a bracket closed in the cell beside, hung over into this one
+    if raw != stray and stray.strip():
         # CJK punctuation hung over from the cell beside ("符合、", "。0分") is no part of the value.
         s = text_to_score(stray, judgments, aliases)
         return Score(s.value, raw, s.kind, s.note)

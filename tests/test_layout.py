@@ -214,3 +214,14 @@ def test_a_two_row_header_repeated_inside_the_table_is_skipped_whole(tmp_path):
                                           "merge": merges + [((a + 3, b), (c + 3, d)) for (a, b), (c, d) in merges]}])
     lay = L.document_to_layout(path_to_document(p), options=("符合", "基本符合", "不符合"))
     assert [r.label for r in lay.rows] == ["评价机构基本信息", "评价管理制度"]
+
+
+def test_an_item_row_that_reads_like_header_words_is_kept(tmp_path):
+    """专家 is an inspector word and 满分 a max word, but this row says none of the header's own texts."""
+    p = build_docx(tmp_path / "e.docx", [{"rows": [
+        ["大项", "小项", "分值", "自评结果", "督查结果"],
+        ["题库建设", "专家培训情况（1分）", "1", "满分", "满分"],
+        ["题库建设", "专家签订保密协议情况（1分）", "1", "1", "1"],
+    ]}])
+    lay = L.document_to_layout(path_to_document(p))
+    assert [(r.label, r.self_text) for r in lay.items] == [("专家培训情况（1分）", "满分"), ("专家签订保密协议情况（1分）", "1")]

@@ -302,6 +302,10 @@ def test_split_rule_ticks_are_values():
              (piece("✓", 0, 3), piece("", 9, 3)),
              (piece("✓", 0, 6), piece("✓", 9, 6))]
     assert not is_split_row(ticks, 9)
+    # values on both sides in different columns (符合 ticked above the break, 不符合 below) are two rows too
+    apart = [(piece("30.要情报告工作落实情况", 0, 1), piece("29.满意度调查处理", 9, 1, open_end=True)),
+             (piece("", 0, 3), piece("√", 9, 3)), (piece("√", 0, 5), piece("", 9, 5))]
+    assert not is_split_row(apart, 9)
 
 
 def test_split_rule_numbers_and_line_breaks():
@@ -373,14 +377,14 @@ def test_a_value_found_only_below_a_page_break_is_joined_with_a_doubt():
     # L: a cut label with its 自评 cell blank; F: the rest of the label and a score. Joined, as a cut row,
     # but the score may be the next row's with this row's left blank: the cell says so.
     cells = [header_piece("小项", 2), header_piece("自评", 3), header_piece("督查", 4),
-             piece("考评人员应具", 1, 2, open_end=True), piece("", 1, 3), piece("1", 1, 4)]
+             piece("考评人员应具", 1, 2, open_end=True), piece("", 1, 3), piece("", 1, 4)]
     new = [piece("有资格（1分）", 0, 2), piece("0.5", 0, 3), piece("", 0, 4)]
     new[1].page = 2
     assert join_fragment(cells, 2, new, 1) == 2
     by = {(p.row, p.col): p for p in cells}
+    assert (by[(1, 2)].text, by[(1, 2)].doubt) == ("考评人员应具有资格（1分）", None)
     assert (by[(1, 3)].text, by[(1, 3)].doubt) == ("0.5", "taken from the top of page 2, where the page break cut "
                                                    "the row")
-    assert (by[(1, 4)].text, by[(1, 4)].doubt) == ("1", None)
 
 
 def chars_of(text: str, x: float, top: float, size: float = 10.5) -> list[dict]:

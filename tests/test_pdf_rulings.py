@@ -192,17 +192,19 @@ def test_numbers_on_both_sides_of_a_page_break_are_two_rows():
     """The split-row rule reads numbers with scores.parse_number: full-width "４．５分" and "1" are numbers,
     so the rows stay apart; "1 1" is no number (two values read as one), so it does not keep them apart."""
 
-    def pair(old: str, new: str) -> list[tuple[Piece, Piece]]:
+    def pair(old: str, new: str, other: str = "2") -> list[tuple[Piece, Piece]]:
         label_old = Piece("考评人员应具有评价相关职", 5, 0, 1, 1, 1, (0, 0, 1, 1), open_end=True)
         label_new = Piece("业的资格条件", 0, 0, 1, 1, 2, (0, 0, 1, 1))
         return [
             (label_new, label_old),
             (Piece(new, 0, 1, 1, 1, 2, (0, 0, 1, 1)), Piece(old, 5, 1, 1, 1, 1, (0, 0, 1, 1))),
-            (Piece("", 0, 2, 1, 1, 2, (0, 0, 1, 1)), Piece("2", 5, 2, 1, 1, 1, (0, 0, 1, 1))),
+            (Piece("", 0, 2, 1, 1, 2, (0, 0, 1, 1)), Piece(other, 5, 2, 1, 1, 1, (0, 0, 1, 1))),
         ]
 
     assert not is_split_row(pair("４．５分", "1"), 5)
-    assert is_split_row(pair("1 1", "2"), 5)
+    assert is_split_row(pair("1 1", "2", other="见附件"), 5)
+    # a value elsewhere above the break and one below are two rows' values, whatever the column
+    assert not is_split_row(pair("1 1", "2"), 5)
 
 
 def test_a_line_ending_in_a_number_just_after_an_opening_bracket_is_unfinished():

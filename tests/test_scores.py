@@ -171,7 +171,8 @@ def test_score_keeps_its_positional_fields():
 
 
 @pytest.mark.parametrize("text, value", [("符合、", "符合"), ("、符合", "符合"), ("基本符合。", "基本符合"), ("。0分", Decimal(0)),
-                                         ("5，", Decimal(5)), ("；4.5", Decimal("4.5"))])
+                                         ("5，", Decimal(5)), ("；4.5", Decimal("4.5")), ("）基本符合", "基本符合"),
+                                         ("不符合）", "不符合")])
 def test_cjk_punctuation_hung_over_from_the_next_cell_is_no_part_of_the_value(text, value):
     s = text_to_score(text, ("符合", "基本符合", "不符合"))
     assert (s.value, s.raw, s.note) == (value, text, None)
@@ -179,3 +180,8 @@ def test_cjk_punctuation_hung_over_from_the_next_cell_is_no_part_of_the_value(te
 
 def test_punctuation_alone_is_no_value():
     assert text_to_score("、").kind == "text"
+
+
+def test_a_bracket_closed_in_the_cell_is_a_remark_not_stray():
+    s = text_to_score("5（已整改）")
+    assert (s.value, s.note) == (Decimal(5), "已整改")

@@ -782,7 +782,8 @@ def is_split_row(pairs: list[tuple[Piece, Piece]], last_row: int) -> bool:
     Rule (generic, no knowledge of scores):
     - every cell of F lines up with a cell ending on L (checked by the caller);
     - F is empty under every merged cell that started above L (those are span continuations);
-    - no column holds a value (a number, a tick) on both sides: a value is one, so two are two rows;
+    - no column holds a value (a number, a tick) on both sides: a value is one, so two are two rows; nor
+      do both sides hold values in different columns (a tick under 符合 above, under 不符合 below);
     - some column has text on both sides, and in at least one such column L's text stops at a full,
       unpunctuated line (it was cut, not finished), or else F has text in that one column only and L's
       text there is unpunctuated (the break fell on a line break typed inside the cell, so L's last line
@@ -808,6 +809,8 @@ def is_split_row(pairs: list[tuple[Piece, Piece]], last_row: int) -> bool:
             cut = cut or old.open_end
         elif old.text or new.text:
             one_sided = True
+    if any(_is_value(o.text) for n, o in pairs if o.row >= last_row) and any(_is_value(n.text) for n, _ in pairs):
+        return False  # values above and below the break (符合 ticked above, 不符合 below): two rows' values
     unfinished = len(filled) == 1 and filled[0].text.rstrip()[-1:] not in ("", *CLOSING_PUNCTUATION)
     return both and one_sided and (cut or unfinished)
 
