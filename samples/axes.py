@@ -41,8 +41,8 @@ AXES: dict[str, tuple[tuple[str, float], ...]] = {
     "borders": (("plain", 0.55), ("double", 0.15), ("thick", 0.15), ("foot", 0.15)),
     "footer": (("none", 0.4), ("note", 0.15), ("signature", 0.15), ("blank_rows", 0.1), ("below_blank", 0.1),
                ("all", 0.1)),
-    "cover": (("standard", 0.3), ("supervised", 0.14), ("inspected", 0.14), ("above_table", 0.14),
-              ("one_line", 0.14), ("page_header", 0.14)),
+    "cover": (("standard", 0.26), ("supervised", 0.12), ("inspected", 0.12), ("above_table", 0.12),
+              ("one_line", 0.12), ("page_header", 0.12), ("cell", 0.14)),  # cell: the name in a cover table
     "errors": (("none", 0.85), ("planted", 0.15)),
     "tracked": (("no", 0.7), ("yes", 0.3)),  # a tracked-deleted copy of an item row, other scores in it
 }

@@ -39,8 +39,7 @@ def word_document(d: Drawn, rng: random.Random) -> docx.document.Document:
     """Given a drawn form, return its python-docx Document with the Word-level edits applied."""
     spec = d.spec
     doc = build_form(spec)
-    tables = list(doc.tables)
-    body = tables[1:] if spec.stats is not None else tables
+    body = list(doc.tables)[-len(spec.tables):]  # after the cover table and the stats table, if any
     if spec.stats is not None:
         # a paragraph between the stats table and the body: without it an RTF round trip joins the two tables
         body[0]._tbl.addprevious(parse_xml(f"<w:p {nsdecls('w')}/>"))
@@ -53,8 +52,9 @@ def word_document(d: Drawn, rng: random.Random) -> docx.document.Document:
     if d.axes["tracked"] == "yes":
         _tracked(d, body[0], rng)
     if d.axes["borders"] != "plain":
+        style = d.word["borders"]
         for t in body:
-            wordxml.set_borders(t, d.axes["borders"])
+            wordxml.set_borders(t, d.axes["borders"], style["word_val"], style["word_sz"], style["word_cells"])
     if d.axes["ticks"] in ("checkbox_inline", "checkbox_cols"):
         wordxml.checkboxes(doc)
     if d.axes["textbox"] == "yes":
@@ -113,7 +113,7 @@ def write_variants(out_dir: str | Path, n: int = 300, seed: int = 0, force: dict
 
                 render_pdf(d.spec, out / name, landscape_page=bool(d.word.get("landscape")),
                            repeat_header=rng.random() < 0.7, split_rows=rng.random() < 0.2,
-                           borders=d.axes["borders"])
+                           borders=d.axes["borders"], **d.word.get("borders", {}).get("pdf", {}))
             else:
                 doc = word_document(d, rng)
                 if prod == "docx":

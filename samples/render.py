@@ -30,6 +30,13 @@ def build_form(spec: FormSpec) -> docx.document.Document:
         p = doc.add_paragraph(text)
         if not text.startswith(_PLAIN_LINES):
             p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    if spec.cover_table:
+        t = doc.add_table(rows=len(spec.cover_table), cols=max(map(len, spec.cover_table)))
+        t.style = "Table Grid"
+        for row, texts in zip(t.rows, spec.cover_table, strict=True):
+            for cell, text in zip(row.cells, texts, strict=False):
+                cell.text = text
+        doc.add_paragraph()  # without a paragraph between them an RTF round trip joins two tables into one
     if spec.stats is not None:
         t = doc.add_table(rows=len(spec.stats_labels), cols=2)
         t.style = "Table Grid"

@@ -52,6 +52,9 @@ class FormSpec:
     # two-row group headings (first key, last key, title), e.g. ("self", "self_why", "自评情况"); empty = the
     # official header (督导检查内容 over 大项/中项/小项 when header_rows is 2)
     groups: list[tuple[str, str, str]] = field(default_factory=list)
+    # a small table of cover fields printed after the cover lines and before every other table, one list of cell
+    # texts per row, e.g. [["评价机构名称", "X"], ["填表人", "张三"]]; empty = none (the name is a cover line)
+    cover_table: list[list[str]] = field(default_factory=list)
 
     @property
     def rows(self) -> list[Row]:

@@ -3,8 +3,9 @@
 The spec is first built by the existing generator (samples.qinghai / samples.national) with plain score texts;
 blanks are punched and totals kept consistent; the truth is computed from those plain texts (values as a
 correct reader must report them). Only then is the printing changed: header words, column order, extra
-columns, sub-columns under group headings, tick columns, remarks / 扣N分 / 满分 in cells, footer rows and the
-cover. So a remark, a deduction or a tick never changes the truth, only how hard it is to read.
+columns, sub-columns under group headings, tick columns, remarks / 扣N分 / 满分 in cells, footer rows, the
+cover and the borders' widths.
+So a remark, a deduction or a tick never changes the truth, only how hard it is to read.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ EVIDENCE = ("见附件1", "会议记录", "制度汇编", "", "现场照片", "�
 PEOPLE = ("张三", "李明", "王芳", "马海军", "韩秀英", "才让多杰")
 NOTES = ("说明：1．自评得分由评价机构填写，督查结果由督导组填写；2．各项得分不得超过该项分值。",
          "注：本表一式两份，评价机构和督导组各留存一份。")
+CELL_KEYS = ("评价机构名称", "单位名称")
+PHONES = ("0971-6312345", "13897012345", "0970-8812306")
 SIGNATURE = "评价机构负责人（签字）：                      督查组成员（签字）："
 PLANTABLE = {"qinghai": ("over_cap", "negative_score", "non_numeric", "missing_score", "total_mismatch",
                          "missing_item", "unmatched_row"),
@@ -71,6 +74,7 @@ def draw_form(rng: random.Random, force: dict[str, str] | None = None) -> Drawn:
     _cells(d, rng)
     _footers(d, rng)
     _cover(d, rng)
+    _borders(d, rng)
     return d
 
 
@@ -226,6 +230,33 @@ def _ticks(row: Row, side: str, val: str | None, ticks: str, mark: str, rl: bool
         row.cells[side] = " ".join((yes if j == val else no) + j for j in JUDGMENTS)
 
 
+def _borders(d: Drawn, rng: random.Random) -> None:
+    """Draw how wide the border axis's rules are, per form, as the Word/WPS/LibreOffice exports vary them.
+
+    double: the reportlab PDF's two lines 3.5-5 pt apart, on every rule or the outer frame only; Word's
+    w:val="double" at w:sz 8 or 12, on the table and maybe on every cell. thick: filled rules 4-5 pt wide;
+    Word's w:sz 24-36, single or thickThinLargeGap. foot: the second rule 3.5 pt under the last one; Word's
+    doubled bottom border. Nothing is drawn for plain borders, so the other forms' later draws stay put.
+    """
+    kind = d.axes["borders"]
+    if kind == "plain":
+        return
+    if kind == "double":
+        pdf = {"gap": round(rng.uniform(3.5, 5), 1), "outer_only": rng.random() < 0.3}
+        word = ("double", rng.choice((8, 12)), rng.random() < 0.5)
+        detail = f"gap {pdf['gap']} pt{' outer' if pdf['outer_only'] else ''}, w:sz {word[1]}{' tc' * word[2]}"
+    elif kind == "thick":
+        pdf = {"thick": round(rng.uniform(4, 5), 1)}
+        word = (rng.choice(("single", "single", "thickThinLargeGap")), rng.choice((24, 36)), rng.random() < 0.3)
+        detail = f"{pdf['thick']} pt, {word[0]} w:sz {word[1]}{' tc' * word[2]}"
+    else:
+        pdf = {"foot_gap": 3.5}
+        word = ("thickThinSmallGap", 24, False)
+        detail = "3.5 pt"
+    d.word["borders"] = {"pdf": pdf, "word_val": word[0], "word_sz": word[1], "word_cells": word[2]}
+    d.axes["border_detail"] = detail
+
+
 def _footers(d: Drawn, rng: random.Random) -> None:
     """Append the footer rows (notes, signatures, （以下空白）, blank rows) to the last table: none is an item."""
     kind, cols = d.axes["footer"], d.spec.columns
@@ -251,6 +282,16 @@ def _cover(d: Drawn, rng: random.Random) -> None:
             "one_line": f"单位名称：{inst}  填表人：{rng.choice(PEOPLE)}"}.get(kind)
     if line is not None:
         spec.cover[at] = line
+    elif kind == "cell":
+        # the name only in a cover table's cell: beside a key cell, or after the key inside one cell
+        del spec.cover[at]
+        key, person = rng.choice(CELL_KEYS), rng.choice(PEOPLE)
+        name = inst + rng.choice(("", "", "（盖章）"))
+        if rng.random() < 0.5:
+            spec.cover_table = [[key, name], ["填表人", person], ["联系电话", rng.choice(PHONES)]]
+        else:
+            spec.cover_table = [[f"{key}：{name}", f"填表人：{person}"]]
+        d.axes["cover_cell"] = "key_cell" if len(spec.cover_table) > 1 else "inline"
     elif kind == "above_table":
         title = QH_TITLE if spec.rubric == "qinghai" else NATIONAL_TITLE
         when = noise.date_line(spec.fill_date, rng.choice(noise.DATE_STYLES), "填报日期：")

@@ -6,7 +6,8 @@
 - ``into_textbox``: a table moved into a DrawingML text box (``wps:txbx/w:txbxContent``) with the VML
   ``mc:Fallback`` copy Word writes beside it.
 - ``checkboxes``: every ☒/☐ glyph becomes a Word checkbox content control (``w:sdt`` with ``w14:checkbox``).
-- ``set_borders``: doubled rulings, a thick outer border or a thick rule at the table's foot.
+- ``set_borders``: doubled rulings, a thick outer border and column rulings, or a doubled rule at the table's
+  foot, on the table (``w:tblBorders``) and optionally on every cell (``w:tcBorders``).
 - ``page_header``: a line of text in the page header.
 - ``tracked_deleted_row``: a copy of a body row with other scores, deleted with track changes (``w:trPr/w:del``,
   its text in ``w:delText``): Word shows it struck through, an accepted document has no such row.
@@ -191,23 +192,37 @@ def _checkbox(checked: bool, rpr) -> object:
     return sdt
 
 
-def set_borders(table: Table, kind: str) -> None:
-    """Given a table and a border kind (double, thick, foot), set its w:tblBorders as Word writes them."""
+# kind -> the (w:val, w:sz) of its distinctive rules when the caller names none (w:sz in eighths of a point)
+BORDER_DEFAULTS = {"double": ("double", 8), "thick": ("single", 36), "foot": ("thickThinSmallGap", 24)}
+
+
+def set_borders(table: Table, kind: str, val: str | None = None, sz: int | None = None, cells: bool = False) -> None:
+    """Given a table, a border kind (plain, double, thick, foot), the w:val and w:sz of its distinctive rules
+    (BORDER_DEFAULTS when None) and whether every cell carries them too, set the table's w:tblBorders (and each
+    cell's w:tcBorders) as Word writes them.
+
+    double: every rule doubled (w:val="double"; Word's 1- or 1.5-pt double is w:sz 8 or 12, which LibreOffice
+    prints as two lines about 2-3 pt apart); thick: the outer border and the rulings between the columns 3-4.5 pt
+    wide (w:sz 24-36, single or thickThinLargeGap), as WPS forms draw them; foot: the rule under the last row
+    doubled (thickThinSmallGap), the rest single.
+    """
     if kind == "plain":
         return
-    inner = ("double", 4) if kind == "double" else ("single", 4)
-    outer = {"double": ("double", 4), "thick": ("single", 36), "foot": ("single", 4)}[kind]
-    sides = {s: outer for s in ("top", "left", "bottom", "right")} | {"insideH": inner, "insideV": inner}
-    if kind == "thick":
-        sides["insideV"] = ("single", 36)  # 4.5-pt rulings between the columns, as WPS exports them
-    if kind == "foot":
-        sides["bottom"] = ("thickThinSmallGap", 24)  # a 3-pt doubled rule under the last row
-    xml = "".join(f'<w:{s} w:val="{v}" w:sz="{sz}" w:space="0" w:color="000000"/>' for s, (v, sz) in sides.items())
+    dv, dsz = BORDER_DEFAULTS[kind]
+    special = (val or dv, sz or dsz)
+    thin = ("single", 4)
+    sides = {s: thin for s in ("top", "left", "bottom", "right", "insideH", "insideV")}
+    if kind == "double":
+        sides = dict.fromkeys(sides, special)
+    elif kind == "thick":
+        sides |= dict.fromkeys(("top", "left", "bottom", "right", "insideV"), special)
+    else:
+        sides["bottom"] = special
     pr = table._tbl.tblPr
     old = pr.find(qn("w:tblBorders"))
     if old is not None:
         pr.remove(old)
-    borders = parse_xml(f'<w:tblBorders {nsdecls("w")}>{xml}</w:tblBorders>')
+    borders = parse_xml(f'<w:tblBorders {nsdecls("w")}>{_border_xml(sides)}</w:tblBorders>')
     # schema order inside tblPr: ... tblW, jc, tblCellSpacing, tblInd, tblBorders, shd, tblLayout, tblCellMar, tblLook
     after = [pr.find(qn(f"w:{k}")) for k in ("tblInd", "tblCellSpacing", "jc", "tblW", "tblStyle")]
     anchor = next((e for e in after if e is not None), None)
@@ -215,6 +230,39 @@ def set_borders(table: Table, kind: str) -> None:
         anchor.addnext(borders)
     else:
         pr.insert(0, borders)
+    if cells:
+        _cell_borders(table, sides)
+
+
+def _border_xml(sides: dict[str, tuple[str, int]]) -> str:
+    return "".join(f'<w:{s} w:val="{v}" w:sz="{sz}" w:space="0" w:color="000000"/>' for s, (v, sz) in sides.items())
+
+
+def _cell_borders(table: Table, sides: dict[str, tuple[str, int]]) -> None:
+    """Give every cell a w:tcBorders: a cell's outer sides take the table's outer border, the others the inside
+    ones (what Word writes when borders are applied to a selection of cells rather than to the table)."""
+    rows = table._tbl.findall(qn("w:tr"))
+    n_grid = len(table._tbl.findall(f"{qn('w:tblGrid')}/{qn('w:gridCol')}"))
+    for r, tr in enumerate(rows):
+        at = 0
+        for tc in _cells(tr):
+            span = _span(tc)
+            own = {"top": sides["top" if r == 0 else "insideH"], "left": sides["left" if at == 0 else "insideV"],
+                   "bottom": sides["bottom" if r == len(rows) - 1 else "insideH"],
+                   "right": sides["right" if at + span >= n_grid else "insideV"]}
+            at += span
+            pr = tc.get_or_add_tcPr()
+            old = pr.find(qn("w:tcBorders"))
+            if old is not None:
+                pr.remove(old)
+            el = parse_xml(f'<w:tcBorders {nsdecls("w")}>{_border_xml(own)}</w:tcBorders>')
+            # schema order inside tcPr: cnfStyle, tcW, gridSpan, hMerge, vMerge, tcBorders, shd, ...
+            before = [pr.find(qn(f"w:{k}")) for k in ("vMerge", "hMerge", "gridSpan", "tcW", "cnfStyle")]
+            anchor = next((e for e in before if e is not None), None)
+            if anchor is not None:
+                anchor.addnext(el)
+            else:
+                pr.insert(0, el)
 
 
 def page_header(doc: docx.document.Document, text: str) -> None:

@@ -1,7 +1,9 @@
-"""Tests of the variation generator (samples.axes, samples.variants, samples.wordxml, samples.produce).
+"""Tests of the variation generator (samples.axes, samples.variants, samples.wordxml, samples.produce,
+samples.pdf_reportlab).
 
-Only python-docx output (no LibreOffice), a handful of forms, each forced onto the axis it checks; the
-assertions read the written .docx back with python-docx or lxml and compare it to the truth.
+Only python-docx and reportlab output (no LibreOffice), a handful of forms, each forced onto the axis it checks;
+the assertions read the written .docx back with python-docx or lxml, and the drawn PDF with pdfplumber, and
+compare it to the truth or to the geometry the axis asks for.
 """
 
 from __future__ import annotations
@@ -13,15 +15,17 @@ import zipfile
 from decimal import Decimal
 
 import docx
+import pdfplumber
 import pytest
 from lxml import etree
 
 import rubric
 from samples.axes import AXES, NA, draw_axes
 from samples.generate import save_docx
+from samples.pdf_reportlab import render_pdf
 from samples.produce import word_document, write_variants
 from samples.variants import JUDGMENTS, Drawn, draw_form, item_cap
-from samples.wordxml import SLIVER
+from samples.wordxml import SLIVER, set_borders
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 NS = {"w": W, "w14": "http://schemas.microsoft.com/office/word/2010/wordml",
@@ -207,7 +211,7 @@ def test_footer_rows_are_in_the_table_and_raise_nothing(tmp_path):
 
 
 def test_textbox_holds_the_table_with_a_vml_fallback(tmp_path):
-    d, doc, xml = make(tmp_path, {"family": "qinghai", "textbox": "yes"})
+    d, doc, xml = make(tmp_path, {"family": "qinghai", "textbox": "yes", "cover": "standard"})
     root = etree.fromstring(xml)
     body_tables = root.findall("w:body/w:tbl", NS)
     assert len(body_tables) == 1  # only the stats table stays in the body
@@ -256,10 +260,161 @@ def test_tracked_deleted_row(tmp_path):
     assert any(all(not c.text for c in tr.cells) for tr in rows)  # what a reader ignoring w:del sees
 
 
-@pytest.mark.parametrize("kind,side,val,size", [("double", "insideH", "double", "4"), ("thick", "insideV", "single", "36"),
-                                                ("foot", "bottom", "thickThinSmallGap", "24")])
-def test_borders(tmp_path, kind, side, val, size):
-    _, _, xml = make(tmp_path, {"family": "national_points", "borders": kind}, kind)
+@pytest.mark.parametrize("kind", ["double", "thick", "foot"])
+def test_word_borders(tmp_path, kind):
+    d, _, xml = make(tmp_path, {"family": "national_points", "borders": kind}, kind)
+    style = d.word["borders"]
     tbl = etree.fromstring(xml).findall(".//w:tbl", NS)[-1]
-    el = tbl.find(f"w:tblPr/w:tblBorders/w:{side}", NS)
-    assert (el.get(f"{{{W}}}val"), el.get(f"{{{W}}}sz")) == (val, size)
+
+    def border(side: str) -> tuple[str, int]:
+        el = tbl.find(f"w:tblPr/w:tblBorders/w:{side}", NS)
+        return el.get(f"{{{W}}}val"), int(el.get(f"{{{W}}}sz"))
+
+    special = (style["word_val"], style["word_sz"])
+    if kind == "double":  # Word's 1- or 1.5-pt double, on every rule
+        assert special[0] == "double" and special[1] in (8, 12)
+        assert {border(s) for s in ("top", "left", "bottom", "right", "insideH", "insideV")} == {special}
+    elif kind == "thick":  # 3-4.5 pt, on the frame and between the columns; thin between the rows
+        assert special[0] in ("single", "thickThinLargeGap") and special[1] in (24, 36)
+        assert {border(s) for s in ("top", "left", "bottom", "right", "insideV")} == {special}
+        assert border("insideH") == ("single", 4)
+    else:
+        assert border("bottom") == ("thickThinSmallGap", 24) and border("insideH") == ("single", 4)
+
+
+def test_word_cell_borders(tmp_path):
+    d, _, _ = make(tmp_path, {"family": "national_points", "borders": "plain", "layout": "repeat"})
+    doc = word_document(d, random.Random(0))
+    table = doc.tables[-1]
+    set_borders(table, "thick", "thickThinLargeGap", 36, cells=True)
+    rows = table._tbl.findall(f"{{{W}}}tr")
+    first, last = rows[0].findall(f"{{{W}}}tc"), rows[-1].findall(f"{{{W}}}tc")
+
+    def sides(tc) -> dict[str, tuple[str, str]]:
+        pr = tc.find(f"{{{W}}}tcPr")
+        names = [etree.QName(e).localname for e in pr]
+        assert names.index("tcBorders") > names.index("tcW")  # schema order: tcW, gridSpan, vMerge, tcBorders
+        return {etree.QName(e).localname: (e.get(f"{{{W}}}val"), e.get(f"{{{W}}}sz"))
+                for e in pr.find(f"{{{W}}}tcBorders")}
+
+    thick, thin = ("thickThinLargeGap", "36"), ("single", "4")
+    assert sides(first[0]) == {"top": thick, "left": thick, "bottom": thin, "right": thick}
+    assert sides(first[1])["left"] == thick and sides(first[1])["top"] == thick  # a column ruling, the frame
+    assert sides(last[-1]) == {"top": thin, "left": thick, "bottom": thick, "right": thick}
+    path = tmp_path / "cells.docx"
+    save_docx(doc, path)
+    assert len(docx.Document(str(path)).tables[-1].rows) == len(rows)
+
+
+def test_border_widths_are_drawn_within_their_ranges():
+    seen: dict[str, set] = {"double": set(), "thick": set(), "outer": set()}
+    for n in range(12):
+        for kind in ("double", "thick"):
+            d = draw_form(random.Random(f"widths:{n}"), PLAIN | {"borders": kind, "family": "national_points"})
+            pdf = d.word["borders"]["pdf"]
+            if kind == "double":
+                assert 3.5 <= pdf["gap"] <= 5 and d.word["borders"]["word_sz"] in (8, 12)
+                seen["double"].add(pdf["gap"])
+                seen["outer"].add(pdf["outer_only"])
+            else:
+                assert 4 <= pdf["thick"] <= 5 and d.word["borders"]["word_sz"] in (24, 36)
+                seen["thick"].add(pdf["thick"])
+    assert len(seen["double"]) > 3 and len(seen["thick"]) > 3 and seen["outer"] == {True, False}
+    d = draw_form(random.Random("widths:plain"), PLAIN | {"borders": "plain"})
+    assert "borders" not in d.word and "border_detail" not in d.axes
+
+
+def rl_pdf(tmp_path, kind: str, **opts) -> tuple[Drawn, list]:
+    """Draw one national points form with reportlab and the given borders; return it and its pages' rules as
+    (horizontal lines, vertical lines, rects) per page."""
+    d = draw_form(random.Random(f"rl:{kind}"), PLAIN | {"producer": "rl_pdf", "family": "national_points",
+                                                        "borders": kind, "footer": "none", "cover": "standard"})
+    path = tmp_path / f"{kind}.pdf"
+    render_pdf(d.spec, path, split_rows=False, borders=kind, **opts)
+    pages = []
+    with pdfplumber.open(path) as pdf:
+        for page in pdf.pages:
+            h = [ln for ln in page.lines if ln["top"] == ln["bottom"]]
+            v = [ln for ln in page.lines if ln["x0"] == ln["x1"]]
+            pages.append((h, v, page.rects))
+    return d, pages
+
+
+def positions(lines: list[dict], key: str) -> list[float]:
+    return sorted({round(ln[key], 2) for ln in lines})
+
+
+def test_reportlab_double_borders_are_two_lines(tmp_path):
+    _, pages = rl_pdf(tmp_path, "double", gap=4.2)
+    assert len(pages) >= 2
+    for h, v, rects in pages:
+        assert not rects and {ln["linewidth"] for ln in h + v} == {0.5}
+        ys, xs = positions(h, "top"), positions(v, "x0")
+        # every rule is a pair of lines 4.2 pt apart: the rows' and the columns' positions come in pairs
+        assert len(ys) % 2 == 0 and len(xs) % 2 == 0
+        assert {round(b - a, 2) for a, b in zip(ys[::2], ys[1::2], strict=True)} == {4.2}
+        assert {round(b - a, 2) for a, b in zip(xs[::2], xs[1::2], strict=True)} == {4.2}
+        assert min(b - a for a, b in zip(ys[1::2], ys[2::2], strict=False)) > 10  # a row between two rules
+    h, v, _ = rl_pdf(tmp_path, "double", gap=3.6, outer_only=True)[1][0]
+    ys, xs = positions(h, "top"), positions(v, "x0")
+    assert round(ys[1] - ys[0], 2) == round(xs[1] - xs[0], 2) == round(xs[-1] - xs[-2], 2) == 3.6  # the frame
+    assert min(b - a for a, b in zip(xs[1:-2], xs[2:-1], strict=True)) > 10  # the columns' rules are single
+
+
+def test_reportlab_thick_borders_are_filled_rects(tmp_path):
+    d, pages = rl_pdf(tmp_path, "thick", thick=4.6)
+    assert len(pages) >= 2
+    for n, (h, v, rects) in enumerate(pages):
+        assert rects and all(r["fill"] and not r["stroke"] for r in rects)
+        assert {round(min(r["width"], r["height"]), 2) for r in rects} == {4.6}
+        assert {ln["linewidth"] for ln in h + v} == {0.5} and not v  # no stroked thick line, no thin column rule
+        upright = [r for r in rects if r["height"] > r["width"]]
+        assert len({round(r["x0"], 2) for r in upright}) == len(d.spec.columns) + 1  # frame sides, column rulings
+        # the frame's top on every page (the repeated header carries it), its bottom on the last page; a page
+        # break is closed by a thin row rule
+        across = sorted((r for r in rects if r["width"] > r["height"]), key=lambda r: r["top"])
+        ends = [round(min(r["x0"] for r in upright), 2), round(max(r["x1"] for r in upright), 2)]
+        assert len(across) == 1 + (n == len(pages) - 1)
+        assert all([round(r["x0"], 2), round(r["x1"], 2)] == ends for r in across)  # over the corners
+        ys = positions(h, "top")
+        assert across[0]["bottom"] < ys[0]
+        if n == len(pages) - 1:
+            assert across[-1]["top"] > ys[-1]
+        else:
+            assert round(max(r["bottom"] for r in upright), 2) == ys[-1]  # the column rulings end on it
+
+
+def test_reportlab_foot_is_a_second_rule_under_the_last(tmp_path):
+    _, pages = rl_pdf(tmp_path, "foot", foot_gap=3.5)
+    assert len(pages) >= 2
+    for n, (h, _, rects) in enumerate(pages):
+        ys = positions(h, "top")
+        foot = round(ys[-1] - ys[-2], 2)
+        assert not rects and (foot == 3.5) == (n == len(pages) - 1)  # under the table's last part only
+        if n == len(pages) - 1:
+            under = [ln for ln in h if round(ln["top"], 2) == ys[-1]]
+            above = [ln for ln in h if round(ln["top"], 2) == ys[-2]]
+            assert len(under) == 1 and min(ln["x0"] for ln in above) == under[0]["x0"]
+            assert max(ln["x1"] for ln in above) == under[0]["x1"]  # as wide as the table
+
+
+def test_cover_name_in_a_table_cell(tmp_path):
+    for n in range(6):
+        d, doc, _ = make(tmp_path, {"family": "national_points", "cover": "cell"}, f"cell{n}")
+        inst, rows = d.truth["institution"], d.spec.cover_table
+        assert not any(inst in p.text for p in doc.paragraphs) and d.spec.institution == inst
+        cells = [[c.text for c in r.cells] for r in doc.tables[0].rows]
+        assert cells == rows and len(doc.tables) == 2
+        if d.axes["cover_cell"] == "key_cell":
+            assert rows[0][0] in ("评价机构名称", "单位名称") and rows[0][1] in (inst, inst + "（盖章）")
+            assert [r[0] for r in rows[1:]] == ["填表人", "联系电话"]
+        else:
+            assert len(rows) == 1 and re.fullmatch(f"(评价机构名称|单位名称)：{inst}(（盖章）)?", rows[0][0])
+            assert rows[0][1].startswith("填表人：")
+    d = draw_form(random.Random("cell:rl"), PLAIN | {"producer": "rl_pdf", "family": "national_points",
+                                                     "cover": "cell"})
+    render_pdf(d.spec, tmp_path / "cell.pdf", split_rows=False)
+    with pdfplumber.open(tmp_path / "cell.pdf") as pdf:
+        first = pdf.pages[0].extract_tables()[0]
+        assert first == d.spec.cover_table and d.truth["institution"] in "".join(first[0])
+        assert d.truth["institution"] not in (pdf.pages[0].extract_text() or "").split(first[0][0])[0]
