@@ -264,6 +264,7 @@ class Supervisor:
         self._me = psutil.Process()
         self._failed_starts = 0
         self._seq = 0
+        self._policed = 0.0
 
     def __enter__(self) -> Supervisor:
         return self
@@ -338,6 +339,9 @@ class Supervisor:
 
     def _police(self) -> Iterator[Event]:
         now = time.monotonic()
+        if now - self._policed < self.poll_s and not any(w.task and now > w.deadline for w in self._workers):
+            return  # listing process trees costs milliseconds (a snapshot of all processes on Windows)
+        self._policed = now
         for w in list(self._workers):
             if w.task is None or w.ps is None:
                 continue
