@@ -31,6 +31,8 @@ DEFAULT_HEADER_SEARCH_ROWS = 6  # the header must start within a table's first r
 DEFAULT_MAX_HEADER_ROWS = 3
 DEFAULT_HEADER_CELL_MAX_CHARS = 20  # header names are short; an item label that mentions 自评 is no header
 DEFAULT_SUBHEADER_CELL_MAX_CHARS = 12
+DEFAULT_HEADER_WORD_MAX_CHARS = 6  # a sub-header cell is a header word itself, not a text that contains one
+DEFAULT_SUBHEADER_SHARE = 0.6
 # A body cell lying this much (share of its own width) over a second value column is ambiguous.
 DEFAULT_AMBIGUOUS_OVERLAP = 0.3
 # A grid column narrower than this share of its neighbours' median width is a sliver, no column of its own.
@@ -120,14 +122,16 @@ def _header_role(text: str, vocab: Vocabulary, options: set[str]) -> str | None:
 
 
 def is_subheader_row(grid: list[list[Cell | None]], r: int, vocab: Vocabulary, options: set[str]) -> bool:
-    """Whether row r continues a header: short texts only, no numbers, and at least one known word."""
+    """Whether row r continues a header: short texts only, no numbers, and mostly header words themselves
+    (大项, 得分, 扣分原因, 符合…) — an item row whose label merely contains 结果 or says 符合 is no header."""
     own = {id(c): c for c in grid[r] if c is not None and c.row == r and flat(c.text)}
     if not own:
         return False
     texts = [c.text for c in own.values()]
     if any(len(flat(t)) > DEFAULT_SUBHEADER_CELL_MAX_CHARS or parse_number(t) is not None for t in texts):
         return False
-    return any(_header_role(t, vocab, options) is not None for t in texts)
+    words = [t for t in texts if len(flat(t)) <= DEFAULT_HEADER_WORD_MAX_CHARS and _header_role(t, vocab, options)]
+    return len(words) >= DEFAULT_SUBHEADER_SHARE * len(texts)
 
 
 def table_to_columns(table: Table, vocab: Vocabulary, options: tuple[str, ...] = ()) -> Columns | None:

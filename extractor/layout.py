@@ -34,7 +34,6 @@ from .columns import (
     Columns,
     HeaderColumn,
     cell_extent,
-    is_subheader_row,
     overlap,
     table_edges,
     table_to_columns,
@@ -206,7 +205,8 @@ def table_to_rows(table: Table, cols: Columns, first: int, layout: Layout, vocab
         texts = [c.text for c in cells]
         if not any(flat(t) for t in texts):
             continue
-        if _repeats_header(cells, header_words) or (in_header and is_subheader_row(grid, r, vocab, opts)):
+        if _repeats_header(cells, header_words) or (in_header and _repeats_header(
+                [c for c in cells if c.row == r], header_words)):
             in_header = True  # a header repeated on a continuation page or table, with its sub-header rows
             continue
         in_header = False

@@ -225,3 +225,14 @@ def test_an_item_row_that_reads_like_header_words_is_kept(tmp_path):
     ]}])
     lay = L.document_to_layout(path_to_document(p))
     assert [(r.label, r.self_text) for r in lay.items] == [("专家培训情况（1分）", "满分"), ("专家签订保密协议情况（1分）", "1")]
+
+
+def test_an_item_right_after_a_repeated_header_is_kept_though_it_says_judgments(tmp_path):
+    p = build_docx(tmp_path / "j.docx", [{"rows": [
+        ["一级指标", "二级指标", "督导内容", "自评得分", "复核得分"],
+        ["宣传和信息公开", "结果查询和投诉监督渠道", "评价结果是否方便查询", "符合", "符合"],
+        ["一级指标", "二级指标", "督导内容", "自评得分", "复核得分"],
+        ["考评实施", "报名资质审核", "是否有报名资质审核机制", "符合", "基本符合"],
+    ]}])
+    lay = L.document_to_layout(path_to_document(p), options=("符合", "基本符合", "不符合"))
+    assert [(r.label, r.inspector_text) for r in lay.items] == [("结果查询和投诉监督渠道", "符合"), ("报名资质审核", "基本符合")]

@@ -306,6 +306,19 @@ def test_split_rule_ticks_are_values():
     apart = [(piece("30.要情报告工作落实情况", 0, 1), piece("29.满意度调查处理", 9, 1, open_end=True)),
              (piece("", 0, 3), piece("√", 9, 3)), (piece("√", 0, 5), piece("", 9, 5))]
     assert not is_split_row(apart, 9)
+    # two inline tick lists, or two short judgments, one above and one below: two rows
+    lists = [(piece("16.评价机构和评价宣传", 0, 1), piece("15.方案落实和保障措施", 9, 1, open_end=True)),
+             (piece("□符合 ■基本符合 □不符合", 0, 3), piece("■符合 □基本符合 □不符合", 9, 3)), (piece("", 0, 5), piece("1", 9, 5))]
+    assert not is_split_row(lists, 9)
+    lists[1][1].open_end = True  # a narrow cell: the list above fills its lines, yet it is whole
+    assert not is_split_row(lists, 9)
+    words = [(piece("19.报名资质审核", 0, 1), piece("18.评价活动的策划与实施方", 9, 1, open_end=True)),
+             (piece("符合", 0, 3), piece("基本符合", 9, 3)), (piece("", 0, 5), piece("见附件", 9, 5))]
+    assert not is_split_row(words, 9)
+    # an inline list cut by the break (its line full above) is one cell's text
+    cut_list = [(piece("", 0, 1), piece("15.方案落实和保障措施", 9, 1)),
+                (piece("□不符合", 0, 3), piece("☑符合 □基本符合", 9, 3, open_end=True)), (piece("", 0, 5), piece("1", 9, 5))]
+    assert is_split_row(cut_list, 9)
 
 
 def test_split_rule_numbers_and_line_breaks():

@@ -571,6 +571,10 @@ def table_to_fragment(
     x0, top, x1, bottom = table.bbox
     for ch in chars:
         cx, cy = (ch["x0"] + ch["x1"]) / 2, (ch["top"] + ch["bottom"]) / 2
+        if ch["text"] in _HANGING_PUNCTUATION:
+            # CJK punctuation may hang past a cell's right border at a line's end (reportlab, Word's 允许标点溢出
+            # 边界); its ink sits in its box's left part, so it belongs to the cell it hangs out of.
+            cx = ch["x0"] + (ch["x1"] - ch["x0"]) / 4
         if not (x0 <= cx <= x1 and top <= cy <= bottom):
             continue
         r = min(max(bisect_right(y_edges, cy) - 1, 0), n_rows - 1)
@@ -770,6 +774,20 @@ def repeated_header_rows(cells: list[Piece], new: list[Piece], new_rows: int) ->
     return k
 
 
+_HANGING_PUNCTUATION = frozenset("、。，．；：！？）」』】")
+DEFAULT_SHORT_VALUE_CHARS = 4  # 符合, 基本符合, 5分: a value, not a piece of a label
+_TICK_GLYPHS = frozenset("☑☐□■☒√✓✔")
+
+
+def _squash(text: str) -> str:
+    return "".join(text.split())
+
+
+def _ticks_in(text: str) -> int:
+    """How many tick glyphs a text holds (an inline list "☑符合 □基本符合 □不符合" has 3): a value, no label."""
+    return sum(ch in _TICK_GLYPHS for ch in text)
+
+
 def _is_value(text: str) -> bool:
     """A number or a single tick mark: one value, never half of a text cut by a page break."""
     return parse_number(text) is not None or text_to_mark(text) in ("tick", "cross")
@@ -804,6 +822,12 @@ def is_split_row(pairs: list[tuple[Piece, Piece]], last_row: int) -> bool:
         if old.text and new.text:
             # A number (with the unit 分 at most) is one value, never the two halves of a text cut by a page break.
             if _is_value(old.text) and _is_value(new.text):
+                return False
+            # Two inline tick lists ("□符合 ■基本符合 □不符合" twice), or two short texts that the break did not
+            # cut, are two rows' values; one list cut by the break leaves a single option below it.
+            ticks = min(_ticks_in(old.text), _ticks_in(new.text))
+            if ticks >= 2 or not old.open_end and (ticks or max(
+                    len(_squash(old.text)), len(_squash(new.text))) <= DEFAULT_SHORT_VALUE_CHARS):
                 return False
             both = True
             cut = cut or old.open_end
