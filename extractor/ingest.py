@@ -300,8 +300,8 @@ class _Run:
             if ev.kind == "result":
                 form = ev.value
             else:
-                form = _failed(slots[0].source if slots else key, _limit_message("reading", ev.why, ev.value, self.timeout,
-                                                               self.pages.get(key, 0), self.page_s), key)
+                why = _limit_message("reading", ev.why, ev.value, self.timeout, self.pages.get(key, 0), self.page_s)
+                form = _failed(slots[0].source if slots else key, why, key)
             for s in slots:
                 s.form, s.waiting = form, None
             return
@@ -328,7 +328,7 @@ class _Run:
                                       form=_failed(m.source, m.error, slot.sha, suffix)))
             else:
                 outcomes.append(self.admit(Input(m.path, m.source, m.error, m.skipped), container_kind=False))
-        if slot.retry and not any(o.retry for o in outcomes):
+        if slot.retry and not any(o.source == slot.source and o.sha == slot.sha for o in outcomes):
             # Read again and now represented by its members: its old failed record goes (see store).
             outcomes.insert(0, _Slot(slot.source, retry=slot.retry))
         i = self.slots.index(slot)

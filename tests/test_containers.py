@@ -590,7 +590,8 @@ def test_an_email_keeps_the_form_beside_a_zip_that_cannot_be_unpacked(tmp_path):
     ms = members(eml)
     assert [(m.source, m.error) for m in ms] == [
         ("m.eml!自评表.docx", None),
-        ("m.eml!forms.zip", "cannot unpack this zip archive (zip file version 9.9): re-zip it with a standard zip tool")]
+        ("m.eml!forms.zip",
+         "cannot unpack this zip archive (zip file version 9.9): re-zip it with a standard zip tool")]
     assert ms[0].path.read_bytes() == b"PK form"
 
 

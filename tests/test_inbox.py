@@ -87,7 +87,8 @@ def test_a_container_with_nothing_to_read_is_one_failed_record_listing_what_it_h
     assert got == [
         ("empty.zip", "failed", "no form inside: the archive holds no files", "zip"),
         ("mail.eml", "failed", "no form inside: 2 attachments skipped (logo.png: not a form (image/png attachment, "
-                               "too small to be a scanned page), notes.txt: not a form (text/plain attachment))", "eml"),
+                               "too small to be a scanned page), notes.txt: not a form (text/plain attachment))",
+         "eml"),
         ("outer.zip", "failed", "no form inside: 2 files skipped (inner.zip!readme.txt: not a form (text/plain "
                                 "file), photo.gif: not a form (image/gif file))", "zip")]
     assert not [line for line in r.stderr.splitlines() if line.startswith("skipped")]

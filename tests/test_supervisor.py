@@ -292,7 +292,8 @@ def test_symlinks_fifos_and_devices_in_a_folder_are_refused_before_reading(tmp_p
     link = "refused: a symbolic link, not a regular file: copy the file itself into the folder"
     assert [(Path(src).name, out, why) for src, out, why in s.results] == [
         ("a.docx", "ok", None), ("link.docx", "failed", link), ("linked_dir", "failed", link),
-        ("pipe.pdf", "failed", "refused: a named pipe (FIFO), not a regular file: copy the file itself into the folder"),
+        ("pipe.pdf", "failed",
+         "refused: a named pipe (FIFO), not a regular file: copy the file itself into the folder"),
         ("zero.docx", "failed", link)]
 
 
