@@ -337,6 +337,21 @@ def test_a_container_with_no_form_is_read_again_on_retry(tmp_path):
     assert [(r["source"], r["error"]) for r in db["forms"].rows] == [(str(mail), why)]
 
 
+@pytest.mark.skipif(supervisor.start_method() != "fork", reason="the patch reaches forked workers only")
+def test_a_retried_container_now_read_through_its_members_loses_its_old_record(tmp_path, monkeypatch):
+    import extractor.containers as containers
+
+    mail = tmp_path / "m.eml"
+    mail.write_bytes(eml_bytes([("notes.txt", b"hello", "text/plain")]))
+    db = open_db(tmp_path / "s.db")
+    assert [out for _, out, _ in ingest(db, [str(mail)], _rubrics(), jobs=1).results] == ["failed"]
+    monkeypatch.setattr(containers, "_not_form", lambda *a, **k: None)  # a newer reader that opens .txt members
+    s = ingest(db, [str(mail)], _rubrics(), jobs=1, retry_failed=True)
+    assert [(src, out) for src, out, _ in s.results] == [(f"{mail}!notes.txt", "failed")]
+    assert s.results[0][2].startswith("unsupported file type '.txt'")
+    assert [r["source"] for r in db["forms"].rows] == [f"{mail}!notes.txt"]
+
+
 def test_spawn_start_method_ingests_a_small_batch(tmp_path, good, monkeypatch):
     monkeypatch.setenv(supervisor.START_METHOD_ENV, "spawn")
     assert supervisor.start_method() == "spawn"
