@@ -5,7 +5,8 @@ Word 2007+ files (an ``EncryptedPackage`` stream instead of a zip) all start wit
 legacy parser needs to know which one it has: Word 6/95 needs LibreOffice's "MS Word 95" import filter
 (the Word 97 one refuses it), and an encrypted file is named as such instead of "damaged".
 
-The FIB (File Information Block) is at the start of the WordDocument stream: wIdent (0xA5EC), nFib (the
+The FIB (File Information Block) is at the start of the WordDocument stream: wIdent (0xA5EC; 0xA5DC in
+some Word 6.0 files), nFib (the
 format version: 101 Word 6.0, 104 Word 95, 193 and above Word 97-2003), and a flags word whose bit 0x0100
 is fEncrypted (at the same place in Word 6/95 and Word 97 FIBs).
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 
 OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 WORD_IDENT = 0xA5EC
+WORD6_IDENT = 0xA5DC  # some Word 6.0 files carry this identifier instead
 FIRST_WORD97_NFIB = 193  # nFib below this (101 Word 6.0, 104 Word 95) is the Word 6/95 format
 FIB_ENCRYPTED = 0x0100
 
@@ -61,9 +63,9 @@ def fib_to_info(fib: bytes) -> OleInfo:
         return OleInfo(WORD97, what="a Word document")
     ident, nfib = struct.unpack_from("<HH", fib, 0)
     (flags,) = struct.unpack_from("<H", fib, 10)
-    if ident != WORD_IDENT:
+    if ident not in (WORD_IDENT, WORD6_IDENT):
         return OleInfo(WORD97, nfib=nfib, what="a Word document")
-    kind = WORD95 if nfib < FIRST_WORD97_NFIB else WORD97
+    kind = WORD95 if nfib < FIRST_WORD97_NFIB or ident == WORD6_IDENT else WORD97
     return OleInfo(kind, nfib=nfib, encrypted=bool(flags & FIB_ENCRYPTED),
                    what="a Word 6.0/95 document" if kind == WORD95 else "a Word 97-2003 document")
 
