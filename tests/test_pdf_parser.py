@@ -315,6 +315,10 @@ def test_split_rule_ticks_are_values():
     words = [(piece("19.报名资质审核", 0, 1), piece("18.评价活动的策划与实施方", 9, 1, open_end=True)),
              (piece("符合", 0, 3), piece("基本符合", 9, 3)), (piece("", 0, 5), piece("见附件", 9, 5))]
     assert not is_split_row(words, 9)
+    # a label and a remark both cut mid-line, nothing filled on one side only: one row
+    two_cut = [(piece("题保密规定（1分）", 0, 2), piece("技能人才评价考试试卷/试", 9, 2, open_end=True)),
+               (piece("核实", 0, 3), piece("1 现场", 9, 3, open_end=True)), (piece("", 0, 4), piece("", 9, 4))]
+    assert is_split_row(two_cut, 9)
     # an inline list cut by the break (its line full above) is one cell's text
     cut_list = [(piece("", 0, 1), piece("15.方案落实和保障措施", 9, 1)),
                 (piece("□不符合", 0, 3), piece("☑符合 □基本符合", 9, 3, open_end=True)), (piece("", 0, 5), piece("1", 9, 5))]

@@ -807,10 +807,12 @@ def is_split_row(pairs: list[tuple[Piece, Piece]], last_row: int) -> bool:
       text there is unpunctuated (the break fell on a line break typed inside the cell, so L's last line
       is short; F brings no value of its own);
     - some column has text on one side only: short values (scores) stay where they were typed, whereas
-      a row that starts afresh on the new page fills the same columns as a complete row does.
+      a row that starts afresh on the new page fills the same columns as a complete row does; or two
+      columns are cut at once (a label and a remark both wrapped across the break).
     The page-bottom border Word/LibreOffice draw under a cut row is no evidence either way, so it is ignored.
     """
     both = one_sided = cut = False
+    n_cut = 0
     filled = []
     for new, old in pairs:
         if old.row < last_row:
@@ -831,12 +833,15 @@ def is_split_row(pairs: list[tuple[Piece, Piece]], last_row: int) -> bool:
                 return False
             both = True
             cut = cut or old.open_end
+            n_cut += old.open_end
         elif old.text or new.text:
             one_sided = True
     if any(_is_value(o.text) for n, o in pairs if o.row >= last_row) and any(_is_value(n.text) for n, _ in pairs):
         return False  # values above and below the break (符合 ticked above, 不符合 below): two rows' values
     unfinished = len(filled) == 1 and filled[0].text.rstrip()[-1:] not in ("", *CLOSING_PUNCTUATION)
-    return both and one_sided and (cut or unfinished)
+    # Two columns cut mid-line at once (a label and a remark wrapped across the break) are one row even when
+    # no column is filled on one side only.
+    return both and (one_sided or n_cut >= 2) and (cut or unfinished)
 
 
 def join_fragment(cells: list[Piece], n_rows: int, new: list[Piece], new_rows: int) -> int:
