@@ -140,7 +140,7 @@ def table_to_columns(table: Table, vocab: Vocabulary, options: tuple[str, ...] =
     grid = table.grid()
     opts = {flat(o) for o in options}
     for start in range(min(DEFAULT_HEADER_SEARCH_ROWS, table.n_rows)):
-        texts = [c.text for c in _row_cells(grid, start) if len(flat(c.text)) <= DEFAULT_HEADER_CELL_MAX_CHARS]
+        texts = [c.text for c in row_cells(grid, start) if len(flat(c.text)) <= DEFAULT_HEADER_CELL_MAX_CHARS]
         if not any(vocab.role_of(t) in (SELF, INSPECTOR, SCORE) for t in texts):
             continue
         depth = 1
@@ -154,7 +154,7 @@ def table_to_columns(table: Table, vocab: Vocabulary, options: tuple[str, ...] =
     return None
 
 
-def _row_cells(grid: list[list[Cell | None]], r: int) -> list[Cell]:
+def row_cells(grid: list[list[Cell | None]], r: int) -> list[Cell]:
     """The distinct cells covering row r, left to right."""
     out: list[Cell] = []
     for c in grid[r]:

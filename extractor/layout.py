@@ -35,6 +35,7 @@ from .columns import (
     HeaderColumn,
     cell_extent,
     overlap,
+    row_cells,
     table_edges,
     table_to_columns,
 )
@@ -146,14 +147,6 @@ def _continues(table: Table, cols: Columns) -> bool:
     return edges[-1] >= last.x0 + (last.x1 - last.x0) / 2
 
 
-def _row_cells(grid: list[list[Cell | None]], r: int) -> list[Cell]:
-    out: list[Cell] = []
-    for c in grid[r]:
-        if c is not None and all(c is not o for o in out):
-            out.append(c)
-    return out
-
-
 def _cells_to_columns(cells: list[Cell], cols: Columns, edges: list[float], unit: str, table: Table
                       ) -> tuple[dict[int, list[Cell]], list[tuple[Cell, list[HeaderColumn]]], list[Cell]]:
     """Given a row's cells, return the cells of each header column (by index), the cells that lie across
@@ -201,7 +194,7 @@ def table_to_rows(table: Table, cols: Columns, first: int, layout: Layout, vocab
     opts = {flat(o) for o in options}
     header_words = {flat(t) for h in cols.header for t in h.text.split(" / ")} | opts
     for r in range(first, table.n_rows):
-        cells = _row_cells(grid, r)
+        cells = row_cells(grid, r)
         texts = [c.text for c in cells]
         if not any(flat(t) for t in texts):
             continue
