@@ -202,7 +202,7 @@ def test_numbers_on_both_sides_of_a_page_break_are_two_rows():
         ]
 
     assert not is_split_row(pair("４．５分", "1"), 5)
-    assert is_split_row(pair("1 1", "2", other="见附件"), 5)
+    assert is_split_row(pair("1 1 现场核实", "2", other="见附件"), 5)
     # a value elsewhere above the break and one below are two rows' values, whatever the column
     assert not is_split_row(pair("1 1", "2"), 5)
 
