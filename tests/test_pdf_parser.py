@@ -323,6 +323,16 @@ def test_split_rule_ticks_are_values():
     cut_list = [(piece("", 0, 1), piece("15.方案落实和保障措施", 9, 1)),
                 (piece("□不符合", 0, 3), piece("☑符合 □基本符合", 9, 3, open_end=True)), (piece("", 0, 5), piece("1", 9, 5))]
     assert is_split_row(cut_list, 9)
+    cut_list[1][1].open_end = False  # whether or not its line was measured full
+    assert is_split_row(cut_list, 9)
+    # only list tails below the break, the label finished above: the lists were cut, one row
+    tails = [(piece("", 0, 1), piece("10.考评队伍建设", 9, 1)), (piece("□不符合", 0, 3), piece("☑符合□基本符合", 9, 3)),
+             (piece("□不符合", 0, 4), piece("□符合□基本符合", 9, 4))]
+    assert is_split_row(tails, 9)
+    # a score cut before its unit ("1" / "分") is one value
+    unit = [(piece("关规定（1分）", 0, 2), piece("技能人才评价工作相", 9, 2, open_end=True)),
+            (piece("分", 0, 3), piece("1", 9, 3)), (piece("", 0, 4), piece("见附件", 9, 4))]
+    assert is_split_row(unit, 9)
 
 
 def test_split_rule_numbers_and_line_breaks():

@@ -826,10 +826,11 @@ def is_split_row(pairs: list[tuple[Piece, Piece]], last_row: int) -> bool:
             if _is_value(old.text) and _is_value(new.text):
                 return False
             # Two inline tick lists ("□符合 ■基本符合 □不符合" twice), or two short texts that the break did not
-            # cut, are two rows' values; one list cut by the break leaves a single option below it.
-            ticks = min(_ticks_in(old.text), _ticks_in(new.text))
-            if ticks >= 2 or not old.open_end and (ticks or max(
-                    len(_squash(old.text)), len(_squash(new.text))) <= DEFAULT_SHORT_VALUE_CHARS):
+            # cut (符合 / 基本符合), are two rows' values; a list cut by the break leaves one option below it,
+            # a score cut before its unit leaves 分.
+            lengths = (len(_squash(old.text)), len(_squash(new.text)))
+            if min(_ticks_in(old.text), _ticks_in(new.text)) >= 2 or not old.open_end and (
+                    2 <= min(lengths) and max(lengths) <= DEFAULT_SHORT_VALUE_CHARS):
                 return False
             both = True
             cut = cut or old.open_end
@@ -838,6 +839,9 @@ def is_split_row(pairs: list[tuple[Piece, Piece]], last_row: int) -> bool:
             one_sided = True
     if any(_is_value(o.text) for n, o in pairs if o.row >= last_row) and any(_is_value(n.text) for n, _ in pairs):
         return False  # values above and below the break (符合 ticked above, 不符合 below): two rows' values
+    below = [(n, o) for n, o in pairs if n.text and o.row >= last_row]
+    if below and all(_ticks_in(n.text) and _ticks_in(o.text) for n, o in below):
+        return True  # only the tails of inline tick lists below the break ("□不符合"): the lists were cut
     unfinished = len(filled) == 1 and filled[0].text.rstrip()[-1:] not in ("", *CLOSING_PUNCTUATION)
     # Two columns cut mid-line at once (a label and a remark wrapped across the break) are one row even when
     # no column is filled on one side only.
