@@ -2,7 +2,9 @@
 
 A `Supervisor` keeps up to `jobs` worker processes, each with its own pipe, and hands one task at a time to an
 idle one. While a task runs, the parent polls (with psutil, the same way on Linux, macOS and Windows) the resident
-memory of the worker and all its children (LibreOffice's soffice.bin included) and the task's deadline. Over either,
+memory of the worker and all its children (LibreOffice's soffice.bin included) and the task's deadline. The ceiling
+is on what the task adds to the idle worker: a forked worker's resident size starts with the pages it shares with its
+parent, which says nothing about the file. Over either,
 it kills the worker's whole process tree, reports the task as failed with the reason, and starts a new worker when
 the next task needs one. A worker that dies by itself (a crash in a C library, os._exit) is a failed task too: the
 caller always gets one outcome per task and the batch goes on.
@@ -72,6 +74,7 @@ class _Worker:
     allowed: float = 0.0
     ps: psutil.Process | None = None
     tree: list[psutil.Process] = field(default_factory=list)  # its descendants at the last poll
+    base_rss: int = 0  # its own resident memory when it became ready, before any task
 
 
 def start_method() -> str:
@@ -321,6 +324,10 @@ class Supervisor:
                 return  # the worker is gone: its sentinel says so
             if kind == "ready":
                 w.ready = True
+                try:
+                    w.base_rss = w.ps.memory_info().rss if w.ps else 0
+                except psutil.Error:
+                    w.base_rss = 0
                 self._dispatch()
                 continue
             if w.task is None or task_id != w.task.id:
@@ -346,7 +353,7 @@ class Supervisor:
             if w.task is None or w.ps is None:
                 continue
             rss, w.tree = tree_rss(w.ps)
-            if rss > self.max_memory:
+            if rss - w.base_rss > self.max_memory:
                 yield self._kill(w, MEMORY, self.max_memory)
             elif now > w.deadline:
                 yield self._kill(w, TIMEOUT, w.allowed)

@@ -102,7 +102,7 @@ def make_old_db(path) -> None:
     db.conn.close()
 
 
-NEW_COLUMNS = {"forms": ["findings"], "items": ["self_note", "inspector_note", "findings"],
+NEW_COLUMNS = {"forms": ["findings", "reader_version", "extras"], "items": ["self_note", "inspector_note", "findings"],
                "discrepancies": ["side", "row", "total", "category"]}
 
 
