@@ -403,9 +403,19 @@ def test_a_timeout_during_a_real_conversion_leaves_no_soffice(tmp_path, monkeypa
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     shutil.copy(ROOT / "tests" / "fixtures" / "legacy" / "filled_clean.doc", inbox / "old.doc")
+    # The real LibreOffice, with its private profile but without the conversion: it runs until it is killed.
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    wrapper = bindir / "soffice"
+    wrapper.write_text(f'#!/bin/sh\necho $$ > {bindir}/pid\n'
+                       f'exec {shutil.which("soffice")} "$1" --headless --norestore --nologo --nodefault\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
     s = ingest(open_db(tmp_path / "s.db"), [str(inbox)], _rubrics(), jobs=1, timeout=2)
     assert s.results == [(str(inbox / "old.doc"), "failed", f"reading took longer than 2 s: {DAMAGED}")]
-    ours = [p for p in psutil.process_iter(["cmdline"]) if str(base) in " ".join(p.info["cmdline"] or [])]
+    assert pid_gone(int((bindir / "pid").read_text()))  # it ran, and was killed with the worker
+    ours = [p for p in psutil.process_iter(["cmdline"]) if str(base) in " ".join(p.info["cmdline"] or [])
+            and p.status() != psutil.STATUS_ZOMBIE]
     assert ours == [] and [d.name for d in base.iterdir() if d.name != "jieba.cache"] == []
 
 
