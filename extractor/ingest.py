@@ -148,8 +148,10 @@ def load_worker_state(rubrics: dict[str, Rubric]) -> None:
     """Load the rubrics and jieba's dictionary once per process that reads files."""
     global _RUBRICS
     _RUBRICS = rubrics
+    from .logs import capture_library_logs
     from .matching.segment import tokens
 
+    capture_library_logs()  # libraries' warnings go to selfeval's log, never as bare stderr lines
     tokens("预热")
 
 
