@@ -1,14 +1,47 @@
-"""Shared test helpers: real .docx files built with python-docx, the shared samples, a CLI runner."""
+"""Test helpers: real .docx files built with python-docx, the bundled generated samples and their truth."""
 
 from __future__ import annotations
 
+import json
+from functools import cache
 from pathlib import Path
 
 import docx
 import pytest
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+# The generated samples committed with the project (python -m samples.generate) and their ground truth.
+SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "forms"
+TRUTH_FILE = SAMPLES.parent / "truth.json"
+SHARED = Path(__file__).resolve().parents[2] / "shared"  # TEMP: until every test uses SAMPLES
 SHARED_FORMS = SHARED / "samples" / "forms"
+
+
+@cache
+def truth(name: str) -> dict:
+    """samples/truth.json's record of one bundled sample."""
+    return json.loads(TRUTH_FILE.read_text(encoding="utf-8"))[name]
+
+
+def truth_items(name: str) -> dict:
+    """{item code: {"self", "inspector", "cap"}} of a bundled sample: truth.json names items by the rubric's
+    canonical label, the rubric gives the code."""
+    import rubric
+
+    t = truth(name)
+    rb = rubric.load_all()[{"qinghai": "qinghai-2024", "national": "national-2020"}[t["rubric"]]]
+    by_label = {i.label: i.code for i in rb.items}
+    return {by_label[label]: v for label, v in t["items"].items()}
+
+
+def truth_flags(name: str) -> set[tuple[str, str | None]]:
+    """{(kind, item code or None)} of a bundled sample's planted discrepancies, self_inspector_diff left out."""
+    import rubric
+
+    t = truth(name)
+    rb = rubric.load_all()[{"qinghai": "qinghai-2024", "national": "national-2020"}[t["rubric"]]]
+    by_label = {i.label: i.code for i in rb.items}
+    return {(f["kind"], by_label[f["label"]] if f["label"] else None) for f in t["flags"]
+            if f["kind"] != "self_inspector_diff"}
 
 
 def build_docx(path: Path, tables: list[dict], paragraphs: list[str] = ()) -> Path:

@@ -10,7 +10,13 @@ from click.testing import CliRunner
 
 from cli import main
 
-from .conftest import SHARED_FORMS
+from .conftest import SAMPLES, truth, truth_flags, truth_items
+
+# Bundled generated samples (samples/forms, truth in samples/truth.json), copied into the inbox under these names.
+CLEAN, ERRORS, BROKEN, NATIONAL = ("qh_merged_01.docx", "qh_err_overcap_20.docx", "broken_truncated_33.docx",
+                                   "national_merged_30.docx")
+AS = {BROKEN: "broken_truncated.docx", CLEAN: "filled_clean.docx", ERRORS: "filled_errors.docx",
+      NATIONAL: "national_filled.docx"}
 
 CONTRACT_FIELDS = ["source", "sha256", "status", "error", "rubric", "institution", "fill_date", "header", "items",
                    "totals", "discrepancies"]
@@ -27,8 +33,8 @@ def runner():
 def inbox(tmp_path):
     d = tmp_path / "inbox"
     d.mkdir()
-    for name in ("filled_clean.docx", "filled_errors.docx", "broken_truncated.docx", "national_filled.docx"):
-        shutil.copy(SHARED_FORMS / name, d / name)
+    for name, as_name in AS.items():
+        shutil.copy(SAMPLES / name, d / as_name)
     return d
 
 
@@ -48,7 +54,7 @@ def test_ingest_reads_a_folder_and_exits_1_when_a_file_failed(runner, inbox, tmp
 
 
 def test_ingest_of_good_files_exits_0(runner, tmp_path):
-    r = runner.invoke(main, ["ingest", str(SHARED_FORMS / "filled_clean.docx"), "--db", str(tmp_path / "s.db")])
+    r = runner.invoke(main, ["ingest", str(SAMPLES / CLEAN), "--db", str(tmp_path / "s.db")])
     assert r.exit_code == 0, r.output
 
 
@@ -64,16 +70,20 @@ def test_export_json_follows_the_contract(runner, inbox, tmp_path):
         assert list(rec)[:len(CONTRACT_FIELDS)] == CONTRACT_FIELDS
     failed, clean, errors, national = records
     assert failed["status"] == "failed" and failed["error"].startswith("not a readable Word file")
-    assert clean["status"] == "ok" and clean["rubric"] == "qinghai-2024" and clean["fill_date"] == "2024-05-19"
-    assert clean["header"] == {"batches": 9, "certified_total": 1396, "certified_passed": 1122}
+    t = truth(CLEAN)
+    assert clean["status"] == "ok" and clean["rubric"] == "qinghai-2024" and clean["fill_date"] == t["fill_date"]
+    assert clean["header"] == t["stats"]
     assert len(clean["items"]) == 67 and list(clean["items"][0])[:len(ITEM_FIELDS)] == ITEM_FIELDS
-    first = clean["items"][0]
-    assert (first["code"], first["max"], first["self"], first["inspector"]) == ("1.1.1", 5, 5, 5)
-    assert clean["totals"]["self"] == 77.5 and clean["totals"]["self_computed"] == 77.5
-    assert {(d["kind"], d["item"]) for d in errors["discrepancies"] if d["kind"] != "self_inspector_diff"} == {
-        ("over_cap", "3.1.2"), ("total_mismatch", None)}
+    first, want = clean["items"][0], truth_items(CLEAN)["1.1.1"]
+    assert (first["code"], first["max"], first["self"], first["inspector"]) == (
+        "1.1.1", want["cap"], want["self"], want["inspector"])
+    assert clean["totals"]["self"] == t["totals"]["self"] and clean["totals"]["self_computed"] == t["totals"][
+        "self_computed"]
+    assert {(d["kind"], d["item"]) for d in errors["discrepancies"] if d["kind"] != "self_inspector_diff"} == (
+        truth_flags(ERRORS)) == {("over_cap", "6.2.6")}
     assert errors["status"] == "flagged"
-    assert national["rubric"] == "national-2020" and national["items"][1]["self"] == "不符合"
+    second = national["items"][1]
+    assert national["rubric"] == "national-2020" and second["self"] == truth_items(NATIONAL)[second["code"]]["self"]
 
 
 def test_export_csv_and_output_file(runner, inbox, tmp_path):
@@ -94,23 +104,26 @@ def test_show_prints_items_and_discrepancies(runner, inbox, tmp_path):
     _ingest(runner, inbox, db)
     r = runner.invoke(main, ["show", "filled_errors", "--db", str(db)])
     assert r.exit_code == 0
-    assert "institution 海北州高原职业培训中心" in r.stdout
-    assert "over_cap" in r.stdout and "3.1.2 自评 3 is above the item's max 1" in r.stdout
+    over = truth_items(ERRORS)["6.2.6"]  # the planted over_cap (truth: self 2, max 1)
+    assert "institution " + truth(ERRORS)["institution"] in r.stdout
+    assert "over_cap" in r.stdout and f"6.2.6 自评 {over['self']} is above the item's max {over['cap']}" in r.stdout
     missing = runner.invoke(main, ["show", "nothing-like-this", "--db", str(db)])
     assert missing.exit_code == 1 and "no form matches 'nothing-like-this'" in missing.stderr
 
 
 def test_review_set_changes_the_effective_value_and_status(runner, tmp_path):
     db = tmp_path / "s.db"
-    runner.invoke(main, ["ingest", str(SHARED_FORMS / "filled_errors.docx"), "--db", str(db)])
-    r = runner.invoke(main, ["review", "set", "1", "3.1.2", "--self", "1", "--why", "misread", "--who", "li",
+    runner.invoke(main, ["ingest", str(SAMPLES / ERRORS), "--db", str(db)])
+    # 6.2.6 holds self 2 over its max 1 (samples/truth.json); the printed total counts the 2, so correcting
+    # it to 1 leaves the total one point off: over_cap goes, total_mismatch comes.
+    r = runner.invoke(main, ["review", "set", "1", "6.2.6", "--self", "1", "--why", "misread", "--who", "li",
                              "--db", str(db)])
     assert r.exit_code == 0, r.output
     rec = json.loads(runner.invoke(main, ["export", "--db", str(db)]).stdout)[0]
-    item = next(i for i in rec["items"] if i["code"] == "3.1.2")
-    assert (item["self"], item["corrected"], item["extracted"]) == (1, True, {"self": 3})
+    item = next(i for i in rec["items"] if i["code"] == "6.2.6")
+    assert (item["self"], item["corrected"], item["extracted"]) == (1, True, {"self": 2})
     kinds = {(d["kind"], d["item"]) for d in rec["discrepancies"]}
-    assert ("over_cap", "3.1.2") not in kinds and ("total_mismatch", None) in kinds
+    assert ("over_cap", "6.2.6") not in kinds and ("total_mismatch", None) in kinds
     assert rec["status"] == "flagged"
     acc = runner.invoke(main, ["review", "accept", "1", "total_mismatch", "--why", "agreed", "--db", str(db)])
     assert acc.exit_code == 0, acc.output
@@ -139,7 +152,7 @@ def test_rubric_list_show_and_check(runner, tmp_path):
 def test_usage_errors_exit_2(runner, tmp_path):
     assert runner.invoke(main, ["ingest"]).exit_code == 2
     assert runner.invoke(main, ["export", "--format", "xml"]).exit_code == 2
-    assert runner.invoke(main, ["ingest", str(SHARED_FORMS), "--rubric", "nope", "--db",
+    assert runner.invoke(main, ["ingest", str(SAMPLES), "--rubric", "nope", "--db",
                                 str(tmp_path / "s.db")]).exit_code == 2
 
 
