@@ -11,7 +11,7 @@ from docx.oxml.ns import nsdecls, qn
 
 from extractor.parsers import ParseError, path_to_document
 
-from .conftest import SHARED_FORMS, build_docx
+from .conftest import SAMPLES, build_docx
 
 
 def _cells(table):
@@ -41,7 +41,8 @@ def test_unmerged_repeated_text_stays_one_cell_per_position(tmp_path):
 
 
 def test_official_sample_spans_match_the_blank_form():
-    t = path_to_document(SHARED_FORMS / "filled_clean.docx").tables[1]
+    # the generator's "merged" layout prints the official blank form's grid (samples/qinghai.py)
+    t = path_to_document(SAMPLES / "qh_merged_01.docx").tables[1]
     cells = _cells(t)
     assert cells[(0, 0)] == (1, 3, "督导检查内容")
     assert cells[(0, 3)][:2] == (2, 1)  # 分值 over both header rows
@@ -114,7 +115,7 @@ def test_unreadable_files_raise_a_clear_parse_error(tmp_path, content, message):
 
 def test_truncated_docx_is_a_parse_error():
     with pytest.raises(ParseError, match="truncated"):
-        path_to_document(SHARED_FORMS / "broken_truncated.docx")
+        path_to_document(SAMPLES / "broken_truncated_33.docx")
 
 
 def test_a_zip_without_a_document_part_is_a_parse_error(tmp_path):

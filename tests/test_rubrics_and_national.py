@@ -13,7 +13,7 @@ from extractor.extract import path_to_form
 from samples.generate import build_form, form_spec, save_docx, truth_of
 from samples.variant import Variant
 
-from .conftest import SHARED_FORMS, build_docx
+from .conftest import SAMPLES, build_docx, truth_items
 
 
 def _gen(tmp_path, kind, seed=0, **variant):
@@ -53,14 +53,17 @@ def test_points_from_the_form_when_the_rubric_has_none(tmp_path, rubrics):
     assert len(over) == len(want) == 1
 
 
-def test_shared_national_sample_has_judgments_and_diffs():
+def test_bundled_national_sample_has_judgments_and_diffs():
     import rubric
 
-    form = path_to_form(SHARED_FORMS / "national_filled.docx", rubric.load_all())
+    name = "national_merged_30.docx"  # samples/forms, truth in samples/truth.json
+    want = truth_items(name)
+    form = path_to_form(SAMPLES / name, rubric.load_all())
     assert form.rubric == "national-2020"
-    assert _values(form)["评价管理制度"] == ("基本符合", "基本符合")
+    assert _values(form)["评价管理制度"] == (want["2.3"]["self"], want["2.3"]["inspector"]) == ("基本符合", "基本符合")
     diffs = sorted(d.item for d in form.discrepancies if d.kind == "self_inspector_diff")
-    assert diffs == ["5.12", "8.17", "9.23", "9.25"]
+    assert diffs == sorted(c for c, v in want.items() if v["self"] != v["inspector"]) == [
+        "11.30", "5.12", "8.16", "9.22"]
     assert not [d for d in form.discrepancies if d.kind in ("over_cap", "total_mismatch", "non_numeric")]
 
 

@@ -14,7 +14,7 @@ from extractor.extract import path_to_form
 from extractor.form import Finding, Form, ItemResult
 from extractor.store import DISCREPANCY_COLUMNS, ITEMS_COLUMNS, load_form, open_db, save_form
 
-from .conftest import SHARED_FORMS
+from .conftest import SAMPLES, truth, truth_items
 
 
 def test_schema_has_tables_foreign_keys_and_indexes(tmp_path):
@@ -31,13 +31,13 @@ def test_schema_has_tables_foreign_keys_and_indexes(tmp_path):
 
 def test_a_form_round_trips_exactly(tmp_path, rubrics):
     db = open_db(tmp_path / "s.db")
-    form = path_to_form(SHARED_FORMS / "filled_errors.docx", rubrics)
+    form = path_to_form(SAMPLES / "qh_err_overcap_20.docx", rubrics)
     fid = save_form(db, form)
     back = load_form(db, fid)
     assert [(i.code, i.self, i.inspector, i.self_raw) for i in back.items] == [
         (i.code, i.self, i.inspector, i.self_raw) for i in form.items]
     assert [(d.kind, d.item) for d in back.discrepancies] == [(d.kind, d.item) for d in form.discrepancies]
-    assert back.printed_total("total").self == Decimal(95)
+    assert back.printed_total("total").self == Decimal(str(truth("qh_err_overcap_20.docx")["totals"]["self"]))
     assert db["items"].count == 67 and db["forms"].count == 1
 
 
@@ -57,10 +57,11 @@ def test_one_transaction_per_form_leaves_nothing_of_a_form_that_fails_midway(tmp
 
 def test_judgments_and_numbers_share_the_score_columns(tmp_path, rubrics):
     db = open_db(tmp_path / "s.db")
-    fid = save_form(db, path_to_form(SHARED_FORMS / "national_filled.docx", rubrics))
+    fid = save_form(db, path_to_form(SAMPLES / "national_merged_30.docx", rubrics))
+    want = truth_items("national_merged_30.docx")
     rows = list(db.query("select code, self, typeof(self) t from items where form_id = ? order by position", [fid]))
-    assert rows[0] == {"code": "1.1", "self": "符合", "t": "text"}
-    assert rows[1]["self"] == "不符合"
+    assert rows[0] == {"code": "1.1", "self": want["1.1"]["self"], "t": "text"} and want["1.1"]["self"] == "符合"
+    assert rows[1]["self"] == want["1.2"]["self"] == "基本符合"
 
 
 # The schema as the previous version made it (git show aa40187:extractor/store.py): no structured discrepancy
