@@ -1,10 +1,11 @@
 """Containers: zips and e-mails unpacked into members, safely. Zips and .eml files are built here with
-the stdlib around the shared sample forms; the .msg fixtures under fixtures/containers/ were made
+the stdlib around the bundled sample forms (samples/forms); the .msg fixtures under fixtures/containers/ were made
 once with aspose-email-foss (MapiMessage.create / add_attachment / add_embedded_message_attachment)."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import struct
 import sys
 import zipfile
@@ -25,12 +26,12 @@ from extractor.containers import (
 )
 from extractor.parsers.docx import DocxParser
 
-from .conftest import SHARED_FORMS
+from .conftest import SAMPLES
 
 FIXTURES = Path(__file__).parent / "fixtures" / "containers"
-DOCX = SHARED_FORMS / "filled_clean.docx"
-DOCX2 = SHARED_FORMS / "filled_errors.docx"
-PDF = SHARED_FORMS / "filled_pdf.pdf"
+DOCX = SAMPLES / "qh_merged_01.docx"
+DOCX2 = SAMPLES / "qh_err_overcap_20.docx"
+PDF = SAMPLES / "qh_pdf_lo_merged_36.pdf"
 NAME = "自评表_某某学校.docx"
 
 
@@ -485,7 +486,10 @@ def test_msg_attachments(tmp_path):
     p.write_bytes((FIXTURES / "form_attached.msg").read_bytes())
     ms = members(p)
     assert [m.source for m in ms] == [f"来信.msg!{NAME}", "来信.msg!logo.png"]
-    assert ms[0].path.read_bytes() == DOCX.read_bytes() and ms[0].path.name == NAME
+    # form_attached.msg was made with a copy of a filled form (the former shared filled_clean.docx) attached:
+    # these are its bytes
+    attached = "2bb3a842e7e327395fc21b21808f5d03fd4024ed96fd3fafcb3fd7a932ae34a6"
+    assert hashlib.sha256(ms[0].path.read_bytes()).hexdigest() == attached and ms[0].path.name == NAME
     assert ms[1].path is None and ms[1].skipped == "not a form (image/png attachment, too small to be a scanned page)"
     assert len(DocxParser().path_to_document(ms[0].path).tables) == 2
 
