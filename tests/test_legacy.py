@@ -1,6 +1,7 @@
 """Legacy Word (.doc/.wps/.rtf) via LibreOffice.
 
-fixtures/legacy/filled_clean.doc was made ONCE from the shared filled_clean.docx, through ODT
+fixtures/legacy/filled_clean.doc was made ONCE from fixtures/legacy/filled_clean.docx (committed beside it, a
+python-docx filled form, formerly ../shared/samples/forms/filled_clean.docx), through ODT
 (LibreOffice's direct docx->doc export flattened the main table of this python-docx file into text):
     soffice --headless --convert-to odt filled_clean.docx
     soffice --headless --convert-to doc filled_clean.odt
@@ -30,10 +31,10 @@ from extractor.parsers.legacy import (
     LegacyWordParser,
 )
 
-from .conftest import SHARED_FORMS, build_docx
+from .conftest import build_docx
 
 FIXTURE_DOC = Path(__file__).parent / "fixtures" / "legacy" / "filled_clean.doc"
-DOCX = SHARED_FORMS / "filled_clean.docx"
+DOCX = Path(__file__).parent / "fixtures" / "legacy" / "filled_clean.docx"  # what FIXTURE_DOC was made from
 
 needs_soffice = pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
 
