@@ -12,21 +12,25 @@ from click.testing import CliRunner
 
 from cli import main
 
-from .conftest import SHARED, SHARED_FORMS
+from .conftest import SAMPLES, truth
 from .test_containers import build_eml, build_zip, build_zip_raw_names
 
 FIXTURES = Path(__file__).parent / "fixtures"
+ERRORS_PDF_NATIONAL = ("qh_err_overcap_20.docx", "qh_pdf_lo_merged_36.pdf", "national_merged_30.docx")
 
 
 def test_an_inbox_of_containers_and_legacy_word_is_read_with_member_sources(tmp_path):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    clean, errors, pdf = (SHARED_FORMS / n for n in ("filled_clean.docx", "filled_errors.docx", "filled_pdf.pdf"))
+    # The GBK zip holds the filled form that the .msg fixture and the .doc fixture were made from
+    # (德令哈市祁连职业技术学院); the others are bundled samples, institutions from samples/truth.json.
+    clean = FIXTURES / "legacy" / "filled_clean.docx"
+    errors, pdf, national = (SAMPLES / n for n in ERRORS_PDF_NATIONAL)
     build_zip_raw_names(inbox / "gbk.zip", [("自评表_祁连.docx".encode("gbk"), clean.read_bytes())])
     inner = build_zip(tmp_path / "inner.zip", {"errors.docx": errors.read_bytes()})
     build_zip(inbox / "outer.zip", {"inner.zip": inner.read_bytes()})
     build_eml(inbox / "mail.eml", [("自评表.pdf", pdf.read_bytes(), "application/pdf"),
-                                   ("national.docx", (SHARED_FORMS / "national_filled.docx").read_bytes(),
+                                   ("national.docx", national.read_bytes(),
                                     "application/vnd.openxmlformats-officedocument.wordprocessingml.document")])
     shutil.copy(FIXTURES / "containers" / "form_attached.msg", inbox / "来信.msg")
     if shutil.which("soffice"):
@@ -37,34 +41,88 @@ def test_an_inbox_of_containers_and_legacy_word_is_read_with_member_sources(tmp_
     recs = json.loads(CliRunner().invoke(main, ["export", "--db", str(db), "--all"]).stdout)
     got = {rec["source"].removeprefix(str(inbox) + "/"): (rec["status"], rec["institution"]) for rec in recs}
     assert got["gbk.zip!自评表_祁连.docx"] == ("ok", "德令哈市祁连职业技术学院")
-    assert got["outer.zip!inner.zip!errors.docx"] == ("flagged", "海北州高原职业培训中心")
-    assert got["mail.eml!自评表.pdf"] == ("ok", "海南州日月山餐饮管理有限公司")
-    assert got["mail.eml!national.docx"] == ("ok", "黄南州三江源技工学校")
+    e_inst, p_inst, n_inst = (truth(n)["institution"] for n in ERRORS_PDF_NATIONAL)
+    assert got["outer.zip!inner.zip!errors.docx"] == ("flagged", e_inst)
+    assert got["mail.eml!自评表.pdf"] == ("ok", p_inst)
+    assert got["mail.eml!national.docx"] == ("ok", n_inst)
     if shutil.which("soffice"):
         assert got["old.doc"] == ("ok", "德令哈市祁连职业技术学院")
-    # The .msg carries filled_clean.docx again (same bytes as the GBK zip's member) and a logo.
+    # The .msg carries fixtures/legacy/filled_clean.docx again (same bytes as the GBK zip's member) and a logo.
     skipped = sorted(line.removeprefix("skipped  " + str(inbox) + "/") for line in r.stderr.splitlines()
                      if line.startswith("skipped"))
     assert skipped == ["来信.msg!logo.png: not a form (image/png attachment, too small to be a scanned page)",
                        "来信.msg!自评表_某某学校.docx: same bytes as another file in this batch"]
 
 
-@pytest.mark.skipif(not (SHARED / "foreign").is_dir(), reason="needs ../shared/foreign")
-def test_the_foreign_files_are_all_refused_cleanly_in_bounded_time(tmp_path):
+def _letter_docx(path: Path, signed: str = "办公室") -> bytes:
+    import docx
+
+    d = docx.Document()
+    for line in ("尊敬的各位同事：", "下周一上午九点在三楼会议室召开年度工作会议，请准时参加。", f"{signed} 2024年5月6日"):
+        d.add_paragraph(line)
+    d.save(path)
+    return path.read_bytes()
+
+
+def _text_pdf(path: Path) -> bytes:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    c = canvas.Canvas(str(path), pagesize=A4)
+    c.setFont("STSong-Light", 12)
+    for n, line in enumerate(("关于召开年度工作会议的通知", "各部门：定于下周一召开年度工作会议。", "特此通知。")):
+        c.drawString(72, 770 - 20 * n, line)
+    c.showPage()
+    c.save()
+    return path.read_bytes()
+
+
+def _png(path: Path, size=(640, 480)) -> bytes:
+    from PIL import Image, ImageDraw
+
+    im = Image.new("RGB", size, "white")
+    ImageDraw.Draw(im).ellipse((100, 100, 400, 380), fill="red")  # a logo, no table
+    im.save(path)
+    return path.read_bytes()
+
+
+def test_files_that_are_no_forms_are_each_refused_with_one_line(tmp_path):
+    """Non-form files of every kind the inbox reads, written here (the real ones from other projects' test
+    suites, ../shared/foreign, are ingested by bench/foreign.py)."""
+    pytest.importorskip("reportlab")
+    from .test_containers import build_eml
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    work = tmp_path / "src"
+    work.mkdir()
+    letter = _letter_docx(inbox / "letter.docx")
+    text_pdf = _text_pdf(inbox / "notice.pdf")
+    png = _png(inbox / "logo.png")
+    build_eml(inbox / "note.eml", [])  # a text body only
+    build_zip(inbox / "bundle.zip", {"letter2.docx": _letter_docx(work / "l2.docx", "人事科"),
+                                     "notice2.pdf": _text_pdf(work / "n2.pdf"), "photo.png": _png(work / "p.png",
+                                                                                                  (800, 600))})
+    assert letter and text_pdf and png
     db = tmp_path / "f.db"
     start = time.perf_counter()
-    r = CliRunner().invoke(main, ["ingest", str(SHARED / "foreign"), "--db", str(db), "--timeout", "60"])
+    r = CliRunner().invoke(main, ["ingest", str(inbox), "--db", str(db), "--timeout", "60"])
     assert time.perf_counter() - start < 300
     assert r.exit_code == 1 and isinstance(r.exception, SystemExit)
     assert "Traceback" not in r.output
     recs = json.loads(CliRunner().invoke(main, ["export", "--db", str(db), "--all"]).stdout)
-    files = [p for p in (SHARED / "foreign").rglob("*") if p.is_file()]
-    skipped = [line for line in r.stderr.splitlines() if line.startswith("skipped")]
-    # One record per file (a zip's member stands for the zip); byte-identical files are skipped, not stored twice.
-    assert len(recs) + len(skipped) == len(files)
+    by_file = {}
+    for rec in recs:
+        by_file.setdefault(rec["source"].removeprefix(str(inbox) + "/").split("!")[0], []).append(rec)
+    # every file has a record (a zip's members stand for the zip), and none was taken for a form
+    assert sorted(by_file) == ["bundle.zip", "letter.docx", "logo.png", "note.eml", "notice.pdf"]
     for rec in recs:
         assert rec["status"] == "failed", rec["source"]
         assert rec["error"] and "\n" not in rec["error"] and "please report" not in rec["error"], rec
+        assert "Traceback" not in rec["error"]
 
 
 # --- one outcome per container ----------------------------------------------------------------------------------
