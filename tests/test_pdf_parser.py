@@ -1,7 +1,7 @@
 """The PDF parser: real spans from cell boxes, tables over pages, split rows joined, clean CJK text, errors.
 
-Test PDFs are drawn with reportlab (CID font STSong-Light) under tmp_path; the shared samples and
-pdfplumber's own test PDFs are used when present.
+Test PDFs are drawn with reportlab (CID font STSong-Light) under tmp_path; one filled form is committed under
+fixtures/forms. pdfplumber's own test PDFs (../shared/foreign/pdfplumber) are checked by bench/foreign.py.
 """
 
 from __future__ import annotations
@@ -22,9 +22,7 @@ from reportlab.pdfbase import pdfmetrics  # noqa: E402
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont  # noqa: E402
 from reportlab.pdfgen import canvas  # noqa: E402
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-FILLED_PDF = SHARED / "samples" / "forms" / "filled_pdf.pdf"
-FOREIGN = SHARED / "foreign" / "pdfplumber"
+FILLED_PDF = Path(__file__).parent / "fixtures" / "forms" / "filled_pdf.pdf"
 
 FONT = "STSong-Light"
 SIZE = 9
@@ -573,7 +571,6 @@ def test_missing_file(tmp_path):
 # --- real files ----------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not FILLED_PDF.exists(), reason="shared samples not present")
 def test_filled_pdf_sample():
     doc = parse(FILLED_PDF)
     assert doc.pages == 6
@@ -609,13 +606,62 @@ def test_filled_pdf_sample():
     assert row(72)[5:] == ["85.5", "77.5"]
 
 
-FOREIGN_PDFS = sorted(FOREIGN.glob("*.pdf")) if FOREIGN.exists() else []
+# --- files that are no forms, drawn here (pdfplumber's own test PDFs: bench/foreign.py) --------------------
 
 
-@pytest.mark.skipif(not FOREIGN_PDFS, reason="pdfplumber test PDFs not present")
-def test_foreign_pdfs_give_a_document_or_a_parse_error():
+def _plain_text_pdf(path: Path) -> Path:
+    c = canvas.Canvas(str(path), pagesize=A4)
+    c.setFont(FONT, 12)
+    c.drawString(72, 770, "关于召开年度工作会议的通知 Notice of the annual meeting")
+    c.showPage()
+    c.save()
+    return path
+
+
+def _image_only_pdf(path: Path) -> Path:
+    from PIL import Image, ImageDraw
+
+    im = Image.new("L", (600, 400), 255)
+    ImageDraw.Draw(im).rectangle((50, 50, 550, 350), outline=0, width=3)
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    c = canvas.Canvas(str(path), pagesize=A4)
+    c.drawImage(ImageReader(io.BytesIO(buf.getvalue())), 50, 300, 500, 333)
+    c.showPage()
+    c.save()
+    return path
+
+
+def _sideways_table_pdf(path: Path, turned: bool) -> Path:
+    """A ruled table, on an upright page or on a /Rotate 90 page whose content is drawn turned (as
+    pdfplumber's nics-background-checks-2015-11-rotated.pdf is): displayed, both look the same."""
+    w, h = A4
+    c = canvas.Canvas(str(path), pagesize=A4)
+    if turned:
+        c.setPageRotation(90)
+        c.translate(w, 0)
+        c.rotate(90)
+        w, h = h, w
+    c.setFont(FONT, SIZE)
+    draw_table(c, h, 80, [20, 20, 20], [(0, 0, 1, 2, ["月份 month"]), (0, 2, 1, 2, ["数量 count"]),
+                                        (1, 0, 1, 2, ["十一月"]), (1, 2, 1, 2, ["1"]),
+                                        (2, 0, 1, 2, ["十二月"]), (2, 2, 1, 2, ["2"])])
+    c.showPage()
+    c.save()
+    return path
+
+
+def test_pdfs_that_are_no_forms_give_a_document_or_a_parse_error(tmp_path):
+    encrypted = tmp_path / "password.pdf"
+    c = canvas.Canvas(str(encrypted), pagesize=A4, encrypt=pdfencrypt.StandardEncryption("user", "owner"))
+    c.drawString(72, 770, "secret")
+    c.showPage()
+    c.save()
+    (tmp_path / "empty.pdf").write_bytes(b"")
+    pdfs = [encrypted, tmp_path / "empty.pdf", _plain_text_pdf(tmp_path / "text.pdf"),
+            _image_only_pdf(tmp_path / "scan.pdf"), _sideways_table_pdf(tmp_path / "table.pdf", True)]
     outcomes = {}
-    for path in FOREIGN_PDFS:
+    for path in pdfs:
         try:
             doc = parse(path)
             assert doc.pages and doc.pages > 0
@@ -624,29 +670,35 @@ def test_foreign_pdfs_give_a_document_or_a_parse_error():
             outcomes[path.name] = "ok"
         except ParseError as error:
             outcomes[path.name] = str(error)
-    assert outcomes.get("password-example.pdf", "").startswith("the PDF is encrypted")
-    assert outcomes.get("empty.pdf", "").startswith("not a readable PDF")
-    if outcomes.get("issue-203-decimalize.pdf", "ok") != "ok":  # a scan: read by OCR, or refused without it
-        assert outcomes["issue-203-decimalize.pdf"].startswith("reading a scan needs OCR")
+    assert outcomes["password.pdf"].startswith("the PDF is encrypted")
+    assert outcomes["empty.pdf"].startswith("not a readable PDF")
+    assert outcomes["text.pdf"] == "ok" and outcomes["table.pdf"] == "ok"
+    if outcomes["scan.pdf"] != "ok":  # a scan: read by OCR, or refused without it
+        assert outcomes["scan.pdf"].startswith("reading a scan needs OCR")
 
 
-@pytest.mark.skipif(not (FOREIGN / "nics-background-checks-2015-11-rotated.pdf").exists(), reason="not present")
-def test_sideways_page_reads_like_the_upright_one():
-    def cells(name):
-        return [(c.row, c.col, c.rowspan, c.colspan, c.text) for c in parse(FOREIGN / name).tables[0].cells]
+def test_sideways_page_reads_like_the_upright_one(tmp_path):
+    def cells(path):
+        return [(c.row, c.col, c.rowspan, c.colspan, c.text) for c in parse(path).tables[0].cells]
 
-    upright = cells("nics-background-checks-2015-11.pdf")
-    assert cells("nics-background-checks-2015-11-rotated.pdf") == upright
-    assert upright[0] == (0, 0, 1, 25, "NICS Firearm Background Checks November - 2015")
+    upright = cells(_sideways_table_pdf(tmp_path / "upright.pdf", False))
+    assert cells(_sideways_table_pdf(tmp_path / "rotated.pdf", True)) == upright
+    assert upright[0] == (0, 0, 1, 1, "月份 month") and len(upright) == 6
 
 
-@pytest.mark.skipif(not (FOREIGN / "issue-71-duplicate-chars.pdf").exists(), reason="not present")
-def test_foreign_doubled_chars():
+def test_doubled_chars_are_dropped_as_pdfplumber_drops_them(tmp_path):
     import pdfplumber
 
     from extractor.parsers.pdf import page_to_deduped_page
 
-    with pdfplumber.open(FOREIGN / "issue-71-duplicate-chars.pdf") as pdf:
+    path = tmp_path / "bold.pdf"
+    c = canvas.Canvas(str(path), pagesize=A4)
+    c.setFont(FONT, 12)
+    c.drawString(72, 770, "专项质量督导检查（自评）表")
+    c.drawString(72.3, 770, "专项质量督导检查（自评）表")  # fake bold: the same text drawn twice
+    c.showPage()
+    c.save()
+    with pdfplumber.open(path) as pdf:
         page = pdf.pages[0]
         assert page_to_deduped_page(page).chars == page.dedupe_chars().chars
         assert len(page_to_deduped_page(page).chars) < len(page.chars)
