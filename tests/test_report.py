@@ -18,16 +18,13 @@ from extractor.checks import apply_checks
 from extractor.form import Discrepancy, ExtraRow, Finding, Form, ItemResult, PrintedTotal
 from extractor.report import forms_to_html, forms_to_md, kind_to_label, md_cell, provenance_to_where
 
-from .conftest import SHARED_FORMS
+FIXTURES = Path(__file__).parent / "fixtures"
 
-# The shared samples the report's expectations were written for: the shared folder grows, these stay.
+# The forms the report's expectations were written for, committed under tests/fixtures (formerly ../shared).
 REPORT_SAMPLES = ("broken_truncated.docx", "filled_clean.docx", "filled_errors.docx", "filled_noisy.docx",
                   "filled_pdf.pdf", "national_filled.docx")
 SUMMARY_MD_HEADER = ("| # | 来源 source | 机构 institution | 评分表 rubric | 自评总分 self | 督查总分 inspector | "
                      "差值 difference | 错误 errors | 警告 warnings | 状态 status | 说明 note |")
-
-pytestmark = pytest.mark.skipif(not SHARED_FORMS.is_dir(), reason="sample forms not available")
-
 
 def run(*args: str) -> str:
     result = CliRunner().invoke(main, list(args))
@@ -40,7 +37,8 @@ def samples(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("samples") / "forms"
     folder.mkdir()
     for name in REPORT_SAMPLES:
-        shutil.copy(SHARED_FORMS / name, folder / name)
+        src = FIXTURES / ("legacy" if name == "filled_clean.docx" else "forms") / name
+        shutil.copy(src, folder / name)
     return folder
 
 
