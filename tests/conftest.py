@@ -13,8 +13,6 @@ import pytest
 # The generated samples committed with the project (python -m samples.generate) and their ground truth.
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "forms"
 TRUTH_FILE = SAMPLES.parent / "truth.json"
-SHARED = Path(__file__).resolve().parents[2] / "shared"  # TEMP: until every test uses SAMPLES
-SHARED_FORMS = SHARED / "samples" / "forms"
 
 
 @cache

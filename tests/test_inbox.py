@@ -91,7 +91,7 @@ def _png(path: Path, size=(640, 480)) -> bytes:
 
 def test_files_that_are_no_forms_are_each_refused_with_one_line(tmp_path):
     """Non-form files of every kind the inbox reads, written here (the real ones from other projects' test
-    suites, ../shared/foreign, are ingested by bench/foreign.py)."""
+    suites, are ingested by bench/foreign.py)."""
     pytest.importorskip("reportlab")
     from .test_containers import build_eml
 

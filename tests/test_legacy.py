@@ -1,7 +1,7 @@
 """Legacy Word (.doc/.wps/.rtf) via LibreOffice.
 
 fixtures/legacy/filled_clean.doc was made ONCE from fixtures/legacy/filled_clean.docx (committed beside it, a
-python-docx filled form, formerly ../shared/samples/forms/filled_clean.docx), through ODT
+python-docx filled form, formerly the shared sample set's filled_clean.docx), through ODT
 (LibreOffice's direct docx->doc export flattened the main table of this python-docx file into text):
     soffice --headless --convert-to odt filled_clean.docx
     soffice --headless --convert-to doc filled_clean.odt

@@ -1,7 +1,7 @@
 """The PDF parser: real spans from cell boxes, tables over pages, split rows joined, clean CJK text, errors.
 
 Test PDFs are drawn with reportlab (CID font STSong-Light) under tmp_path; one filled form is committed under
-fixtures/forms. pdfplumber's own test PDFs (../shared/foreign/pdfplumber) are checked by bench/foreign.py.
+fixtures/forms. pdfplumber's own test PDFs are checked by bench/foreign.py.
 """
 
 from __future__ import annotations

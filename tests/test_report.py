@@ -20,7 +20,7 @@ from extractor.report import forms_to_html, forms_to_md, kind_to_label, md_cell,
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
-# The forms the report's expectations were written for, committed under tests/fixtures (formerly ../shared).
+# The forms the report's expectations were written for, committed under tests/fixtures (formerly the shared sample set).
 REPORT_SAMPLES = ("broken_truncated.docx", "filled_clean.docx", "filled_errors.docx", "filled_noisy.docx",
                   "filled_pdf.pdf", "national_filled.docx")
 SUMMARY_MD_HEADER = ("| # | 来源 source | 机构 institution | 评分表 rubric | 自评总分 self | 督查总分 inspector | "
