@@ -1,14 +1,15 @@
 """OCR of scanned and photographed forms (extractor/ocr.py, extractor/parsers/image.py).
 
 Needs the OCR extra (pip install 'selfeval[ocr]'); skipped without it (tests/test_ocr_missing.py covers that case).
-The fixtures in tests/fixtures/scans/ were made from ../shared/samples/forms/filled_pdf.pdf with samples.scan:
+The fixtures in tests/fixtures/scans/ were made from filled_pdf.pdf (committed as tests/fixtures/forms/filled_pdf.pdf,
+formerly in the shared sample set) with samples.scan:
 
     python -m samples.scan filled_pdf.pdf filled_scan_150.pdf --dpi 150 --seed 1 --quality 60
     python -m samples.scan filled_pdf.pdf page2_photo.jpg --dpi 200 --pages 2 --rotate 1.5 --seed 2
     python -m samples.scan filled_pdf.pdf page4_grey.png --dpi 200 --pages 4 --rotate 2 --seed 3 --grey --grain 0 --no-seal
 
 (red seal over score cells, tilted, paper noise; the PNG is greyscale with uneven light); filled_scan_150.truth.json
-is that form's truth (../shared/samples/truth.json) and filled_pdf_pages.json the tables of its pages 2 and 4 as
+is that form's truth (as the shared sample set's truth.json gave it) and filled_pdf_pages.json the tables of its pages 2 and 4 as
 the PDF parser reads them from the text layer.
 
 OCR is slow on two cores: the engine is loaded once per process, and a page already read is not read again
@@ -40,7 +41,6 @@ SCANS = Path(__file__).parent / "fixtures" / "scans"
 SCANNED_PDF = SCANS / "filled_scan_150.pdf"
 TRUTH = json.loads((SCANS / "filled_scan_150.truth.json").read_text(encoding="utf-8"))
 PAGES = json.loads((SCANS / "filled_pdf_pages.json").read_text(encoding="utf-8"))["pages"]
-FOREIGN = Path(__file__).resolve().parents[2] / "shared" / "foreign" / "pdfplumber"
 NUMBER = re.compile(r"^\d+(\.\d+)?$")
 
 
@@ -292,11 +292,38 @@ def test_a_blurred_digit_raises_low_confidence_value(scanned_form, rubrics):
 # --- image-only files that are no forms ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["issue-203-decimalize.pdf", "image_structure.pdf"])
-def test_image_pdfs_that_are_no_forms_are_refused(name, rubrics):
-    path = FOREIGN / name
-    if not path.exists():
-        pytest.skip(f"{name} not present")
+def _image_only_pdf(path: Path, kind: str) -> Path:
+    """An image-only PDF that is no form: a scanned table of figures with no 自评 column (as pdfplumber's
+    issue-203-decimalize.pdf), or a picture with no text at all (as its image_structure.pdf)."""
+    from PIL import Image, ImageDraw, ImageFont
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    im = Image.new("L", (1240, 1754), 255)
+    d = ImageDraw.Draw(im)
+    if kind == "table":
+        font = ImageFont.load_default(size=36)
+        rows = [["Month", "Checks", "Permits"], ["January", "1,204", "331"], ["February", "1,377", "402"],
+                ["March", "1,519", "388"], ["Total", "4,100", "1,121"]]
+        for r, row in enumerate(rows):
+            for col, text in enumerate(row):
+                x0, y0 = 120 + col * 340, 200 + r * 90
+                d.rectangle((x0, y0, x0 + 340, y0 + 90), outline=0, width=3)
+                d.text((x0 + 20, y0 + 25), text, fill=0, font=font)
+    else:
+        d.ellipse((300, 400, 900, 1000), outline=0, width=12)
+        d.rectangle((200, 1200, 1000, 1400), fill=80)
+    c = canvas.Canvas(str(path), pagesize=A4)
+    c.drawImage(ImageReader(im), 0, 0, *A4)
+    c.showPage()
+    c.save()
+    return path
+
+
+@pytest.mark.parametrize("kind", ["table", "picture"])
+def test_image_pdfs_that_are_no_forms_are_refused(kind, rubrics, tmp_path):
+    path = _image_only_pdf(tmp_path / f"{kind}.pdf", kind)
     form = path_to_form(path, rubrics)
     assert form.status == "failed"
     assert form.error.startswith(("no self-evaluation table", "no known rubric"))
