@@ -156,6 +156,9 @@ def _too_big(limits: Limits) -> str:
     return f"refused: the archive expands to more than {_mb(limits.max_total_bytes)} (zip bomb?)"
 
 
+_WINDOWS_DEVICE = re.compile(r"^(CON|PRN|AUX|NUL|COM[0-9¹²³]|LPT[0-9¹²³])(\..*)?$", re.IGNORECASE)
+
+
 def safe_basename(name: str) -> str:
     """A file name safe to create in a folder: the last path component of name, without drive letters,
     separators, control or reserved characters, never '.', '..' or hidden, at most ~200 UTF-8 bytes."""
@@ -168,6 +171,8 @@ def safe_basename(name: str) -> str:
     stem, dot, ext = base.rpartition(".")
     if not dot or len(ext) > 10:
         stem, ext = base, ""
+    if _WINDOWS_DEVICE.match(stem):
+        stem = "_" + stem  # CON, NUL, COM1…: Windows opens the device, not a file, whatever the extension
     suffix = "." + ext if ext else ""
     while len((stem + suffix).encode("utf-8")) > 200 and stem:
         stem = stem[:-1]

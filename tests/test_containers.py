@@ -297,6 +297,9 @@ def test_symlink_member_is_not_followed(tmp_path):
 
 def test_safe_basename():
     assert safe_basename("../../evil.docx") == "evil.docx"
+    # Windows device names are never file names, with or without an extension
+    assert [safe_basename(n) for n in ("CON", "nul.docx", "COM1.pdf", "lpt9", "Aux.tar.zip", "CONSOLE.docx")] == [
+        "_CON", "_nul.docx", "_COM1.pdf", "_lpt9", "_Aux.tar.zip", "CONSOLE.docx"]
     assert safe_basename("C:\\x\\表.pdf") == "表.pdf"
     assert safe_basename("C:evil.docx") == "C_evil.docx"
     assert safe_basename("..") == "member"
