@@ -1,4 +1,4 @@
-"""Whole filled forms for tests, written with python-docx from the bundled rubrics (no ../shared).
+"""Whole filled forms for tests, written with python-docx from the bundled rubrics (nothing outside the checkout).
 
 `qinghai_form` lays the 67 Qinghai items out under any header (one or more rows, merges) with any
 column order; each body cell's text comes from a function of the item and the column key, so a test
