@@ -196,6 +196,19 @@ def _checkbox(checked: bool, rpr) -> object:
 BORDER_DEFAULTS = {"double": ("double", 8), "thick": ("single", 36), "foot": ("thickThinSmallGap", 24)}
 
 
+def _put(pr, el, after: tuple[str, ...]) -> None:
+    """Given a properties element, put el in place of its namesake, right after the first of `after` present
+    (the schema's order), else first."""
+    old = pr.find(el.tag)
+    if old is not None:
+        pr.remove(old)
+    anchor = next((e for e in (pr.find(qn(f"w:{k}")) for k in after) if e is not None), None)
+    if anchor is not None:
+        anchor.addnext(el)
+    else:
+        pr.insert(0, el)
+
+
 def set_borders(table: Table, kind: str, val: str | None = None, sz: int | None = None, cells: bool = False) -> None:
     """Given a table, a border kind (plain, double, thick, foot), the w:val and w:sz of its distinctive rules
     (BORDER_DEFAULTS when None) and whether every cell carries them too, set the table's w:tblBorders (and each
@@ -218,18 +231,9 @@ def set_borders(table: Table, kind: str, val: str | None = None, sz: int | None 
         sides |= dict.fromkeys(("top", "left", "bottom", "right", "insideV"), special)
     else:
         sides["bottom"] = special
-    pr = table._tbl.tblPr
-    old = pr.find(qn("w:tblBorders"))
-    if old is not None:
-        pr.remove(old)
-    borders = parse_xml(f'<w:tblBorders {nsdecls("w")}>{_border_xml(sides)}</w:tblBorders>')
     # schema order inside tblPr: ... tblW, jc, tblCellSpacing, tblInd, tblBorders, shd, tblLayout, tblCellMar, tblLook
-    after = [pr.find(qn(f"w:{k}")) for k in ("tblInd", "tblCellSpacing", "jc", "tblW", "tblStyle")]
-    anchor = next((e for e in after if e is not None), None)
-    if anchor is not None:
-        anchor.addnext(borders)
-    else:
-        pr.insert(0, borders)
+    _put(table._tbl.tblPr, parse_xml(f'<w:tblBorders {nsdecls("w")}>{_border_xml(sides)}</w:tblBorders>'),
+         ("tblInd", "tblCellSpacing", "jc", "tblW", "tblStyle"))
     if cells:
         _cell_borders(table, sides)
 
@@ -251,18 +255,9 @@ def _cell_borders(table: Table, sides: dict[str, tuple[str, int]]) -> None:
                    "bottom": sides["bottom" if r == len(rows) - 1 else "insideH"],
                    "right": sides["right" if at + span >= n_grid else "insideV"]}
             at += span
-            pr = tc.get_or_add_tcPr()
-            old = pr.find(qn("w:tcBorders"))
-            if old is not None:
-                pr.remove(old)
-            el = parse_xml(f'<w:tcBorders {nsdecls("w")}>{_border_xml(own)}</w:tcBorders>')
             # schema order inside tcPr: cnfStyle, tcW, gridSpan, hMerge, vMerge, tcBorders, shd, ...
-            before = [pr.find(qn(f"w:{k}")) for k in ("vMerge", "hMerge", "gridSpan", "tcW", "cnfStyle")]
-            anchor = next((e for e in before if e is not None), None)
-            if anchor is not None:
-                anchor.addnext(el)
-            else:
-                pr.insert(0, el)
+            _put(tc.get_or_add_tcPr(), parse_xml(f'<w:tcBorders {nsdecls("w")}>{_border_xml(own)}</w:tcBorders>'),
+                 ("vMerge", "hMerge", "gridSpan", "tcW", "cnfStyle"))
 
 
 def page_header(doc: docx.document.Document, text: str) -> None:

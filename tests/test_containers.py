@@ -27,6 +27,7 @@ from extractor.containers import (
 from extractor.parsers.docx import DocxParser
 
 from .conftest import SAMPLES
+from .test_supervisor import patch_central
 
 FIXTURES = Path(__file__).parent / "fixtures" / "containers"
 DOCX = SAMPLES / "qh_merged_01.docx"
@@ -558,13 +559,7 @@ def test_an_attached_photo_big_enough_to_be_a_page_is_read_not_skipped(tmp_path)
 # --- hostile archives: each ends its own container with one failed member, never the batch -------------------------
 
 
-def _patch_central(data: bytes, offset: int, value: int) -> bytes:
-    out = bytearray(data)
-    i = out.find(b"PK\x01\x02")
-    while i >= 0:
-        struct.pack_into("<H", out, i + offset, value)
-        i = out.find(b"PK\x01\x02", i + 4)
-    return bytes(out)
+_patch_central = patch_central  # one helper for the central-directory patches (tests/test_supervisor.py)
 
 
 def _zip_bytes(path: Path, entries: dict[str, bytes]) -> bytes:
