@@ -14,8 +14,9 @@ the memory ceiling plus 1 GB, so that a bomb that allocates gigabytes between tw
 (address space counts reservations that are never touched, hence the headroom: the polled ceiling is the real one).
 
 Workers watch their parent: a thread in each exits the worker (after killing its children) within a second of the
-parent being gone, so even kill -9 of the ingest leaves no process behind. No alarm signals, process-group kills or fork-only
-call is used, so the same code runs under the fork and spawn start methods (``SELFEVAL_START_METHOD`` chooses).
+parent being gone, so even kill -9 of the ingest leaves no process behind. No alarm signal, process-group kill or
+fork-only call is used, so the same code runs under the fork and spawn start methods (``SELFEVAL_START_METHOD``
+chooses).
 """
 
 from __future__ import annotations
