@@ -49,7 +49,7 @@ def row_to_side_value(row: Row, side: str, max_: Decimal | None, judgments: tupl
     s = text_to_score(cell.text if cell is not None else "", judgments, aliases)
     out = SideValue(s.value, cell.text if cell is not None else "", s.kind, s.note, cell)
     if s.kind == "deduction":
-        _deduct(out, max_, s.value, f"{code} {name} {cell.text.strip()!r}", code)
+        _deduct(out, max_, s.value, f"{code} {name} {cell.text.strip()!r}")
     elif s.kind == "full":
         if max_ is None:
             out.kind, out.value = "text", None
@@ -63,7 +63,7 @@ def row_to_side_value(row: Row, side: str, max_: Decimal | None, judgments: tupl
         d = text_to_score(ded.text)
         if s.kind == "blank" and d.is_number:
             out.raw = ded.text if cell is None else f"{cell.text}（扣分 {ded.text.strip()}）"
-            _deduct(out, max_, d.value, f"{code} {name} 扣分 {ded.text.strip()!r}", code)
+            _deduct(out, max_, d.value, f"{code} {name} 扣分 {ded.text.strip()!r}")
             out.cell = ded
         elif (s.is_number and d.is_number and max_ is not None and isinstance(s.value, Decimal)
               and s.value != max_ - d.value):
@@ -79,7 +79,7 @@ def row_to_side_value(row: Row, side: str, max_: Decimal | None, judgments: tupl
     return out
 
 
-def _deduct(out: SideValue, max_: Decimal | None, deducted, what: str, code: str) -> None:
+def _deduct(out: SideValue, max_: Decimal | None, deducted, what: str) -> None:
     """Turn a deduction into the value max - deduction, noted; without a max it cannot be read."""
     if max_ is None or not isinstance(deducted, Decimal):
         out.kind, out.value = "text", None

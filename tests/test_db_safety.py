@@ -221,13 +221,18 @@ def test_read_only_commands_open_with_mode_ro_and_cannot_write(tmp_path):
     assert open_db(odd, readonly=True)["forms"].count == 1
 
 
-def test_a_read_only_file_in_a_read_only_folder_is_exported_and_reported(runner, tmp_path):
-    folder = tmp_path / "share"
+def _one_form_db(folder: Path) -> tuple[Path, Path]:
+    """A folder holding a selfeval database of one form; return both."""
     folder.mkdir()
     path = folder / "s.db"
     db = open_db(path)
     save_form(db, a_form(institution="海北州高原职业培训中心"))
     db.conn.close()
+    return folder, path
+
+
+def test_a_read_only_file_in_a_read_only_folder_is_exported_and_reported(runner, tmp_path):
+    folder, path = _one_form_db(tmp_path / "share")
     os.chmod(path, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
     os.chmod(folder, stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP)
     try:
@@ -253,12 +258,7 @@ def _can_mount_read_only() -> bool:
 def test_a_database_on_a_read_only_mount_is_exported_even_as_root(tmp_path):
     # chmod does not bind root; a read-only bind mount does: SQLite can create no -shm file there, the case that
     # needs immutable=1.
-    folder = tmp_path / "share"
-    folder.mkdir()
-    path = folder / "s.db"
-    db = open_db(path)
-    save_form(db, a_form(institution="海北州高原职业培训中心"))
-    db.conn.close()
+    folder, path = _one_form_db(tmp_path / "share")
     assert sorted(p.name for p in folder.iterdir()) == ["s.db"]
     code = ("from cli import main; import sys; sys.argv = ['selfeval'] + sys.argv[1:]; main()")
     script = (f'mount --bind "{folder}" "{folder}" && mount -o remount,ro,bind "{folder}" && '

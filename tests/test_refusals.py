@@ -36,6 +36,16 @@ def refusal(path: Path) -> str:
     return message
 
 
+def refusal_and_peak(path: Path) -> tuple[str, int]:
+    """The refusal of a file and the peak Python memory its reading took."""
+    tracemalloc.start()
+    try:
+        message = refusal(path)
+        return message, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def small_table_docx(path: Path, rows: int = 3, cols: int = 2) -> docx.Document:
     d = docx.Document()
     d.add_paragraph("机构名称：测试中心")
@@ -70,12 +80,7 @@ def grid_bomb_docx(path: Path, where: str, value: int = 100_000_000) -> Path:
 def test_a_word_table_declaring_100_million_columns_is_refused_at_once(tmp_path, where, declared):
     path = grid_bomb_docx(tmp_path / f"{where}.docx", where)
     assert path.stat().st_size < 40_000
-    tracemalloc.start()
-    try:
-        message = refusal(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    message, peak = refusal_and_peak(path)
     assert message == f"the Word table declares {declared} columns (at most 200 are read): not a form"
     assert peak < 30_000_000  # before: Table.grid() built 40 x 100M cells and the worker was killed
 
@@ -175,12 +180,7 @@ def lying_docx(path: Path, real_size: int, declared: int, method: int = zipfile.
 def test_a_zip_that_lies_about_its_sizes_is_read_in_bounded_chunks(tmp_path):
     path = lying_docx(tmp_path / "lies.docx", real_size=300 << 20, declared=4096)
     assert path.stat().st_size < 1_000_000
-    tracemalloc.start()
-    try:
-        message = refusal(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    message, peak = refusal_and_peak(path)
     # zipfile stops at the declared size and its CRC check fails: the file is damaged, and says so.
     assert message == "not a readable Word file (not a .docx zip, or truncated): re-save it as .docx"
     assert peak < 20_000_000  # before: zipfile's read() inflated all 300 MB in one call
@@ -266,12 +266,7 @@ def png_bomb(path: Path, width: int, height: int) -> Path:
 def test_a_13000_square_png_is_refused_from_its_header(tmp_path):
     path = png_bomb(tmp_path / "scan.png", 13000, 13000)
     assert path.stat().st_size < 600_000
-    tracemalloc.start()
-    try:
-        message = refusal(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    message, peak = refusal_and_peak(path)
     assert message == ("the image is 13000 x 13000 pixels (169 megapixels, at most 60 are read): scan the form "
                        "again at 300 dpi")
     assert peak < 10_000_000  # before: decoded to 3.1 GB
