@@ -77,6 +77,7 @@ def form_to_json(form: Form, form_id: int | None = None, superseded_by: int | No
             "provenance": it.provenance,
             # Fields added later: always after the ones above.
             "self_note": it.self_note, "inspector_note": it.inspector_note,
+            "self_cell": it.self_cell, "inspector_cell": it.inspector_cell,
         })
     return {
         "source": form.source, "sha256": form.sha256, "status": form.status, "error": form.error,
@@ -87,6 +88,7 @@ def form_to_json(form: Form, form_id: int | None = None, superseded_by: int | No
         "discrepancies": [discrepancy_to_json(d) for d in form.discrepancies],
         # Fields added after the first contract: always at the end.
         "id": form_id, "rubric_score": form.rubric_score, "superseded_by": superseded_by, "format": form.kind,
+        "path": form.path,
     }
 
 

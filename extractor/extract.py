@@ -69,6 +69,7 @@ def document_to_form(doc: Document, rubrics: dict[str, Rubric], form: Form, rubr
     form.has_inspector = layout.has_inspector
     form.findings = list(layout.findings)
     rows_to_items(rows, assignment, rubric, form)
+    form.tables = layout_to_tables(layout)
     form.printed = layout_to_printed(layout, rubric)
     return apply_checks(form)
 
@@ -130,6 +131,44 @@ def provenance(row: L.Row, cell: Cell | None) -> dict:
     return out
 
 
+def cell_to_dict(cell: Cell, role: str | None = None) -> dict:
+    """Given a cell (and the column role it took), return its stored location: 0-based table grid position and
+    spans, 1-based page, bbox in points, OCR confidence, text; keys without a value are left out."""
+    out: dict = {"row": cell.row, "col": cell.col}
+    if cell.rowspan != 1:
+        out["rowspan"] = cell.rowspan
+    if cell.colspan != 1:
+        out["colspan"] = cell.colspan
+    if cell.page is not None:
+        out["page"] = cell.page
+    if cell.bbox is not None:
+        out["bbox"] = [round(x, 1) for x in cell.bbox]
+    if cell.confidence is not None:
+        out["confidence"] = round(cell.confidence, 3)
+    out["text"] = cell.text
+    if role:
+        out["role"] = role
+    return out
+
+
+def side_cell(row: L.Row, cell: Cell | None) -> dict | None:
+    """Given an item row and the cell one side's value was read from, return that cell's location with its table."""
+    return None if cell is None else {"table": row.table, **cell_to_dict(cell)}
+
+
+def layout_to_tables(layout: L.Layout) -> list[dict]:
+    """Given the layout, return each score table's shape and header cells, so a row can be drawn as printed."""
+    out = []
+    for table, header_from, cols in layout.tables:
+        own = header_from == table.index
+        header = [cell_to_dict(c) for c in table.cells if c.row < cols.header_rows] if own else []
+        out.append({"table": table.index, "n_rows": table.n_rows, "n_cols": table.n_cols,
+                    "col_x": [round(x, 1) for x in table.col_x] if table.col_x else None, "page": table.page,
+                    "header_rows": cols.header_rows if own else 0, "header_cells": header,
+                    "header_from": header_from})
+    return out
+
+
 def rows_to_items(rows: list[L.Row], a: Assignment, rubric: Rubric, form: Form) -> None:
     """Given the item rows, their assignment and the rubric, set form.items (rubric order) and extra rows."""
     cats = {c.code: c.name for c in rubric.categories}
@@ -162,6 +201,9 @@ def rows_to_items(rows: list[L.Row], a: Assignment, rubric: Rubric, form: Form) 
                 res.self_raw, res.self_kind = "", "blank"  # no self cell on this row: a blank self score
             res.findings += [Finding(f.kind, f"{item.code} {f.message}", f.side) for f in row.findings]
             res.provenance = provenance(row, sides["self"].cell or sides["inspector"].cell or row.label_cell)
+            res.self_cell = side_cell(row, sides["self"].cell)
+            res.inspector_cell = side_cell(row, sides["inspector"].cell)
+            res.row_cells = [cell_to_dict(c, role) for c, role in row.cells]
             # An OCR'd item is as trustworthy as its least certain score cell.
             confidences = {side: v.cell.confidence for side, v in sides.items()
                            if v.cell is not None and v.cell.confidence is not None}

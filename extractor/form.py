@@ -47,6 +47,12 @@ class ItemResult:
     provenance: dict[str, Any] | None = None
     corrected: dict[str, Any] = field(default_factory=dict)  # field -> extracted value it replaces
     findings: list[Finding] = field(default_factory=list)  # doubts raised while reading its cells
+    # Where each side's value was read, and the whole row as printed (for evidence): cell dicts with table, row,
+    # col, rowspan, colspan (0-based), page (1-based), bbox [x0, top, x1, bottom] in points, confidence, text, and
+    # in row_cells the column role each cell took (label, max, self, inspector, note:self, …).
+    self_cell: dict[str, Any] | None = None
+    inspector_cell: dict[str, Any] | None = None
+    row_cells: list[dict[str, Any]] | None = None
 
     @property
     def present(self) -> bool:
@@ -111,6 +117,11 @@ class Form:
     kind: str | None = None  # the parser that read it: docx, pdf, ...
     findings: list[Finding] = field(default_factory=list)  # form-level doubts raised while reading
     discrepancies: list[Discrepancy] = field(default_factory=list)
+    # The file on disk at ingest time (absolute; for an archive member the container's path), to show evidence.
+    path: str | None = None
+    # The score tables as read: table, n_rows, n_cols, col_x, page, header_rows, header_cells (cell dicts as in
+    # ItemResult.row_cells), header_from (the table whose header a headerless continuation uses).
+    tables: list[dict[str, Any]] = field(default_factory=list)
 
     def printed_total(self, kind: str) -> PrintedTotal | None:
         return next((p for p in self.printed if p.kind == kind), None)

@@ -211,6 +211,7 @@ class _Slot:
     retry: list[int] = field(default_factory=list)  # failed records of these bytes this one replaces
     members: list[Member] = field(default_factory=list)
     path: Path | None = None
+    origin: Path | None = None  # for an archive member: the file given (the container), which outlives the run
 
 
 def _failed(source: str, error: str, sha: str = "", kind: str | None = None) -> Form:
@@ -330,6 +331,7 @@ class _Run:
                                       form=_failed(m.source, m.error, slot.sha, suffix)))
             else:
                 outcomes.append(self.admit(Input(m.path, m.source, m.error, m.skipped), container_kind=False))
+                outcomes[-1].origin = slot.origin or slot.path
         if slot.retry and not any(o.source == slot.source and o.sha == slot.sha for o in outcomes):
             # Read again and now represented by its members: its old failed record goes (see store).
             outcomes.insert(0, _Slot(slot.source, retry=slot.retry))
@@ -356,6 +358,9 @@ class _Run:
         if form.sha256:
             self.stored.add(form.sha256)
         form.source = slot.source
+        where = slot.origin or slot.path
+        if where is not None and form.path is None:
+            form.path = str(Path(where).resolve())
         saved = replace_failed(self.db, form, slot.retry) if slot.retry else save_form(self.db, form)
         if saved is None:
             self.record(form.source, SKIPPED, "already ingested (by another run)")

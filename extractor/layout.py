@@ -82,6 +82,9 @@ class Row:
     deductions: dict[str, Cell] = field(default_factory=dict)
     marks: dict[str, list[tuple[str, Cell]]] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    # Every cell covering the row, with the column key it took ("across" over two value columns, "outside" beyond
+    # the header, "" for a column of no role): the row as printed, for evidence.
+    cells: list[tuple[Cell, str]] = field(default_factory=list)
 
     @property
     def self_text(self) -> str:
@@ -102,6 +105,8 @@ class Layout:
     has_inspector: bool = False
     has_max: bool = False
     findings: list[Finding] = field(default_factory=list)  # form-level: columns nobody reads that hold numbers
+    # The score tables read, in order: (table, the table whose header applies, its Columns)
+    tables: list[tuple[Table, int, Columns]] = field(default_factory=list)
 
     @property
     def items(self) -> list[Row]:
@@ -115,6 +120,7 @@ def document_to_layout(doc: Document, vocab: Vocabulary | None = None, options: 
     layout = Layout()
     current: Columns | None = None
     prev_table: int | None = None
+    header_from = -1
     unknown: dict[int, tuple[int, HeaderColumn, list[str]]] = {}  # header column -> (table, column, body texts)
     for table in doc.tables:
         cols = table_to_columns(table, vocab, options)
@@ -122,12 +128,14 @@ def document_to_layout(doc: Document, vocab: Vocabulary | None = None, options: 
         if cols is not None:
             current = cols
             first_body = cols.header_rows
+            header_from = table.index
         elif current is not None and prev_table == table.index - 1 and _continues(table, current):
             cols = current  # a continuation without its own header
         else:
             continue
         prev_table = table.index
         layout.columns.append(cols)
+        layout.tables.append((table, header_from, cols))
         layout.has_inspector |= any(h.side == INSPECTOR and h.role != NOTE for h in cols.header)
         layout.has_max |= any(h.role == MAX for h in cols.header)
         table_to_rows(table, cols, first_body, layout, vocab, unknown, options)
@@ -217,6 +225,10 @@ def table_to_rows(table: Table, cols: Columns, first: int, layout: Layout, vocab
             continue
         by_col, across, outside = _cells_to_columns(cells, cols, edges, unit, table)
         row = _build_row(table.index, r, cols, by_col, across)
+        roles = {id(c): cols.header[n].key for n, cs in by_col.items() for c in cs}
+        roles.update({id(c): "across" for c, _ in across})
+        roles.update({id(c): "outside" for c in outside})
+        row.cells = [(c, roles.get(id(c), "")) for c in cells]
         for n, cs in by_col.items():
             h = cols.header[n]
             if h.role == UNKNOWN and unknown is not None:

@@ -75,7 +75,7 @@ def snapshot(path: Path) -> tuple[bytes, int, list[str]]:
 def test_a_new_database_is_marked_as_selfeval_at_the_schema_version(tmp_path):
     path = tmp_path / "s.db"
     open_db(path).conn.close()
-    assert marks(path) == (0x53454C46, SCHEMA_VERSION, "wal") == (APPLICATION_ID, 2, "wal")
+    assert marks(path) == (0x53454C46, SCHEMA_VERSION, "wal") == (APPLICATION_ID, 3, "wal")
 
 
 def test_an_unmarked_database_of_the_first_schema_is_recognised_and_migrated(tmp_path):

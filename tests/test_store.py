@@ -103,7 +103,8 @@ def make_old_db(path) -> None:
     db.conn.close()
 
 
-NEW_COLUMNS = {"forms": ["findings", "reader_version", "extras"], "items": ["self_note", "inspector_note", "findings"],
+NEW_COLUMNS = {"forms": ["findings", "reader_version", "extras", "path", "tables"],
+               "items": ["self_note", "inspector_note", "findings", "self_cell", "inspector_cell", "row_cells"],
                "discrepancies": ["side", "row", "total", "category"]}
 
 

@@ -229,14 +229,15 @@ def test_a_kind_unknown_to_this_version_can_be_accepted_when_the_form_has_it(tmp
 
 
 ITEM_FIELDS = ["code", "category", "label", "max", "self", "inspector", "self_raw", "inspector_raw", "raw_label",
-               "match_score", "max_source", "corrected", "extracted", "provenance", "self_note", "inspector_note"]
+               "match_score", "max_source", "corrected", "extracted", "provenance", "self_note", "inspector_note",
+               "self_cell", "inspector_cell"]
 DISCREPANCY_FIELDS = ["item", "kind", "severity", "message", "accepted", "side", "row", "total", "category"]
 
 
 def test_json_export_keeps_the_old_fields_first_then_the_new_ones():
     rec = form_to_json(rich_form(), 1)
     assert list(rec) == ["source", "sha256", "status", "error", "rubric", "institution", "fill_date", "header",
-                         "items", "totals", "discrepancies", "id", "rubric_score", "superseded_by", "format"]
+                         "items", "totals", "discrepancies", "id", "rubric_score", "superseded_by", "format", "path"]
     assert [list(i) for i in rec["items"]] == [ITEM_FIELDS, ITEM_FIELDS]
     assert (rec["items"][0]["self_note"], rec["items"][0]["inspector_note"]) == ("已整改", "缺少记录")
     assert {tuple(d) for d in rec["discrepancies"]} == {tuple(DISCREPANCY_FIELDS)}
