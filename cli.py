@@ -181,15 +181,17 @@ def export(db_path: str, fmt: str, output: str | None, include_all: bool, source
 
 
 def _one_form(db, key: str) -> int:
+    from extractor.listing import candidates_to_lines
     from extractor.store import find_form
 
     ids = find_form(db, key)
     if not ids:
-        raise click.ClickException(safe(f"no form matches {key!r}: see `selfeval export --format csv` for sources "
-                                        f"and ids"))
+        raise click.ClickException(safe(f"没有匹配的表 no form matches {key!r}: see `selfeval list` for ids, "
+                                        f"institutions and sources"))
     if len(ids) > 1:
-        raise click.ClickException(safe(f"{key!r} matches {len(ids)} forms (ids {', '.join(map(str, ids[:8]))}): "
-                                        f"give the id or the whole source"))
+        lines = [safe(f"{key!r} 匹配 {len(ids)} 份表 matches {len(ids)} forms: give the id (or more of the source "
+                      f"or the name)")] + candidates_to_lines(db, ids)
+        raise click.ClickException("\n".join(lines))
     return ids[0]
 
 
@@ -197,9 +199,10 @@ def _one_form(db, key: str) -> int:
 @click.argument("key")
 @db_option
 def show(key: str, db_path: str) -> None:
-    """Show one form's items and discrepancies as a table (KEY: id, source or part of it).
+    """Show one form's items and discrepancies as a table (KEY: id, source, or part of the source or of the
+    institution's name). Items with open findings are marked !, places are 1-based.
 
-    Example: selfeval show 3
+    Example: selfeval show 海北州
     """
     from extractor.show import form_to_text
     from extractor.store import load_form
@@ -207,6 +210,29 @@ def show(key: str, db_path: str) -> None:
     db = _open(db_path, readonly=True)
     fid = _one_form(db, key)
     click.echo(form_to_text(load_form(db, fid), fid))
+
+
+@main.command("list")
+@db_option
+@click.option("--status", type=click.Choice(["ok", "flagged", "failed"]), default=None,
+              help="Only forms of this status.")
+@click.option("--all", "include_all", is_flag=True, help="Include superseded forms.")
+@click.option("--json", "as_json", is_flag=True, help="JSON to stdout instead of a table.")
+def list_forms(db_path: str, status: str | None, include_all: bool, as_json: bool) -> None:
+    """List the forms: id, institution, status, open errors and warnings, what they are, source.
+
+    Example: selfeval list --status flagged
+    """
+    from extractor.listing import db_to_listing, listing_to_lines
+
+    db = _open(db_path, readonly=True)
+    rows = db_to_listing(db, status, include_all)
+    if as_json:
+        _write_stdout((safe_json(rows, indent=2) + "\n").encode("utf-8"))
+        return
+    for line in listing_to_lines(rows):
+        click.echo(line)
+    click.echo(f"共 {len(rows)} 份表 {len(rows)} form(s)", err=True)
 
 
 @main.command()
@@ -250,7 +276,20 @@ def report(db_path: str, fmt: str, output: str | None, only_flagged: bool, sourc
 
 @main.group()
 def review() -> None:
-    """Correct extracted values or accept discrepancies (kept in the corrections table)."""
+    """Correct extracted values, accept discrepancies, undo either (kept in the corrections table)."""
+
+
+def _print_change(change) -> None:
+    """Print what a review action did to stderr: created and resolved discrepancies, then the status."""
+    from extractor.listing import status_to_text
+    from extractor.review import SIDE_NAME
+
+    click.echo(safe(change.message), err=True)
+    for word, found in (("新增 created", change.created), ("解决 resolved", change.resolved)):
+        for d in found:
+            side = f" {SIDE_NAME.get(d.side, d.side)}" if d.side else ""
+            click.echo(safe(f"{word} {d.kind} {d.item or '—'}{side}: {d.message}"), err=True)
+    click.echo(safe(f"状态 status {status_to_text(change.form.status)}"), err=True)
 
 
 @review.command("set")
@@ -258,64 +297,128 @@ def review() -> None:
 @click.argument("item")
 @click.option("--self", "self_value", default=None, help="The correct self score.")
 @click.option("--inspector", "inspector_value", default=None, help="The correct inspector score.")
-@click.option("--why", required=True, help="Why the value is corrected.")
+@click.option("--why", default="", help="Why the value is corrected (required unless --force).")
 @click.option("--who", default=None, help="Who corrects it (default: the OS user).")
+@click.option("--force", is_flag=True, help="Record a value above the max or below 0, or one without --why.")
 @db_option
 def review_set(key: str, item: str, self_value: str | None, inspector_value: str | None, why: str,
-               who: str | None, db_path: str) -> None:
-    """Correct an item's value; the extracted value is kept beside it.
+               who: str | None, force: bool, db_path: str) -> None:
+    """Correct an item's value (KEY: id, source, or part of it or of the institution); the extracted value is kept.
+    Setting the extracted value again withdraws the correction.
 
     Example: selfeval review set 3 3.1.2 --self 1 --why "misread: the form says 1"
     """
-    from extractor.review import ReviewError, set_value
+    from extractor.review import ReviewError, check_value, set_value
+    from extractor.store import load_form
 
     if self_value is None and inspector_value is None:
         raise click.UsageError("give --self VALUE and/or --inspector VALUE")
     db = _open(db_path, must_exist=True)
     fid = _one_form(db, key)
+    given = [(f, v) for f, v in (("self", self_value), ("inspector", inspector_value)) if v is not None]
     try:
-        for field, value in (("self", self_value), ("inspector", inspector_value)):
-            if value is not None:
-                form = set_value(db, fid, item, field, value, why, who)
+        # Both values are checked before either is written: a refused second one must not leave the first alone.
+        form = load_form(db, fid, effective=False)
+        it = next((i for i in form.items if i.code == item), None)
+        for field, value in given:
+            if it is not None:
+                check_value(it, field, value, why, force)
+        for field, value in given:
+            _print_change(set_value(db, fid, item, field, value, why, who, force))
     except ReviewError as e:
         raise click.ClickException(safe(str(e))) from None
-    click.echo(f"form {fid} item {safe(item)} corrected; status now {form.status}", err=True)
 
 
 @review.command("accept")
 @click.argument("key")
 @click.argument("kind")
-@click.option("--item", default=None, help="The item code (omit for a form-level discrepancy).")
-@click.option("--why", required=True, help="Why the discrepancy is accepted.")
+@click.option("--item", default=None, help="The item code (required for kinds about items; omit for form-level).")
+@click.option("--why", default="", help="Why the discrepancy is accepted (required).")
 @click.option("--who", default=None, help="Who accepts it (default: the OS user).")
 @db_option
 def review_accept(key: str, kind: str, item: str | None, why: str, who: str | None, db_path: str) -> None:
-    """Accept a discrepancy so it no longer flags the form.
+    """Accept a discrepancy as it now reads, so it no longer flags the form; when its values change, it comes back.
 
-    Example: selfeval review accept 3 total_mismatch --why "bonus agreed by phone"
+    Example: selfeval review accept 3 over_cap --item 3.1.2 --why "confirmed with the institution"
     """
     from extractor.review import ReviewError, accept
 
     db = _open(db_path, must_exist=True)
     fid = _one_form(db, key)
     try:
-        form = accept(db, fid, kind, item, why, who)
+        _print_change(accept(db, fid, kind, item, why, who))
     except ReviewError as e:
         raise click.ClickException(safe(str(e))) from None
-    click.echo(f"form {fid}: {safe(kind)} accepted; status now {form.status}", err=True)
+
+
+@review.command("undo")
+@click.argument("correction_id", type=int)
+@click.option("--why", default="", help="Why it is withdrawn.")
+@click.option("--who", default=None, help="Who withdraws it (default: the OS user).")
+@db_option
+def review_undo(correction_id: int, why: str, who: str | None, db_path: str) -> None:
+    """Withdraw a correction or an acceptance by its number (see `review history`); the row is kept, marked.
+
+    Example: selfeval review undo 7 --why "wrong form"
+    """
+    from extractor.review import ReviewError, undo
+
+    db = _open(db_path, must_exist=True)
+    try:
+        _print_change(undo(db, correction_id, who, why))
+    except ReviewError as e:
+        raise click.ClickException(safe(str(e))) from None
 
 
 @review.command("list")
+@click.argument("key", required=False)
 @db_option
-def review_list(db_path: str) -> None:
-    """List every correction and acceptance as JSON.
+def review_list(key: str | None, db_path: str) -> None:
+    """List every correction and acceptance as JSON, newest first, withdrawn ones with undone_at set.
 
     Example: selfeval review list
     """
+    from extractor.review import history
+
     db = _open(db_path, readonly=True)
-    rows = list(db["corrections"].rows)
+    rows = history(db, _one_form(db, key) if key else None)
     # JSON escapes C0 controls itself; safe_json also writes C1 controls and bidi overrides as \\u escapes.
     _write_stdout((safe_json(rows, indent=2) + "\n").encode("utf-8"))
+
+
+@review.command("history")
+@click.argument("key", required=False)
+@db_option
+def review_history(key: str | None, db_path: str) -> None:
+    """Show every correction and acceptance, newest first, withdrawn ones marked 已撤销.
+
+    Example: selfeval review history 海北州
+    """
+    from extractor.review import history, row_to_text
+
+    db = _open(db_path, readonly=True)
+    for r in history(db, _one_form(db, key) if key else None):
+        undone = (f"  （已撤销 withdrawn {r['undone_at']} {r['undone_by']}" + (f"：{r['undo_why']}" if r["undo_why"]
+                                                                              else "") + "）") if r["undone_at"] else ""
+        click.echo(safe(f"#{r['id']}  表 {r['form_id']} {r['institution'] or r['source']}  {row_to_text(r)}  "
+                        f"{r['who']} {r['at']}：{r['why'] or '—'}{undone}"))
+
+
+@main.command("metadata")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (default: stdout).")
+@db_option
+def metadata(output: str | None, db_path: str) -> None:
+    """Write Datasette metadata for the database: `datasette selfeval.db -m metadata.json`."""
+    import json
+
+    from extractor.datasette import database_to_metadata
+
+    data = (json.dumps(database_to_metadata(db_path), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    if output:
+        _write_file(output, data)
+        click.echo(f"wrote {safe(output)}: run `datasette {safe(db_path)} -m {safe(output)}`", err=True)
+    else:
+        _write_stdout(data)
 
 
 @main.group("rubric")

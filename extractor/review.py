@@ -1,21 +1,52 @@
-"""Review: reviewers' corrections and acceptances, stored beside (never over) extracted values."""
+"""Review: reviewers' corrections and acceptances, stored beside (never over) extracted values.
+
+Every change is a row in ``corrections``; nothing is ever deleted. An undo marks the row withdrawn (``undone_at``,
+``undone_by``, ``undo_why``) and the checks run again. An acceptance is tied to one item (for kinds whose findings
+name an item) and to the values it accepted (``accepted_values``): when a later correction or a re-read changes
+them, the finding no longer matches the acceptance and comes back open. Every change says what it created and
+resolved, so that no correction goes wrong quietly.
+"""
 
 from __future__ import annotations
 
 import getpass
+import json
 import os
+from collections import Counter
+from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import sqlite_utils
 
-from .checks import KINDS, apply_checks
-from .form import FAILED, Form
-from .scores import text_to_score
-from .store import immediate, now, replace_discrepancies
+from .checks import ERROR, KINDS, WARNING, apply_checks
+from .form import FAILED, Discrepancy, Form, ItemResult
+from .scores import fmt, text_to_score
+from .store import _insert_discrepancies, immediate, load_form, now
+
+JUDGMENTS = ("符合", "基本符合", "不符合")
+SIDE_NAME = {"self": "自评", "inspector": "督查"}
+SET_BACK_WHY = "set back to the extracted value"
 
 
 class ReviewError(ValueError):
-    """A correction that cannot be applied; the message says why."""
+    """A change that is refused; the message says why and how to go on (e.g. --force)."""
+
+
+@dataclass
+class Change:
+    """What one review action did: the effective Form after it, the correction row it wrote (None when it wrote
+    none), the open discrepancies it created and resolved, and one Chinese+English line saying what happened."""
+
+    form: Form
+    correction_id: int | None
+    created: list[Discrepancy] = field(default_factory=list)
+    resolved: list[Discrepancy] = field(default_factory=list)
+    message: str = ""
+
+    @property
+    def status(self) -> str:
+        return self.form.status
 
 
 def current_user() -> str:
@@ -25,109 +56,318 @@ def current_user() -> str:
         return os.environ.get("USER", "unknown")
 
 
-def _corrections(db: sqlite_utils.Database, form_id: int) -> list[dict]:
+def _rows(db: sqlite_utils.Database, form_id: int) -> list[dict]:
     if "corrections" not in db.table_names():
         return []
     return list(db.execute_returning_dicts("SELECT * FROM corrections WHERE form_id = ? ORDER BY id", [form_id]))
 
 
-def apply_corrections(db: sqlite_utils.Database, form_id: int, form: Form) -> int:
-    """Given a loaded Form, apply its stored corrections (latest wins) and re-run the checks if any.
-    Return how many corrections apply."""
-    rows = _corrections(db, form_id)
-    if not rows or form.status == FAILED:
-        return 0
-    items = {i.code: i for i in form.items}
-    for c in rows:
-        if c["action"] == "set" and c["item"] in items:
-            it = items[c["item"]]
-            field = c["field"]
-            if field not in it.corrected:
-                it.corrected[field] = getattr(it, field)
-            setattr(it, field, _parse_value(c["value"], it))
-            setattr(it, f"{field}_kind", "blank" if c["value"] in (None, "") else (
-                "number" if isinstance(getattr(it, field), Decimal) else "judgment"))
-            it.corrected.setdefault("by", []).append({"who": c["who"], "at": c["at"], "why": c["why"]})
-    apply_checks(form)
-    accepted = [(c["item"], c["kind"], c) for c in rows if c["action"] == "accept"]
-    for d in form.discrepancies:
-        for item, kind, c in accepted:
-            if d.kind == kind and (item is None or d.item == item):
-                d.accepted = {"who": c["who"], "at": c["at"], "why": c["why"]}
-    live = [d for d in form.discrepancies if d.severity in ("error", "warning") and not d.accepted]
-    form.status = "flagged" if live else "ok"
-    return len(rows)
+def _active(rows: list[dict]) -> list[dict]:
+    # A database of schema 2 (opened read-only, never migrated) has no undone_at: all its rows are active.
+    return [r for r in rows if not r.get("undone_at")]
 
 
-def _parse_value(value: str | None, it) -> Decimal | str | None:
+def _snap(v: Any) -> str | None:
+    """A value as an acceptance records it: exact text (Decimal normalised), None for blank."""
+    return None if v is None else fmt(v)
+
+
+def _item_values(it: ItemResult | None) -> dict[str, str | None] | None:
+    return None if it is None else {"self": _snap(it.self), "inspector": _snap(it.inspector)}
+
+
+def _finding_key(d: Discrepancy) -> list:
+    return [d.side, d.total, d.category, d.message]
+
+
+def _accepts(c: dict, d: Discrepancy, items: dict[str, ItemResult]) -> bool:
+    """Whether acceptance row c covers discrepancy d as the form now reads."""
+    if d.kind != c["kind"] or d.item != c["item"]:
+        return False
+    snapshot = c.get("accepted_values")
+    if not snapshot:
+        # Accepted by an earlier version, which recorded no values: it covers exactly its (kind, item), and an
+        # item-less row only the form-level findings, never every item of the kind.
+        return True
+    snapshot = json.loads(snapshot)
+    if _finding_key(d) not in snapshot.get("findings", []):
+        return False  # the sum, the value or the row it was about is no longer the same
+    return snapshot.get("item") is None or snapshot["item"] == _item_values(items.get(d.item))
+
+
+def _parse_value(value: str | None, it: ItemResult) -> Decimal | str | None:
     if value in (None, ""):
         return None
-    s = text_to_score(value, ("符合", "基本符合", "不符合") if it.scoring != "points" else ())
-    if s.kind == "number":
-        return s.value
-    return s.value if s.kind == "judgment" else value
+    s = text_to_score(value, JUDGMENTS if it.scoring != "points" else ())
+    return s.value if s.kind in ("number", "judgment") else value
 
 
-def set_value(db: sqlite_utils.Database, form_id: int, item: str, field: str, value: str, why: str,
-              who: str | None = None) -> Form:
-    """Record a corrected value for one item's self or inspector score; return the effective Form."""
-    from .store import load_form
+def apply_corrections(db: sqlite_utils.Database, form_id: int, form: Form) -> int:
+    """Given a loaded Form, apply its active corrections (latest wins), re-run the checks and mark the findings
+    that an active acceptance still covers. Return how many active corrections and acceptances apply."""
+    rows = _rows(db, form_id)
+    if not rows or form.status == FAILED:
+        return 0
+    active = _active(rows)
+    items = {i.code: i for i in form.items}
+    for c in active:
+        if c["action"] == "set" and c["item"] in items:
+            it = items[c["item"]]
+            name = c["field"]
+            if name not in it.corrected:
+                it.corrected[name] = getattr(it, name)
+            setattr(it, name, _parse_value(c["value"], it))
+            setattr(it, f"{name}_kind", "blank" if c["value"] in (None, "") else (
+                "number" if isinstance(getattr(it, name), Decimal) else "judgment"))
+            it.corrected.setdefault("by", []).append({"who": c["who"], "at": c["at"], "why": c["why"],
+                                                      "id": c["id"]})
+    # Acceptances are decided here from the corrections table alone: a flag stored with an earlier check must not
+    # carry over to a finding whose values have changed since.
+    for d in form.discrepancies:
+        d.accepted = None
+    apply_checks(form)
+    acceptances = [c for c in active if c["action"] == "accept"]
+    for d in form.discrepancies:
+        c = next((c for c in reversed(acceptances) if _accepts(c, d, items)), None)
+        if c is not None:
+            d.accepted = {"who": c["who"], "at": c["at"], "why": c["why"]}
+    live = [d for d in form.discrepancies if d.severity in (ERROR, WARNING) and not d.accepted]
+    form.status = "flagged" if live else "ok"
+    return len(active)
 
-    if field not in ("self", "inspector"):
-        raise ReviewError(f"field must be self or inspector, not {field!r}")
-    form = load_form(db, form_id, effective=False)
-    if form.status == FAILED:
-        raise ReviewError(f"form {form_id} failed to read ({form.error}); nothing to correct")
-    it = next((i for i in form.items if i.code == item), None)
-    if it is None:
-        raise ReviewError(f"form {form_id} ({form.rubric}) has no item {item!r}: see `selfeval show {form_id}`")
-    if value.strip():
-        parsed = text_to_score(value, ("符合", "基本符合", "不符合") if it.scoring != "points" else ())
-        if parsed.kind not in ("number", "judgment"):
-            raise ReviewError(f"{value!r} is not a score for item {item}: give a number"
-                              + (" or 符合/基本符合/不符合" if it.scoring != "points" else ""))
-    previous = getattr(it, field)
-    with immediate(db):  # a full disk or read-only file: one StoreError, nothing half-written
-        db["corrections"].insert({"form_id": form_id, "item": item, "action": "set", "field": field,
-                                  "value": value.strip(), "previous": None if previous is None else str(previous),
-                                  "who": who or current_user(), "at": now(), "why": why})
-    return refresh(db, form_id)
+
+def open_discrepancies(form: Form) -> list[Discrepancy]:
+    """Given an effective Form, return its errors and warnings that no reviewer accepted."""
+    return [d for d in form.discrepancies if d.severity in (ERROR, WARNING) and not d.accepted]
 
 
-def accept(db: sqlite_utils.Database, form_id: int, kind: str, item: str | None, why: str,
-           who: str | None = None) -> Form:
-    """Record that a reviewer accepts a discrepancy (kind, on item or form-level); return the effective Form."""
-    from .store import load_form
+def _key(d: Discrepancy) -> tuple:
+    return d.kind, d.item, d.side, d.total, d.category
 
+
+def _difference(before: list[Discrepancy], after: list[Discrepancy]) -> list[Discrepancy]:
+    """The discrepancies of `after` beyond those of `before`, counted by (kind, item, side, total, category)."""
+    left = Counter(_key(d) for d in before)
+    out = []
+    for d in after:
+        if left[_key(d)]:
+            left[_key(d)] -= 1
+        else:
+            out.append(d)
+    return out
+
+
+def _write_checks(db: sqlite_utils.Database, form_id: int) -> Form:
+    """Inside a write transaction: re-check the form on its effective values and store its discrepancies and status,
+    so that the tables (and the views over them) agree with every report."""
     form = load_form(db, form_id)
-    if not any(d.kind == kind and (item is None or d.item == item) for d in form.discrepancies):
-        # A kind this version does not list may be on the form all the same (a newer reader raised it), so the
-        # list is only consulted to explain why nothing matched.
-        if kind not in KINDS:
-            raise ReviewError(f"unknown discrepancy kind {kind!r}: one of {', '.join(KINDS)}")
-        where = f" on item {item}" if item else ""
-        raise ReviewError(f"form {form_id} has no {kind} discrepancy{where}: see `selfeval show {form_id}`")
-    with immediate(db):  # a full disk or read-only file: one StoreError, nothing half-written
-        db["corrections"].insert({"form_id": form_id, "item": item, "action": "accept", "kind": kind,
-                                  "who": who or current_user(), "at": now(), "why": why})
-    return refresh(db, form_id)
-
-
-def refresh(db: sqlite_utils.Database, form_id: int) -> Form:
-    """Re-run the checks on the effective values and store the discrepancies and status; return the Form."""
-    from .store import load_form
-
-    form = load_form(db, form_id)
-    replace_discrepancies(db, form, form_id)
+    db.execute("DELETE FROM discrepancies WHERE form_id = ?", [form_id])
+    _insert_discrepancies(db, form_id, form.discrepancies)
+    db.execute("UPDATE forms SET status = ? WHERE id = ?", [form.status, form_id])
     return form
 
 
+def _commit(db: sqlite_utils.Database, form_id: int, before: Form, write, message: str) -> Change:
+    """Run write(db) -> correction id and the re-check in one transaction; return the Change it made."""
+    with immediate(db):  # a full disk or read-only file: one StoreError, nothing half-written
+        cid = write(db)
+        after = _write_checks(db, form_id)
+    was, now_open = open_discrepancies(before), open_discrepancies(after)
+    return Change(after, cid, _difference(was, now_open), _difference(now_open, was), message)
+
+
+def refresh(db: sqlite_utils.Database, form_id: int) -> Form:
+    """Given a form id, re-run the checks on the effective values and store the discrepancies and status;
+    return the effective Form."""
+    with immediate(db):
+        return _write_checks(db, form_id)
+
+
+def _item(form: Form, form_id: int, code: str) -> ItemResult:
+    if form.status == FAILED:
+        raise ReviewError(f"表 {form_id} 读取失败 form {form_id} failed to read ({form.error}); nothing to correct")
+    it = next((i for i in form.items if i.code == code), None)
+    if it is None:
+        raise ReviewError(f"form {form_id} ({form.rubric}) has no item {code!r}: see `selfeval show {form_id}`")
+    return it
+
+
+def check_value(it: ItemResult, name: str, value: str, why: str, force: bool = False) -> Decimal | str | None:
+    """Given an item as extracted, a field (self|inspector), the value a reviewer typed and the reason, return the
+    value parsed, or raise ReviewError: text that is no score always; a blank reason unless force; a value below 0
+    or above the max unless force or it is the extracted value (setting that back is no correction)."""
+    if name not in SIDE_NAME:
+        raise ReviewError(f"field must be self or inspector, not {name!r}")
+    if not (why or "").strip() and not force:
+        raise ReviewError('更正须写明原因 a correction needs a reason: give --why "…" (or --force to record it '
+                          'without one)')
+    if not value.strip():
+        return None
+    parsed = text_to_score(value, JUDGMENTS if it.scoring != "points" else ())
+    if parsed.kind not in ("number", "judgment"):
+        raise ReviewError(f"{value!r} is not a score for item {it.code}: give a number"
+                          + (" or 符合/基本符合/不符合" if it.scoring != "points" else ""))
+    n = parsed.value if parsed.kind == "number" else None
+    if _same(n, getattr(it, name)):
+        return n
+    where = f"{it.code} {SIDE_NAME[name]}"
+    if n is not None and n < 0 and not force:
+        raise ReviewError(f"{where} {fmt(n)} 低于 0 is below zero: check the value, or give --force to record it")
+    if n is not None and it.max is not None and n > it.max and not force:
+        raise ReviewError(f"{where} {fmt(n)} 超出分值 {fmt(it.max)} is above the item's max {fmt(it.max)}: check the "
+                          f"value, or give --force to record it")
+    return parsed.value
+
+
+def _same(a: Decimal | str | None, b: Decimal | str | None) -> bool:
+    if isinstance(a, Decimal) and isinstance(b, Decimal):
+        return a == b
+    return type(a) is type(b) and a == b
+
+
+def set_value(db: sqlite_utils.Database, form_id: int, item: str, field: str, value: str, why: str,
+              who: str | None = None, force: bool = False) -> Change:
+    """Given a form, an item, a field (self|inspector) and the correct value with its reason, record the correction
+    and return the Change. A value equal to the extracted one is no correction: it withdraws the item's active
+    corrections of that field instead. Raise ReviewError for a refused value (see check_value)."""
+    extracted_form = load_form(db, form_id, effective=False)
+    it = _item(extracted_form, form_id, item)
+    parsed = check_value(it, field, value, why, force)
+    before = load_form(db, form_id)
+    who = who or current_user()
+    where = f"{item} {SIDE_NAME[field]}"
+    extracted = getattr(it, field)
+    mine = [r for r in _active(_rows(db, form_id)) if r["action"] == "set" and r["item"] == item
+            and r["field"] == field]
+    if _same(parsed, extracted):
+        if not mine:
+            return Change(before, None, message=f"无变化 no change: {where} {fmt(parsed)} equals the extracted value")
+        ids = [r["id"] for r in mine]
+
+        def withdraw(db: sqlite_utils.Database) -> None:
+            _mark_undone(db, ids, who, (why or "").strip() or SET_BACK_WHY)
+
+        return _commit(db, form_id, before, withdraw,
+                       f"撤回更正 withdrawn: {where} is the extracted {fmt(extracted)} again; "
+                       f"{len(ids)} correction(s) withdrawn (#{', #'.join(map(str, ids))})")
+    current = next(i for i in before.items if i.code == item)
+    if mine and _same(parsed, getattr(current, field)):
+        return Change(before, None, message=f"无变化 no change: {where} is already corrected to {fmt(parsed)} "
+                                            f"(#{mine[-1]['id']})")
+    stored = "" if parsed is None else fmt(parsed)
+
+    def insert(db: sqlite_utils.Database) -> int:
+        return db["corrections"].insert({
+            "form_id": form_id, "item": item, "action": "set", "field": field, "value": stored,
+            "number": float(parsed) if isinstance(parsed, Decimal) else None,
+            "previous": None if extracted is None else str(extracted), "who": who, "at": now(),
+            "why": (why or "").strip()}).last_pk
+
+    return _commit(db, form_id, before, insert,
+                   f"已更正 corrected: {where} {fmt(extracted)} → {fmt(parsed)}" + ("（--force）" if force else ""))
+
+
+def accept(db: sqlite_utils.Database, form_id: int, kind: str, item: str | None, why: str,
+           who: str | None = None) -> Change:
+    """Given a form, a discrepancy kind, its item (required for kinds whose findings name an item; None for
+    form-level ones) and the reason, record that a reviewer accepts the findings of that kind on that item as they
+    now read (their values are stored with the acceptance) and return the Change."""
+    if not (why or "").strip():
+        raise ReviewError('接受须写明原因 an acceptance needs a reason: give --why "…"')
+    before = load_form(db, form_id)
+    if before.status == FAILED:
+        raise ReviewError(f"表 {form_id} 读取失败 form {form_id} failed to read ({before.error}); nothing to accept")
+    of_kind = [d for d in before.discrepancies if d.kind == kind]
+    matches = [d for d in of_kind if d.item == item]
+    if not matches:
+        items = sorted({d.item for d in of_kind if d.item})
+        if item is None and items:
+            raise ReviewError(f"{kind} 是逐项问题 is about items: give --item CODE (one of {', '.join(items)})")
+        # A kind this version does not list may be on the form all the same (a newer reader raised it), so the
+        # list is only consulted to explain why nothing matched.
+        if kind not in KINDS and not of_kind:
+            raise ReviewError(f"unknown discrepancy kind {kind!r}: one of {', '.join(KINDS)}")
+        where = f" on item {item}" if item else " at form level"
+        also = f" (it has one on {', '.join(items)})" if items else ""
+        raise ReviewError(f"form {form_id} has no {kind} discrepancy{where}{also}: see `selfeval show {form_id}`")
+    what = f"{kind} {item}" if item else kind
+    if all(d.accepted for d in matches):
+        return Change(before, None, message=f"无变化 no change: {what} is already accepted")
+    it = next((i for i in before.items if i.code == item), None) if item else None
+    snapshot = {"item": _item_values(it), "findings": [_finding_key(d) for d in matches]}
+    who = who or current_user()
+
+    def insert(db: sqlite_utils.Database) -> int:
+        return db["corrections"].insert({
+            "form_id": form_id, "item": item, "action": "accept", "kind": kind, "who": who, "at": now(),
+            "why": why.strip(), "accepted_values": json.dumps(snapshot, ensure_ascii=False)}).last_pk
+
+    return _commit(db, form_id, before, insert, f"已接受 accepted: {what} as it now reads")
+
+
+def _mark_undone(db: sqlite_utils.Database, ids: list[int], who: str, why: str) -> None:
+    marks = ",".join("?" * len(ids))
+    db.execute(f"UPDATE corrections SET undone_at = ?, undone_by = ?, undo_why = ? WHERE id IN ({marks})",
+               [now(), who, why, *ids])
+
+
+def row_to_text(c: dict) -> str:
+    """Given a correction row, return what it did in one line ("更正 set 2.5.1 自评 = 1", "接受 accept over_cap 2.5.1")."""
+    if c["action"] == "set":
+        return f"更正 set {c['item']} {SIDE_NAME.get(c['field'], c['field'])} = {c['value'] or 'blank'}"
+    return f"接受 accept {c['kind']}" + (f" {c['item']}" if c["item"] else "")
+
+
+def undo(db: sqlite_utils.Database, correction_id: int, who: str | None = None, why: str = "") -> Change:
+    """Given a correction or acceptance id, withdraw it (the row is kept, marked undone), re-run the checks and
+    return the Change. Undoing a withdrawn row is refused."""
+    row = db.execute_returning_dicts("SELECT * FROM corrections WHERE id = ?", [correction_id])
+    if not row:
+        raise ReviewError(f"no correction #{correction_id}: see `selfeval review history`")
+    c = row[0]
+    if c.get("undone_at"):
+        raise ReviewError(f"#{correction_id} 已撤销 was already withdrawn on {c['undone_at']} by {c['undone_by']}: "
+                          f"nothing to undo")
+    form_id = c["form_id"]
+    before = load_form(db, form_id)
+    who = who or current_user()
+
+    def withdraw(db: sqlite_utils.Database) -> int:
+        _mark_undone(db, [correction_id], who, (why or "").strip())
+        return correction_id
+
+    return _commit(db, form_id, before, withdraw, f"已撤销 withdrawn: #{correction_id} {row_to_text(c)}")
+
+
+def history(db: sqlite_utils.Database, form_id: int | None = None) -> list[dict]:
+    """Given the store (and a form id, or None for all), return every correction and acceptance row, newest first,
+    withdrawn ones included (undone_at/undone_by/undo_why set), each with its form's source and institution."""
+    if "corrections" not in db.table_names():
+        return []
+    where = " WHERE c.form_id = ?" if form_id is not None else ""
+    rows = db.execute_returning_dicts(
+        "SELECT c.*, f.source AS source, f.institution AS institution FROM corrections c "
+        f"LEFT JOIN forms f ON f.id = c.form_id{where} ORDER BY c.id DESC", [form_id] if form_id is not None else [])
+    out = []
+    for r in rows:
+        r = dict(r)
+        for k in ("number", "undone_at", "undone_by", "undo_why", "accepted_values"):
+            r.setdefault(k, None)  # a schema-2 file opened read-only lacks them
+        if r["accepted_values"]:
+            r["accepted_values"] = json.loads(r["accepted_values"])
+        out.append(r)
+    return out
+
+
 def correction_count(db: sqlite_utils.Database, form_ids: list[int] | None = None) -> int:
+    """Given the store (and form ids, or None for all), return how many active corrections and acceptances apply."""
     if "corrections" not in db.table_names():
         return 0
+    active = "undone_at IS NULL" if "undone_at" in {c.name for c in db["corrections"].columns} else "1"
     if form_ids is None:
-        return db["corrections"].count
+        return db.execute(f"SELECT count(*) FROM corrections WHERE {active}").fetchone()[0]
     if not form_ids:
         return 0
     marks = ",".join("?" * len(form_ids))
-    return db.execute(f"SELECT count(*) FROM corrections WHERE form_id IN ({marks})", form_ids).fetchone()[0]
+    return db.execute(f"SELECT count(*) FROM corrections WHERE {active} AND form_id IN ({marks})",
+                      form_ids).fetchone()[0]

@@ -26,6 +26,7 @@ import sqlite_utils
 
 from .form import Discrepancy, ExtraRow, Finding, Form, ItemResult, PrintedTotal
 from .stamp import current as reader_stamp
+from .views import ensure_views
 
 DEFAULT_DB = "selfeval.db"
 DEFAULT_BUSY_TIMEOUT_MS = 30_000
@@ -55,7 +56,10 @@ DISCREPANCY_COLUMNS = {"id": int, "form_id": int, "item": str, "kind": str, "sev
                        "row": str,  # JSON: provenance of the row it is about
                        "total": str, "category": str}
 CORRECTION_COLUMNS = {"id": int, "form_id": int, "item": str, "action": str, "field": str, "value": str,
-                      "previous": str, "kind": str, "who": str, "at": str, "why": str}
+                      "previous": str, "kind": str, "who": str, "at": str, "why": str,
+                      # Schema 3 (extractor.review): a set value as a number (NULL for a judgment or blank), a
+                      # withdrawal (the row is kept), and the values an acceptance accepted (JSON).
+                      "number": float, "undone_at": str, "undone_by": str, "undo_why": str, "accepted_values": str}
 
 
 TABLE_COLUMNS = {"forms": FORMS_COLUMNS, "items": ITEMS_COLUMNS, "discrepancies": DISCREPANCY_COLUMNS,
@@ -71,7 +75,7 @@ V1_COLUMNS = {
               "group_max", "scoring", "self", "inspector", "self_raw", "inspector_raw", "self_kind", "inspector_kind",
               "raw_label", "match_score", "table_no", "row_no", "col_no", "page", "bbox", "confidence"},
     "discrepancies": {"id", "form_id", "item", "kind", "severity", "message", "accepted"},
-    "corrections": set(CORRECTION_COLUMNS),
+    "corrections": {"id", "form_id", "item", "action", "field", "value", "previous", "kind", "who", "at", "why"},
 }
 NEW_DATABASE = 0  # the schema version of an empty file: nothing in it yet
 
@@ -291,6 +295,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         if "corrections" not in db.table_names():
             db["corrections"].create(CORRECTION_COLUMNS, pk="id", foreign_keys=[("form_id", "forms", "id")])
             db["corrections"].create_index(["form_id"])
+        ensure_views(db)  # dropped and made again: a view of an older version never survives a migration
         # Both header fields are written by this transaction, so a crash leaves either the old file or the new one.
         db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -548,13 +553,17 @@ def form_ids(db: sqlite_utils.Database, include_superseded: bool = False, source
 
 
 def find_form(db: sqlite_utils.Database, key: str) -> list[int]:
-    """Given an id, a source, or a part of a source, return the ids of the forms it names (newest first)."""
+    """Given an id, a source, an institution, or a part of a source or of an institution's name, return the ids of
+    the forms it names (newest first): the first of those kinds that matches any form decides."""
     if key.isdigit():
         row = db.execute("SELECT id FROM forms WHERE id = ?", [int(key)]).fetchone()
         if row:
             return [row[0]]
-    rows = db.execute("SELECT id FROM forms WHERE source = ? ORDER BY id DESC", [key]).fetchall()
-    if not rows:
-        rows = db.execute("SELECT id FROM forms WHERE source LIKE ? ORDER BY id DESC",
-                          [f"%{key}%"]).fetchall()
-    return [r[0] for r in rows]
+    for where in ("source = ?", "institution = ?",
+                  # instr, not LIKE: a key holding % or _ is matched as typed
+                  "instr(lower(source), lower(?)) > 0 OR instr(institution, ?) > 0"):
+        rows = db.execute(f"SELECT id FROM forms WHERE {where} ORDER BY id DESC",
+                          [key] * where.count("?")).fetchall()
+        if rows:
+            return [r[0] for r in rows]
+    return []

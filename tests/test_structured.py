@@ -203,7 +203,7 @@ def test_findings_survive_a_correction_round_trip(tmp_path):
     f = rich_form()
     fid = save_form(db, f)
     before = [(d.item, d.kind, d.side) for d in f.discrepancies]
-    corrected = set_value(db, fid, "1.2", "self", "1", "two cells competed; the form says 1", who="张三")
+    corrected = set_value(db, fid, "1.2", "self", "1", "two cells competed; the form says 1", who="张三").form
     after = [(d.item, d.kind, d.side) for d in corrected.discrepancies]
     # The correction fills 1.2's self: its findings stay, the totals now add up differently.
     assert ("1.2", "column_conflict", "self") in after and ("1.1", "deduction", "inspector") in after
@@ -216,7 +216,7 @@ def test_findings_survive_a_correction_round_trip(tmp_path):
                       (None, "unknown_column", None)]
     reloaded = load_form(open_db(path), fid)
     assert reloaded.items[1].self == D(1) and reloaded.items[1].findings == f.items[1].findings
-    accepted = accept(db, fid, "column_conflict", "1.2", "checked on paper", who="李四")
+    accepted = accept(db, fid, "column_conflict", "1.2", "checked on paper", who="李四").form
     conflict = next(d for d in accepted.discrepancies if d.kind == "column_conflict")
     assert conflict.accepted == {"who": "李四", "at": conflict.accepted["at"], "why": "checked on paper"}
 
