@@ -475,5 +475,103 @@ def rubric_check(files: tuple[str, ...]) -> None:
     sys.exit(1 if bad else 0)
 
 
+
+# --- the review station and its accounts ------------------------------------------------------------------
+
+
+@main.command()
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; anything but loopback needs reviewer accounts (selfeval user add).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="Port to listen on (0: any free one; the address is printed).")
+def serve(db_path: str, host: str, port: int) -> None:
+    """Review in the browser: forms, flagged items with their evidence, corrections (Chinese pages).
+
+    Example: selfeval serve --db selfeval.db   (then open http://127.0.0.1:8765/)
+    """
+    try:
+        from extractor.web import serve as web_serve
+    except ImportError as e:
+        raise click.ClickException(f"the review station needs the web extra ({e.name} is missing): "
+                                   f"pip install 'selfeval[web]'") from None
+    db = _open(db_path, must_exist=True)
+    try:
+        web_serve.check_can_serve(db, host)
+    except web_serve.ServeError as e:
+        raise click.ClickException(safe(str(e))) from None
+    finally:
+        db.conn.close()
+    try:
+        web_serve.run(db_path, host, port, lambda line: click.echo(safe(line), err=True))
+    except web_serve.ServeError as e:
+        raise click.ClickException(safe(str(e))) from None
+
+
+@main.group("user")
+def user_group() -> None:
+    """Reviewer accounts for `selfeval serve` (hashed passwords in the database)."""
+
+
+@user_group.command("add")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@db_option
+def user_add(name: str, password_stdin: bool, db_path: str) -> None:
+    """Add a reviewer account; the password is asked twice (or read from stdin).
+
+    Example: selfeval user add 张三
+    """
+    from extractor.accounts import AccountError, add_account, check_name
+
+    try:
+        name = check_name(name)
+    except AccountError as e:
+        raise click.UsageError(safe(str(e))) from None
+    if password_stdin:
+        password = click.get_text_stream("stdin").readline().rstrip("\r\n")
+    else:
+        password = click.prompt(f"密码 password for {safe(name)}", hide_input=True, confirmation_prompt=
+                                "再输入一次 repeat", err=True)
+    db = _open(db_path)
+    try:
+        add_account(db, name, password)
+    except AccountError as e:
+        raise click.ClickException(safe(str(e))) from None
+    click.echo(f"已添加复核人 {safe(name)} (account added)", err=True)
+
+
+@user_group.command("list")
+@db_option
+def user_list(db_path: str) -> None:
+    """List reviewer accounts as JSON (names and when they were added; never passwords).
+
+    Example: selfeval user list
+    """
+    from extractor.accounts import list_accounts
+
+    db = _open(db_path, readonly=True)
+    rows = [{"name": a.name, "created_at": a.created_at} for a in list_accounts(db)]
+    _write_stdout((safe_json(rows, indent=2) + "\n").encode("utf-8"))
+
+
+@user_group.command("remove")
+@click.argument("name")
+@db_option
+def user_remove(name: str, db_path: str) -> None:
+    """Remove a reviewer account (its corrections stay, with its name).
+
+    Example: selfeval user remove 张三
+    """
+    from extractor.accounts import AccountError, remove_account
+
+    db = _open(db_path, must_exist=True)
+    try:
+        remove_account(db, name)
+    except AccountError as e:
+        raise click.ClickException(safe(str(e))) from None
+    click.echo(f"已删除复核人 {safe(name)} (account removed)", err=True)
+
+
 if __name__ == "__main__":
     main()

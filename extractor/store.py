@@ -61,9 +61,12 @@ CORRECTION_COLUMNS = {"id": int, "form_id": int, "item": str, "action": str, "fi
                       # withdrawal (the row is kept), and the values an acceptance accepted (JSON).
                       "number": float, "undone_at": str, "undone_by": str, "undo_why": str, "accepted_values": str}
 
+# Reviewer accounts of `selfeval serve` (extractor.accounts): scrypt hashes with a per-account salt, no passwords.
+USER_COLUMNS = {"name": str, "password_hash": str, "created_at": str}
+
 
 TABLE_COLUMNS = {"forms": FORMS_COLUMNS, "items": ITEMS_COLUMNS, "discrepancies": DISCREPANCY_COLUMNS,
-                 "corrections": CORRECTION_COLUMNS}
+                 "corrections": CORRECTION_COLUMNS, "users": USER_COLUMNS}
 
 
 # The columns of schema 1, the oldest: a database without our marks is ours when its tables have (at least) these.
@@ -295,6 +298,8 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         if "corrections" not in db.table_names():
             db["corrections"].create(CORRECTION_COLUMNS, pk="id", foreign_keys=[("form_id", "forms", "id")])
             db["corrections"].create_index(["form_id"])
+        if "users" not in db.table_names():
+            db["users"].create(USER_COLUMNS, pk="name", not_null={"password_hash"})
         ensure_views(db)  # dropped and made again: a view of an older version never survives a migration
         # Both header fields are written by this transaction, so a crash leaves either the old file or the new one.
         db.execute(f"PRAGMA application_id = {APPLICATION_ID}")

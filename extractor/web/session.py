@@ -1,0 +1,76 @@
+"""Sessions of the review station: who is logged in, the CSRF token of each session, and flash messages.
+
+Sessions live in the server's memory, keyed by a random cookie (HttpOnly, SameSite=Strict): logging out or
+restarting the server ends them, and no secret has to be stored anywhere. Each session has its own random CSRF
+token, put in every POST form and checked with hmac.compare_digest.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+
+COOKIE = "selfeval_session"
+IDLE_SECONDS = 12 * 3600  # a reviewer's working day; then log in again
+MAX_SESSIONS = 10_000  # a client that drops its cookie on every request must not grow memory without end
+
+
+@dataclass
+class Session:
+    token: str
+    csrf: str
+    user: str | None = None  # the account name once logged in
+    seen: float = field(default_factory=time.monotonic)
+    flash: list[tuple[str, str]] = field(default_factory=list)  # (level: ok|error|info, text)
+
+    def csrf_matches(self, given: str | None) -> bool:
+        """Given the token a form sent, return whether it is this session's (constant-time compare)."""
+        return bool(given) and hmac.compare_digest(given.encode("utf-8"), self.csrf.encode("utf-8"))
+
+    def pop_flash(self) -> list[tuple[str, str]]:
+        out, self.flash = self.flash, []
+        return out
+
+
+class Sessions:
+    """The sessions of one server (thread-safe: Starlette runs the page functions in a thread pool)."""
+
+    def __init__(self) -> None:
+        self._by_token: dict[str, Session] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token: str | None) -> Session | None:
+        """Given a cookie's token, return its live session, or None (unknown or idle too long)."""
+        if not token:
+            return None
+        with self._lock:
+            s = self._by_token.get(token)
+            if s is None:
+                return None
+            if time.monotonic() - s.seen > IDLE_SECONDS:
+                del self._by_token[token]
+                return None
+            s.seen = time.monotonic()
+            return s
+
+    def new(self, user: str | None = None, flash: list[tuple[str, str]] | None = None) -> Session:
+        """Return a fresh session with new random cookie and CSRF tokens (also on login: no fixation)."""
+        s = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32), user, flash=list(flash or []))
+        with self._lock:
+            if len(self._by_token) >= MAX_SESSIONS:
+                self._expire()
+            self._by_token[s.token] = s
+        return s
+
+    def end(self, s: Session) -> None:
+        with self._lock:
+            self._by_token.pop(s.token, None)
+
+    def _expire(self) -> None:
+        # The oldest half goes: they are the idle ones (called with the lock held).
+        by_age = sorted(self._by_token.values(), key=lambda s: s.seen)
+        for s in by_age[: len(by_age) // 2 + 1]:
+            del self._by_token[s.token]
