@@ -149,7 +149,8 @@ def test_xlsx_summary_categories_and_discrepancies(db, records, tmp_path, errors
     out = tmp_path / "r.xlsx"
     run("report", "--db", db, "--format", "xlsx", "-o", str(out))
     wb = openpyxl.load_workbook(out)
-    assert wb.sheetnames == ["汇总表", "汇总表 qinghai-2024", "汇总表 national-2020", "discrepancies", "corrections"]
+    assert wb.sheetnames == ["汇总表", "汇总表 qinghai-2024", "汇总表 national-2020", "问题明细 discrepancies",
+                             "更正 corrections"]
     for ws in wb:
         assert ws.freeze_panes == "A2"
     summary = wb["汇总表"]
@@ -172,13 +173,13 @@ def test_xlsx_summary_categories_and_discrepancies(db, records, tmp_path, errors
     assert isinstance(got, (int, float)) and Decimal(str(got)) == expected == 19
     assert cat_row[cat_header.index("自评总分 self total")] == 95
 
-    disc = wb["discrepancies"]
-    assert [c.value for c in disc[1]] == ["source", "institution", "item", "label", "kind", "severity", "message",
-                                          "raw", "where", "accepted",
-                                          "kind_label", "side"]
+    disc = wb["问题明细 discrepancies"]
+    assert [c.value for c in disc[1]] == ["来源 source", "机构 institution", "项目 item", "标准条目 label", "类型 kind",
+                                          "严重程度 severity", "说明 message", "表中原文 raw", "位置 where",
+                                          "已接受 accepted", "类型名称 kind label", "栏 side"]
     over_cap = [r for r in disc.iter_rows(min_row=2, values_only=True) if r[4] == "over_cap"]
     assert over_cap == [(errors_docx, "海北州高原职业培训中心", "3.1.2", "技能人才评价设备设施管理制度及设备安全操作规程（1分）",
-                         "over_cap", "error", "3.1.2 自评 3 is above the item's max 1",
+                         "over_cap", "错误", "3.1.2 自评 3 is above the item's max 1",
                          "技能人才评价设备设施管理制度及设备安全操作规程（1分）  自评「3」  督查「1」", "表2 行10 列6", None,
                          "超出分值", "自评")]
     failed = [r for r in disc.iter_rows(min_row=2, values_only=True) if r[4] == "read_failed"]

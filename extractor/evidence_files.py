@@ -1,0 +1,130 @@
+"""What evidence is made of: the Evidence record, an item's stored score cells, the original file found again.
+
+Shared by the evidence writers (``evidence`` for PDFs, scans and the Word row rendering, ``evidence_word`` for
+Word page images). Stored cells keep table/row/col 0-based and page 1-based.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .evidence_image import Box, PageImage, page_to_strip
+from .form import Form, ItemResult
+from .terminal import safe
+
+SIDES = ("self", "inspector")
+SIDE_NAME = {"self": "自评", "inspector": "督查"}
+NO_CELLS = "数据库未保存该行的单元格：请重新导入原文件 (no cells of this row are stored: ingest the file again)"
+
+
+@dataclass
+class Evidence:
+    """What a reviewer sees of one item's row. image: a data:image/png;base64 URI of the row with the self cell
+    outlined blue and the inspector cell orange; row_html: the row as an HTML <table> from the stored cells;
+    where: the place, 1-based; note: why there is no image (or what is doubtful about it)."""
+
+    image: str | None = None
+    row_html: str | None = None
+    where: str = ""
+    note: str | None = None
+    width: int | None = None  # the image's pixels
+    height: int | None = None
+    box: Box | None = None  # the crop, in page points
+    page: int | None = None
+
+
+def add_note(ev: Evidence, note: str) -> None:
+    """Given an Evidence and a note, add the note to those it has (the missing-cells note gives way to it)."""
+    ev.note = note if not ev.note or ev.note == NO_CELLS else f"{ev.note}；{note}"
+
+
+def item_cells(it: ItemResult) -> dict[str, dict[str, Any]]:
+    """Given an item, return its score cells by side (self, inspector), from the stored cells, else (a database
+    from before they were stored) the self cell from the item's provenance."""
+    out = {side: cell for side in SIDES if (cell := getattr(it, f"{side}_cell", None))}
+    if not out and it.provenance and it.provenance.get("bbox") and it.self_raw is not None:
+        out["self"] = it.provenance
+    return out
+
+
+def file_sha256(path: Path) -> str:
+    """Given a file, return its sha256 (hex), read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@contextmanager
+def original_file(form: Form) -> Iterator[tuple[Path | None, str | None]]:
+    """Given a form, yield (the original file as ingested, None), or (None, why not): missing, changed since (its
+    sha256 differs), or a member its container no longer holds. A member is unpacked again into a private
+    temporary folder removed when the block ends."""
+    source = form.source
+    path_text = str(getattr(form, "path", None) or "")
+    member = "!" in source or "!" in path_text
+    if not member:
+        candidates = [Path(p) for p in (path_text, source) if p]
+        found = next((p for p in candidates if p.is_file()), None)
+        if found is None:
+            yield None, f"原文件不在原处 (the original file is no longer at {safe(str(candidates[0]))})"
+            return
+        yield _checked(found, form)
+        return
+    container = _container_path(path_text, source)
+    if container is None:
+        yield None, f"原文件不在原处 (the archive is no longer at {safe(source.split('!', 1)[0])})"
+        return
+    from .containers import input_to_members
+    from .tempdirs import private_dir
+
+    with private_dir("evidence") as work:
+        top = source.split("!", 1)[0]
+        hit = next((m for m in input_to_members(container, top, work) if m.source == source and m.path), None)
+        if hit is None:
+            yield None, f"压缩包中已无此文件 (the archive no longer holds {safe(source.rsplit('!', 1)[-1])})"
+            return
+        yield _checked(hit.path, form)
+
+
+def _container_path(path_text: str, source: str) -> Path | None:
+    for text in (path_text, path_text.split("!", 1)[0], source.split("!", 1)[0]):
+        if text and Path(text).is_file():
+            return Path(text)
+    return None
+
+
+def _checked(path: Path, form: Form) -> tuple[Path | None, str | None]:
+    if form.sha256 and file_sha256(path) != form.sha256:
+        return None, f"原文件已更改 (the original file has changed since it was read: {safe(str(path))})"
+    return path, None
+
+
+def add_strips(rendered: dict[int, PageImage], plans: dict[str, Any], out: dict[str, Evidence]) -> None:
+    """Given rendered pages and per item its (page, band, score cell boxes), put each row's strip into out."""
+    for code, plan in plans.items():
+        if not plan:
+            continue
+        page_no, band, boxes = plan
+        page = rendered.get(page_no)
+        if page is None:
+            add_note(out[code], f"原文件没有第{page_no}页 (the file has no page {page_no})")
+            continue
+        strip = page_to_strip(page, band, boxes)
+        ev = out[code]
+        ev.image, ev.width, ev.height, ev.box, ev.page = strip.uri, strip.width, strip.height, strip.box, page_no
+        missing = [SIDE_NAME[s] for s in boxes if s not in strip.outlines]
+        if missing:
+            add_note(ev, f"{'、'.join(missing)}格未能标出 (a score cell could not be outlined)")
+
+
+def label_key(text: str | None) -> str:
+    """Given a label, return it without spaces and line breaks, to find it again in another rendering."""
+    return re.sub(r"\s+", "", text or "")
