@@ -542,8 +542,10 @@ def load_form(db: sqlite_utils.Database, form_id: int, effective: bool = True) -
 
 
 def form_ids(db: sqlite_utils.Database, include_superseded: bool = False, source: str | None = None,
-             since: str | None = None) -> list[int]:
-    """Return the ids of stored forms in ingest order, narrowed as asked."""
+             since: str | None = None, ingested_since: str | None = None) -> list[int]:
+    """Return the ids of stored forms in ingest order, narrowed as asked: source (the whole source or a part of
+    it), since (a YYYY-MM-DD date: the form's fill date, 填表日期, on or after it; a form with no fill date is left
+    out), ingested_since (a YYYY-MM-DD date: ingested on or after it, UTC)."""
     where, args = [], []
     if not include_superseded:
         where.append("superseded_by IS NULL")
@@ -551,8 +553,12 @@ def form_ids(db: sqlite_utils.Database, include_superseded: bool = False, source
         where.append("(source = ? OR source LIKE ?)")
         args += [source, f"%{source}%"]
     if since:
-        where.append("(ingested_at >= ? OR fill_date >= ?)")
-        args += [since, since]
+        where.append("fill_date >= ?")
+        args.append(since)
+    if ingested_since:
+        # ingested_at is an ISO timestamp: a date compares as its midnight, so the whole day is included.
+        where.append("ingested_at >= ?")
+        args.append(ingested_since)
     sql = "SELECT id FROM forms" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
     return [r[0] for r in db.execute(sql, args).fetchall()]
 
