@@ -152,21 +152,56 @@ def ingest(paths: tuple[str, ...], db_path: str, rubric_id: str | None, rubric_d
     sys.exit(1 if summary.failed else 0)
 
 
+def _output_format(output: str | None, fmt: str | None, by_suffix: dict[str, str], default: str) -> str:
+    """Given -o, --format and the formats by file extension, return the format: --format, else the extension's,
+    else (stdout) the default. A contradiction or an unknown extension without --format is a usage error."""
+    suffix = Path(output).suffix.lower() if output else ""
+    inferred = by_suffix.get(suffix)
+    if fmt and inferred and fmt != inferred:
+        raise click.UsageError(safe(f"-o {output} is a {suffix} file but --format is {fmt}: drop --format, or give "
+                                    f"-o a {fmt} file name"))
+    if fmt or not output:
+        return fmt or default
+    if inferred is None:
+        known = ", ".join(by_suffix)
+        raise click.UsageError(safe(f"cannot tell the format of -o {output} from {suffix or 'no extension'}: name "
+                                    f"it {known}, or add --format {'|'.join(dict.fromkeys(by_suffix.values()))}"))
+    return inferred
+
+
+def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A YYYY-MM-DD option, checked: a real date, else a usage error saying what it takes."""
+    import datetime
+    import re
+
+    if value is None:
+        return None
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+            raise ValueError(value)
+        return datetime.date.fromisoformat(value.strip()).isoformat()
+    except ValueError:
+        raise click.BadParameter(safe(f"{value!r} is no date: give it as YYYY-MM-DD, e.g. 2024-05-01")) from None
+
+
 @main.command()
 @db_option
-@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write here, not stdout.")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default=None,
+              help="json (default) or csv; without it, -o's extension (.json, .csv) decides.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+              help="Write here, not stdout (.json or .csv: the format follows the extension).")
 @click.option("--all", "include_all", is_flag=True, help="Include superseded forms.")
 @click.option("--source", default=None, help="Only forms whose source contains this.")
-def export(db_path: str, fmt: str, output: str | None, include_all: bool, source: str | None) -> None:
+def export(db_path: str, fmt: str | None, output: str | None, include_all: bool, source: str | None) -> None:
     """Export every form as JSON (a list, one object per file) or CSV (one row per item).
 
-    Example: selfeval export --format json -o forms.json
+    Example: selfeval export -o forms.csv
     """
     from extractor.export import db_to_json, records_to_bytes
     from extractor.review import correction_count
     from extractor.store import form_ids
 
+    fmt = _output_format(output, fmt, {".json": "json", ".csv": "csv"}, "json")
     db = _open(db_path, readonly=True)
     records = db_to_json(db, include_all, source)
     n = correction_count(db, form_ids(db, include_all, source))
@@ -237,26 +272,38 @@ def list_forms(db_path: str, status: str | None, include_all: bool, as_json: boo
 
 @main.command()
 @db_option
-@click.option("--format", "fmt", type=click.Choice(["html", "md", "xlsx"]), default="md", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write here, not stdout.")
+@click.option("--format", "fmt", type=click.Choice(["html", "md", "xlsx"]), default=None,
+              help="md (default), html or xlsx; without it, -o's extension (.md, .html/.htm, .xlsx) decides.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+              help="Write here, not stdout (.md, .html, .htm or .xlsx: the format follows the extension).")
 @click.option("--only-flagged", is_flag=True, help="Only forms that need a look.")
 @click.option("--source", default=None, help="Only forms whose source contains this.")
-@click.option("--since", default=None, help="Only forms ingested or filled on or after this date (YYYY-MM-DD).")
-def report(db_path: str, fmt: str, output: str | None, only_flagged: bool, source: str | None,
-           since: str | None) -> None:
-    """Report on every form: a summary table, then each flagged form's discrepancies.
+@click.option("--since", default=None, callback=_date, metavar="YYYY-MM-DD",
+              help="Only forms filled (填表日期, the fill date) on or after this date; forms with no fill date are "
+                   "left out.")
+@click.option("--ingested-since", default=None, callback=_date, metavar="YYYY-MM-DD",
+              help="Only forms ingested on or after this date (UTC).")
+@click.option("--page-images", is_flag=True,
+              help="HTML: also picture the flagged rows of Word forms, converted to PDF by LibreOffice (slow: "
+                   "seconds per form). PDFs and scans always get their rows' pictures.")
+def report(db_path: str, fmt: str | None, output: str | None, only_flagged: bool, source: str | None,
+           since: str | None, ingested_since: str | None, page_images: bool) -> None:
+    """Report on every form: a summary table, then each flagged form's discrepancies (in HTML with a picture of
+    every flagged row). Tables, rows and columns count from 1 in reports, from 0 in JSON and SQLite (pages from 1
+    everywhere).
 
-    Example: selfeval report --format html -o report.html
+    Example: selfeval report -o report.html --since 2024-05-01
     """
     from extractor import report as rep
     from extractor.review import correction_count
     from extractor.store import form_ids
 
+    fmt = _output_format(output, fmt, {".md": "md", ".html": "html", ".htm": "html", ".xlsx": "xlsx"}, "md")
     if fmt == "xlsx" and not output:
         raise click.UsageError("--format xlsx needs -o FILE.xlsx")
     db = _open(db_path, readonly=True)
-    forms = rep.db_to_forms(db, source=source, since=since, only_flagged=only_flagged)
-    n = correction_count(db, form_ids(db, False, source, since))
+    forms = rep.db_to_forms(db, source=source, since=since, only_flagged=only_flagged, ingested_since=ingested_since)
+    n = correction_count(db, form_ids(db, False, source, since, ingested_since))
     if n:
         click.echo(f"{n} correction(s) apply to the reported forms", err=True)
     if fmt == "xlsx":
@@ -266,7 +313,7 @@ def report(db_path: str, fmt: str, output: str | None, only_flagged: bool, sourc
             raise _os_error(output, e) from None
         click.echo(f"wrote {len(forms)} form(s) to {safe(output)}", err=True)
         return
-    text = rep.forms_to_html(forms) if fmt == "html" else rep.forms_to_md(forms)
+    text = rep.forms_to_html(forms, page_images=page_images) if fmt == "html" else rep.forms_to_md(forms)
     if output:
         _write_file(output, text.encode("utf-8"))
         click.echo(f"wrote {len(forms)} form(s) to {safe(output)}", err=True)
