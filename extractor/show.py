@@ -89,9 +89,9 @@ def form_to_text(form: Form, form_id: int | None = None) -> str:
                 if note:
                     lines.append(f"note     {it.code} {name}: {note.replace(chr(10), ' ')}")
         if marks:
-            lines.append("! 有待处理的错误或警告 open error or warning on this item")
+            lines.append("标记 ! 有待处理的错误或警告 (open error or warning on this item)")
         if any({"self", "inspector"} & set(it.corrected) for it in form.items):
-            lines.append("* 已由复核人更正 corrected by a reviewer; `selfeval export` keeps the extracted value beside it")
+            lines.append("标记 * 已由复核人更正 (corrected by a reviewer); `selfeval export` keeps the extracted value beside it")
         lines.append("位置从 1 数起 (表/行/列 are 1-based here; JSON and SQLite count table/row/col from 0, pages from 1)")
         for p in form.printed:
             lines.append(f"printed {p.kind:9} self {fmt(p.self) if p.self is not None else p.self_raw or '-'}  "
