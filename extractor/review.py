@@ -208,6 +208,8 @@ def check_value(it: ItemResult, name: str, value: str, why: str, force: bool = F
         raise ReviewError(f"{value!r} is not a score for item {it.code}: give a number"
                           + (" or 符合/基本符合/不符合" if it.scoring != "points" else ""))
     n = parsed.value if parsed.kind == "number" else None
+    if n is not None and it.scoring == "judgment":
+        raise ReviewError(f"{it.code} 按等级评定 is scored by judgment: give 符合/基本符合/不符合, not {value!r}")
     if _same(n, getattr(it, name)):
         return n
     where = f"{it.code} {SIDE_NAME[name]}"

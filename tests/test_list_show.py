@@ -24,6 +24,7 @@ from click.testing import CliRunner
 from cli import main
 
 from .conftest import SAMPLES
+from .forms import qinghai_form
 
 FILES = ["qh_err_overcap_20.docx", "qh_merged_01.docx", "broken_truncated_33.docx", "national_merged_30.docx"]
 BROKEN = "读取失败 not a readable Word file (not a .docx zip, or truncated): re-save it as .docx"
@@ -143,3 +144,28 @@ def test_show_gives_the_page_of_a_pdf_row(tmp_path):
         pages = [n for n, page in enumerate(doc.pages, 1) if last["raw_label"][:8] in (page.extract_text() or "")]
     assert len(pages) == 1 and pages[0] > 1
     assert f"第{pages[0]}页 表" in item_line(out, last["code"])
+
+
+def test_list_leaves_superseded_forms_out_unless_all(tmp_path):
+    cols = ["cat", "sec", "label", "max", "rules", "self", "insp"]
+    header = [["大项", "中项", "小项", "分值", "督查方法和标准", "自评结果", "督查结果"]]
+    db = str(tmp_path / "s.db")
+    for name, when in (("old", "2024年5月20日"), ("new", "2024年6月20日")):
+        path = qinghai_form(tmp_path / f"{name}.docx", cols, header,
+                            cover=["评价机构名称：海东市乐都区职业技能培训学校", f"填 报 日 期：{when}"])
+        assert CliRunner().invoke(main, ["ingest", str(path), "--db", db]).exit_code == 0
+    assert [(r["id"], r["superseded_by"]) for r in json.loads(cli(db, "list", "--json").stdout)] == [(2, None)]
+    assert [(r["id"], r["superseded_by"]) for r in json.loads(cli(db, "list", "--all", "--json").stdout)] == [
+        (1, 2), (2, None)]
+    # Both carry the name: the key is ambiguous, and the candidates say which one is superseded.
+    r = cli(db, "show", "乐都区")
+    assert r.exit_code == 1 and r.stderr.splitlines()[1:] == [
+        f"  2  海东市乐都区职业技能培训学校  通过 ok  {tmp_path / 'new.docx'}",
+        f"  1  海东市乐都区职业技能培训学校  通过 ok  {tmp_path / 'old.docx'}  （已被 2 取代 superseded by 2）"]
+
+
+def test_list_without_a_database_says_to_ingest_and_creates_none(tmp_path):
+    path = tmp_path / "none.db"
+    r = CliRunner().invoke(main, ["list", "--db", str(path)])
+    assert (r.exit_code, r.stderr) == (1, f"Error: no database at {path}: run `selfeval ingest PATH --db {path}` first\n")
+    assert not path.exists()

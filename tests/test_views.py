@@ -11,12 +11,13 @@ import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 import sqlite_utils
 from click.testing import CliRunner
 
 from cli import main
 from extractor.form import Form, ItemResult
-from extractor.review import set_value
+from extractor.review import ReviewError, set_value
 from extractor.store import ITEMS_COLUMNS, load_form, open_db, save_form
 
 from .conftest import SAMPLES
@@ -113,6 +114,9 @@ def test_judgments_stay_text_and_a_blank_correction_is_null(tmp_path):
     assert rows == [("1.1", "基本符合", "text", "符合", "text", 1), ("1.2", 4.0, "real", None, "null", 1)]
     assert db.execute("SELECT self_total, inspector_total FROM effective_forms").fetchone() == (4.0, None)
     assert load_form(db, fid).items[1].inspector is None
+    with pytest.raises(ReviewError) as refused:
+        set_value(db, fid, "1.1", "self", "1", "a number", who="张三")
+    assert str(refused.value) == "1.1 按等级评定 is scored by judgment: give 符合/基本符合/不符合, not '1'"
 
 
 def test_an_old_database_gains_the_views_and_its_corrections_read_as_numbers(tmp_path):
