@@ -444,7 +444,10 @@ def review_history(key: str | None, db_path: str) -> None:
     from extractor.review import history, row_to_text
 
     db = _open(db_path, readonly=True)
-    for r in history(db, _one_form(db, key) if key else None):
+    rows = history(db, _one_form(db, key) if key else None)
+    if not rows:
+        click.echo("没有更正或接受 no corrections or acceptances", err=True)
+    for r in rows:
         undone = (f"  （已撤销 withdrawn {r['undone_at']} {r['undone_by']}" + (f"：{r['undo_why']}" if r["undo_why"]
                                                                               else "") + "）") if r["undone_at"] else ""
         click.echo(safe(f"#{r['id']}  表 {r['form_id']} {r['institution'] or r['source']}  {row_to_text(r)}  "

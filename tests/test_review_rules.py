@@ -240,3 +240,8 @@ def test_undo_withdraws_an_acceptance(db):
 def test_undo_of_an_unknown_number_is_refused(db):
     r = cli(db, "review", "undo", "7")
     assert (r.exit_code, r.stderr) == (1, "Error: no correction #7: see `selfeval review history`\n")
+
+
+def test_history_of_a_form_without_corrections_says_so(db):
+    r = cli(db, "review", "history", "1")
+    assert (r.exit_code, r.stdout, r.stderr) == (0, "", "没有更正或接受 no corrections or acceptances\n")
