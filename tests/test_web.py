@@ -163,6 +163,20 @@ def test_form_page_shows_flagged_items_first_with_raw_text_value_max_and_both_fo
     assert len(re.findall(r'<tr id="row-', html)) == len(effective(db_path, fid).items)
 
 
+def test_a_word_forms_flagged_row_has_a_page_image_apart_from_the_page(db_path):
+    if not (shutil.which("soffice") or shutil.which("libreoffice")):
+        pytest.skip("LibreOffice is not installed (apt-get install libreoffice-writer-nogui): no Word page images")
+    fid = form_id(db_path, "filled_errors.docx")
+    c = client(db_path)
+    page = c.get(f"/forms/{fid}").text
+    assert f'src="/forms/{fid}/evidence/3.1.2.png"' in page
+    image = c.get(f"/forms/{fid}/evidence/3.1.2.png")
+    assert image.status_code == 200 and image.headers["content-type"] == "image/png"
+    assert image.content.startswith(b"\x89PNG\r\n\x1a\n")
+    other = c.get(f"/forms/{fid}/evidence/1.1.1.png")  # an item with nothing open has no evidence to ask for
+    assert other.status_code == 404 and "不在待复核项目中" in other.text
+
+
 def test_unknown_form_is_404_in_chinese(db_path):
     page = client(db_path).get("/forms/999")
     assert page.status_code == 404

@@ -20,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 from .base import HERE, NeedLogin, need_login, new_station, not_found
 from .changes import post_accept, post_set, post_undo
 from .login import login_page, post_login, post_logout
-from .pages import corrections_page, form_page, forms_page
+from .pages import corrections_page, evidence_image, form_page, forms_page
 
 LOOPBACK_NAMES = ("localhost",)
 # No external resource can load (everything is served from /static or inline data: images); no page can be framed.
@@ -69,7 +69,9 @@ class SecurityHeaders:
 
         async def with_headers(message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", []).extend(HEADERS)
+                headers = message.setdefault("headers", [])
+                have = {k.lower() for k, _ in headers}
+                headers.extend((k, v) for k, v in HEADERS if k not in have)
             await send(message)
 
         await self.app(scope, receive, with_headers)
@@ -81,6 +83,7 @@ def create_app(db_path: str | Path, lan: bool = False, allowed_hosts: tuple[str,
     routes = [
         Route("/", forms_page, methods=["GET"]),
         Route("/forms/{form_id:int}", form_page, methods=["GET"]),
+        Route("/forms/{form_id:int}/evidence/{code}.png", evidence_image, methods=["GET"]),
         Route("/forms/{form_id:int}/set", post_set, methods=["POST"]),
         Route("/forms/{form_id:int}/accept", post_accept, methods=["POST"]),
         Route("/corrections", corrections_page, methods=["GET"]),

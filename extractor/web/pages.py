@@ -26,7 +26,8 @@ def forms_page(request: Request) -> Response:
         flash(request, "error", f"筛选条件未生效：{text}")
     if undated:
         flash(request, "info", f"{undated} 份表没有填表日期，不在日期范围筛选结果中。")
-    return render(request, "forms.html", {"rows": rows, "total": total, "f": f, "user": user,
+    folder = views.rows_to_folder(rows)
+    return render(request, "forms.html", {"rows": rows, "total": total, "f": f, "user": user, "folder": folder,
                                           "statuses": [(s, views.STATUS_LABEL[s]) for s in views.STATUSES],
                                           "kinds": views.kind_options()}, 400 if f.problems else 200)
 
@@ -64,3 +65,26 @@ def corrections_page(request: Request) -> Response:
         r["kind_label"] = views.kind_to_label(r["kind"]) if r.get("kind") else ""
         r["field_name"] = views.SIDE_NAME.get(r.get("field") or "", "")
     return render(request, "corrections.html", {"rows": rows, "user": user})
+
+
+def evidence_image(request: Request) -> Response:
+    """The page image of one flagged item's row of a Word form (LibreOffice converts the file once per form): asked
+    for by the form page's <img> apart from the page, so the page never waits for the conversion."""
+    form_id, code = request.path_params["form_id"], request.path_params["code"]
+    try:
+        with database(request) as db:
+            reviewer(request, db)
+            if not form_exists(db, form_id):
+                return no_form(request, form_id)
+            form = load_form(db, form_id)
+    except StoreError as e:
+        return store_problem(request, e)
+    codes = views.flagged_codes(form)
+    if code not in codes:
+        return Response("该项目不在待复核项目中 not a flagged item", 404, media_type="text/plain; charset=utf-8")
+    ev = station(request).evidence.get(form_id, form, codes, page_images=True).get(code)
+    png = views.image_to_png(getattr(ev, "image", None))
+    if png is None:
+        note = getattr(ev, "note", None) or "无页面图像 no page image"
+        return Response(note, 404, media_type="text/plain; charset=utf-8")
+    return Response(png, media_type="image/png", headers={"cache-control": "private, max-age=3600"})

@@ -6,8 +6,10 @@ Numbers a person reads are 1-based (第1页 表1 第8行 第6列); the stored ce
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
@@ -16,6 +18,7 @@ from typing import Any
 import sqlite_utils
 
 from ..checks import ERROR, KINDS, WARNING
+from ..evidence import WORD_KINDS, form_to_evidence
 from ..form import Discrepancy, Form, ItemResult
 from ..report import (
     SEVERITY_LABEL,
@@ -23,6 +26,8 @@ from ..report import (
     form_to_summary,
     kind_to_label,
     provenance_to_where,
+    short_source,
+    sources_to_folder,
 )
 from ..scores import fmt
 from ..store import form_ids, load_form
@@ -139,6 +144,15 @@ def db_to_rows(db: sqlite_utils.Database, f: ListFilter) -> tuple[list[dict[str,
     return rows, len(ids), undated
 
 
+def rows_to_folder(rows: list[dict[str, Any]]) -> str:
+    """Given the forms list's lines, return the folder all their sources share ('' when none), and set each line's
+    short_source to its source relative to it: the folder is shown once above the table."""
+    folder = sources_to_folder([r["source"] for r in rows])
+    for r in rows:
+        r["short_source"] = short_source(r["source"], folder)
+    return folder
+
+
 def kind_options() -> list[tuple[str, str]]:
     """Return (kind, Chinese label) for every discrepancy kind, for the kind filter."""
     return [(k, kind_to_label(k)) for k in KINDS]
@@ -181,8 +195,10 @@ def item_to_view(it: ItemResult, findings: list[Discrepancy]) -> dict[str, Any]:
     """Given an item and its discrepancies, return what its row and its card on the form page show."""
     sides = []
     for side in ("self", "inspector"):
-        sides.append({"side": side, "name": SIDE_NAME[side], "value": value_to_text(getattr(it, side)),
-                      "raw": getattr(it, f"{side}_raw"), "note": getattr(it, f"{side}_note"),
+        value, raw = getattr(it, side), getattr(it, f"{side}_raw")
+        # A cell with text that is no score has no value, but it is not blank: say it was not read.
+        shown = "未读出" if value is None and raw and raw.strip() else value_to_text(value)
+        sides.append({"side": side, "name": SIDE_NAME[side], "value": shown, "raw": raw, "note": getattr(it, f"{side}_note"),
                       "corrected": _corrected(it, side)})
     open_ = [d for d in findings if is_open(d)]
     default_side = next((d.side for d in open_ if d.side in SIDE_NAME), "self")
@@ -218,6 +234,7 @@ def form_to_page(form_id: int, form: Form, evidence: dict[str, Any]) -> dict[str
     flagged = [v for v in items if v["open"]]
     for v in flagged:
         v["evidence"] = evidence.get(v["code"])
+        v["page_image"] = form.kind in WORD_KINDS and v["present"]  # fetched apart: LibreOffice is slow
     s = form_to_summary(form_id, form)
     facts = [("机构", form.institution or "—"), ("填表日期", form.fill_date or "—"), ("评分表", form.rubric or "—"),
              ("来源文件", form.source),
@@ -240,34 +257,51 @@ def flagged_codes(form: Form) -> list[str]:
 
 class EvidenceCache:
     """Evidence of recently viewed forms: rendering a page image can take a LibreOffice conversion, and a form's
-    evidence depends only on its stored file and cells, never on corrections (keyed by id, bytes and items)."""
+    evidence depends only on its stored file and cells, never on corrections (keyed by id, bytes and items). One
+    lock per key, so two images of one form asked for at once convert the file once."""
 
     def __init__(self, size: int = EVIDENCE_CACHE_SIZE) -> None:
         self.size = size
         self._items: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._key_locks: dict[tuple, threading.Lock] = {}
 
-    def get(self, form_id: int, form: Form, codes: list[str]) -> dict[str, Any]:
-        """Given a form and the codes of its flagged items, return {code: evidence} (an empty dict when the evidence
-        module is not there yet or fails: the page then shows the raw text and location, and says so)."""
+    def get(self, form_id: int, form: Form, codes: list[str], page_images: bool = False) -> dict[str, Any]:
+        """Given a form and the codes of its flagged items, return {code: evidence}; with page_images, Word forms
+        get their page image too (LibreOffice: slow, so the page asks for it apart, see pages.evidence_image).
+        When making evidence fails, each item's evidence says so: the page still shows raw text and location."""
         if not codes:
             return {}
-        key = (form_id, form.sha256, tuple(codes))
-        if key in self._items:
-            self._items.move_to_end(key)
-            return self._items[key]
-        try:
-            from ..evidence import form_to_evidence
-        except ImportError:
-            return {}
-        try:
-            found = form_to_evidence(form_id, form, codes)
-        except Exception as e:  # noqa: BLE001 — a page must still show the values when an image cannot be made
-            log.warning("evidence for form %s failed: %s", form_id, e)
-            found = {code: _NoEvidence(f"无法生成证据图：{e}") for code in codes}
-        self._items[key] = found
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
+        key = (form_id, form.sha256, tuple(codes), page_images)
+        with self._lock:
+            lock = self._key_locks.setdefault(key, threading.Lock())
+        with lock:
+            with self._lock:
+                if key in self._items:
+                    self._items.move_to_end(key)
+                    return self._items[key]
+            try:
+                found = form_to_evidence(form_id, form, codes, page_images=page_images)
+            except Exception as e:  # noqa: BLE001 — a page must still show the values when an image cannot be made
+                log.warning("evidence for form %s failed: %s", form_id, e)
+                found = {code: _NoEvidence(f"无法生成证据图 no evidence image: {e}") for code in codes}
+            with self._lock:
+                self._items[key] = found
+                while len(self._items) > self.size:
+                    old, _ = self._items.popitem(last=False)
+                    self._key_locks.pop(old, None)
         return found
+
+
+def image_to_png(data_uri: str | None) -> bytes | None:
+    """Given an evidence image (a data:image/png;base64 URI), return the PNG bytes, or None when it is none."""
+    prefix = "data:image/png;base64,"
+    if not data_uri or not data_uri.startswith(prefix):
+        return None
+    try:
+        return base64.b64decode(data_uri[len(prefix):], validate=True)
+    except ValueError:
+        return None
 
 
 @dataclass

@@ -3,6 +3,15 @@
 // reason field j and k are typed as letters, while ↓ / ↑ still move; Esc leaves the field.
 (function () {
   "use strict";
+  // A Word form's page image comes apart from the page (LibreOffice converts the file); when there is none, say why.
+  Array.prototype.forEach.call(document.querySelectorAll("img.page-image"), function (img) {
+    img.addEventListener("error", function () {
+      var p = document.createElement("p");
+      p.className = "note";
+      p.textContent = img.getAttribute("data-missing");
+      img.replaceWith(p);
+    });
+  });
   var cards = Array.prototype.slice.call(document.querySelectorAll(".flagged-item"));
   if (!cards.length) return;
   var current = -1;
