@@ -26,13 +26,14 @@ import sqlite_utils
 
 from .form import Discrepancy, ExtraRow, Finding, Form, ItemResult, PrintedTotal
 from .stamp import current as reader_stamp
-from .views import ensure_views
+from .views import VIEWS, ensure_views
 
 DEFAULT_DB = "selfeval.db"
 DEFAULT_BUSY_TIMEOUT_MS = 30_000
 APPLICATION_ID = 0x53454C46  # "SELF": what `PRAGMA application_id` says in every selfeval database
-# 1: the first schema (commits 761ebdf to aa40187); 2: structured discrepancies, notes and findings (3f0c963).
-SCHEMA_VERSION = 2
+# 1: the first schema (commits 761ebdf to aa40187); 2: structured discrepancies, notes and findings (3f0c963);
+# 3: evidence (each side's cell, the row's cells, the score tables, the file's path) and review history.
+SCHEMA_VERSION = 3
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 FORMS_COLUMNS = {
@@ -42,6 +43,8 @@ FORMS_COLUMNS = {
     "findings": str,  # JSON list of {kind, message, side}: form-level doubts raised while reading
     # What read it (extractor.stamp): a failed record is read again when these differ from the running selfeval's.
     "reader_version": str, "extras": str,
+    "path": str,  # the file on disk at ingest time (absolute; an archive member: its container's)
+    "tables": str,  # JSON list: each score table's shape and header cells (see Form.tables)
 }
 ITEMS_COLUMNS = {
     "id": int, "form_id": int, "position": int, "code": str, "category": str, "label": str, "max": float,
@@ -50,6 +53,8 @@ ITEMS_COLUMNS = {
     "match_score": float, "table_no": int, "row_no": int, "col_no": int, "page": int, "bbox": str,
     "confidence": float, "self_note": str, "inspector_note": str,
     "findings": str,  # JSON list of {kind, message, side}
+    # JSON: where each side's value was read and the row's cells as printed (see ItemResult.self_cell)
+    "self_cell": str, "inspector_cell": str, "row_cells": str,
 }
 DISCREPANCY_COLUMNS = {"id": int, "form_id": int, "item": str, "kind": str, "severity": str, "message": str,
                        "accepted": int, "side": str,
@@ -152,7 +157,7 @@ def _legacy_version(db: sqlite_utils.Database) -> int | None:
             version = 1
             continue
         have = {c.name for c in db[table].columns}
-        if not V1_COLUMNS[table] <= have:
+        if not V1_COLUMNS.get(table, set()) <= have:  # a table added after schema 1 may have any columns
             return None
         if set(columns) - have:
             version = 1
@@ -275,7 +280,8 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
     version lacks, and mark the file as selfeval's at this schema version (idempotent; safe with concurrent
     openers). Call it only on a database `schema_version` accepted."""
     # The common case, an up-to-date database, costs a few PRAGMAs and no write lock.
-    if set(TABLE_COLUMNS) <= set(db.table_names()) and not _missing_columns(db) and _marked(db):
+    if (set(TABLE_COLUMNS) <= set(db.table_names()) and not _missing_columns(db) and _marked(db)
+            and set(VIEWS) <= set(db.view_names())):
         return
     with immediate(db):
         # Checked again under the write lock: another opener may have migrated it meanwhile.
@@ -464,6 +470,7 @@ def _insert_form(db: sqlite_utils.Database, form: Form) -> int:
         "fill_date": form.fill_date, "has_inspector": int(form.has_inspector), "kind": form.kind,
         "ingested_at": now(), "printed": _printed_to_json(form), "extra_rows": _extras_to_json(form),
         "findings": findings_to_json(form.findings), **reader_stamp(),
+        "path": form.path, "tables": _compact_json(form.tables) if form.tables else None,
         **{k: form.header.get(k) for k in ("batches", "certified_total", "certified_passed")},
     }
     form_id = db["forms"].insert(row).last_pk
@@ -484,7 +491,17 @@ def _item_row(form_id: int, position: int, it: ItemResult) -> dict:
         "col_no": prov.get("col"), "page": prov.get("page"),
         "bbox": json.dumps(prov["bbox"]) if prov.get("bbox") else None, "confidence": prov.get("confidence"),
         "self_note": it.self_note, "inspector_note": it.inspector_note, "findings": findings_to_json(it.findings),
+        "self_cell": _compact_json(it.self_cell), "inspector_cell": _compact_json(it.inspector_cell),
+        "row_cells": _compact_json(it.row_cells),
     }
+
+
+def _compact_json(value) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _json_value(text: str | None):
+    return json.loads(text) if text else None
 
 
 def _insert_discrepancies(db: sqlite_utils.Database, form_id: int, ds: list[Discrepancy]) -> None:
@@ -509,7 +526,8 @@ def load_form(db: sqlite_utils.Database, form_id: int, effective: bool = True) -
     form = Form(source=f["source"], sha256=f["sha256"], status=f["status"], error=f["error"], rubric=f["rubric"],
                 rubric_score=f["rubric_score"], institution=f["institution"], fill_date=f["fill_date"],
                 header={k: f[k] for k in ("batches", "certified_total", "certified_passed")},
-                has_inspector=bool(f["has_inspector"]), kind=f["kind"], findings=json_to_findings(f.get("findings")))
+                has_inspector=bool(f["has_inspector"]), kind=f["kind"], findings=json_to_findings(f.get("findings")),
+                path=f.get("path"), tables=_json_value(f.get("tables")) or [])
     for p in json.loads(f["printed"] or "[]"):
         form.printed.append(PrintedTotal(kind=p["kind"], self=_unval(p["self"]), inspector=_unval(p["inspector"]),
                                          self_raw=p["self_raw"], inspector_raw=p["inspector_raw"],
@@ -528,7 +546,8 @@ def load_form(db: sqlite_utils.Database, form_id: int, effective: bool = True) -
             self_raw=r["self_raw"], inspector_raw=r["inspector_raw"], self_kind=r["self_kind"],
             inspector_kind=r["inspector_kind"], raw_label=r["raw_label"], match_score=r["match_score"],
             provenance=prov or None, self_note=r.get("self_note"), inspector_note=r.get("inspector_note"),
-            findings=json_to_findings(r.get("findings"))))
+            findings=json_to_findings(r.get("findings")), self_cell=_json_value(r.get("self_cell")),
+            inspector_cell=_json_value(r.get("inspector_cell")), row_cells=_json_value(r.get("row_cells"))))
     for d in db.execute_returning_dicts("SELECT * FROM discrepancies WHERE form_id = ? ORDER BY id", [form_id]):
         form.discrepancies.append(Discrepancy(d["item"], d["kind"], d["severity"], d["message"],
                                               {"accepted": True} if d["accepted"] else None, side=d.get("side"),

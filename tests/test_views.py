@@ -135,3 +135,16 @@ def test_an_old_database_gains_the_views_and_its_corrections_read_as_numbers(tmp
     db.conn.close()
     ro = open_db(path, readonly=True)
     assert ro.execute("SELECT self_total FROM effective_forms").fetchone() == (0.5,)
+
+
+def test_a_dropped_view_comes_back_when_the_database_is_opened(tmp_path):
+    from extractor.store import open_db
+
+    path = tmp_path / "v.db"
+    open_db(path).conn.close()
+    conn = sqlite3.connect(path)
+    conn.execute("DROP VIEW effective_forms")
+    conn.commit()
+    conn.close()
+    db = open_db(path)
+    assert {"effective_items", "effective_forms"} <= set(db.view_names())
