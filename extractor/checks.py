@@ -36,13 +36,13 @@ SEVERITY = {
     "tick_ambiguous": WARNING,  # more than one tick on one side of a judgment row
     "deduction": INFO,  # a value computed as the max minus a deduction (扣N分, a 扣分 column)
     "full_marks": INFO,  # 满分 read as the item's max
-    "formula_uncached": WARNING,  # reserved for spreadsheets: a formula cell with no cached value
+    "formula_uncached": WARNING,  # a spreadsheet's formula cell saved without its value: read blank
 }
 KINDS = tuple(SEVERITY)
 # A kind this version does not know (a newer reader's finding) still flags the form rather than passing silently.
 DEFAULT_SEVERITY = WARNING
 # Kinds that flag a score cell's value as unread: on that side, missing_score/non_numeric would only repeat them.
-_EXPLAINS_VALUE = frozenset({"column_conflict", "tick_ambiguous"})
+_EXPLAINS_VALUE = frozenset({"column_conflict", "tick_ambiguous", "formula_uncached"})
 # OCR values read with less confidence than this are flagged for review.
 DEFAULT_LOW_VALUE_CONFIDENCE = 0.80
 

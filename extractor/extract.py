@@ -15,7 +15,7 @@ from .matching.assign import Assignment, RowText, rows_to_assignment
 from .matching.score import label_similarity
 from .matching.segment import normalize_label
 from .model import Cell, Document
-from .parsers import ParseError, path_to_document
+from .parsers import ParseError, Sheet, path_to_sheets
 from .scores import clean_text, parse_number
 from .values import row_to_side_value
 
@@ -37,15 +37,53 @@ def file_sha256(path: Path) -> str:
 
 def path_to_form(path: Path, rubrics: dict[str, Rubric], source: str | None = None,
                  rubric_id: str | None = None, sha256: str | None = None) -> Form:
-    """Given a file and the known rubrics, return its Form; a file that cannot be read is a failed Form."""
-    form = Form(source=source or str(path), sha256=sha256 or file_sha256(path))
+    """Given a file and the known rubrics, return its Form (a workbook's first; path_to_forms gives them all);
+    a file that cannot be read is a failed Form."""
+    return path_to_forms(path, rubrics, source, rubric_id, sha256)[0]
+
+
+def path_to_forms(path: Path, rubrics: dict[str, Rubric], source: str | None = None,
+                  rubric_id: str | None = None, sha256: str | None = None) -> list[Form]:
+    """Given a file and the known rubrics, return its Forms: one, or one per worksheet of a workbook that holds
+    a form (then each named source!sheet, all with the file's sha256); a file that cannot be read, or a workbook
+    none of whose sheets is a form, is one failed Form."""
+    source, sha = source or str(path), sha256 or file_sha256(path)
+    form = Form(source=source, sha256=sha)
     try:
-        doc = path_to_document(path)
-        form.kind = doc.kind
-        document_to_form(doc, rubrics, form, rubric_id)
+        sheets = path_to_sheets(path)
+        form.kind = sheets[0].document.kind if sheets else None
+        if len(sheets) == 1 and sheets[0].name is None:
+            return [document_to_form(sheets[0].document, rubrics, form, rubric_id)]
+        return sheets_to_forms(sheets, rubrics, form, rubric_id)
     except (ParseError, NotAForm) as e:
         form.status, form.error = FAILED, str(e)
-    return form
+    return [form]
+
+
+def sheets_to_forms(sheets: list[Sheet], rubrics: dict[str, Rubric], blank: Form,
+                    rubric_id: str | None = None) -> list[Form]:
+    """Given a workbook's sheets and a blank Form (source, sha256), return the Form of every sheet that holds one,
+    in sheet order; one alone keeps the workbook's source, several are named source!sheet. Hidden sheets count
+    only when no visible sheet is a form (a template kept hidden is no second form). Raise NotAForm listing
+    why each sheet is none."""
+    why: list[str] = []
+    for hidden in (False, True):
+        forms = []
+        for sheet in (s for s in sheets if s.hidden == hidden):
+            form = Form(source=blank.source, sha256=blank.sha256, kind=sheet.document.kind)
+            try:
+                forms.append((sheet.name, document_to_form(sheet.document, rubrics, form, rubric_id)))
+            except NotAForm as e:
+                why.append(f"{sheet.name}: {str(e).split(' (')[0].split(':')[0]}")
+        if forms:
+            if len(forms) > 1:
+                for name, f in forms:
+                    f.source = f"{blank.source}!{name}"
+            return [f for _, f in forms]
+    if not sheets:
+        raise NotAForm("the workbook has no worksheet: not a form")
+    shown = "; ".join(why[:4]) + (f"; {len(why) - 4} more" if len(why) > 4 else "")
+    raise NotAForm(f"no sheet holds a self-evaluation form ({shown})")
 
 
 def document_to_form(doc: Document, rubrics: dict[str, Rubric], form: Form, rubric_id: str | None = None) -> Form:
@@ -71,6 +109,7 @@ def document_to_form(doc: Document, rubrics: dict[str, Rubric], form: Form, rubr
     rows_to_items(rows, assignment, rubric, form)
     form.tables = layout_to_tables(layout)
     form.printed = layout_to_printed(layout, rubric)
+    form.findings += uncached_totals(layout)
     return apply_checks(form)
 
 
@@ -126,6 +165,7 @@ def provenance(row: L.Row, cell: Cell | None) -> dict:
             out["bbox"] = [round(x, 1) for x in cell.bbox]
         if cell.confidence is not None:
             out["confidence"] = round(cell.confidence, 3)
+        out.update(_sheet_keys(cell))
     elif row.label_cell is not None and row.label_cell.page is not None:
         out["page"] = row.label_cell.page
     return out
@@ -145,10 +185,17 @@ def cell_to_dict(cell: Cell, role: str | None = None) -> dict:
         out["bbox"] = [round(x, 1) for x in cell.bbox]
     if cell.confidence is not None:
         out["confidence"] = round(cell.confidence, 3)
+    out.update(_sheet_keys(cell))
     out["text"] = cell.text
     if role:
         out["role"] = role
     return out
+
+
+def _sheet_keys(cell: Cell) -> dict:
+    """A spreadsheet cell's A1 address ("自评表!F12"), hidden mark and number format, where it has them."""
+    keys = {"ref": cell.ref, "hidden": cell.hidden or None, "number_format": cell.number_format}
+    return {k: v for k, v in keys.items() if v is not None}
 
 
 def side_cell(row: L.Row, cell: Cell | None) -> dict | None:
@@ -234,6 +281,18 @@ def layout_to_printed(layout: L.Layout, rubric: Rubric) -> list[PrintedTotal]:
         if row.kind == L.SUBTOTAL:
             pt.category = _category_name(row.category, rubric)
         out.append(pt)
+    return out
+
+
+def uncached_totals(layout: L.Layout) -> list[Finding]:
+    """Given the layout, return a form-level finding for each printed total whose spreadsheet formula has no saved
+    value: it reads blank, and no arithmetic check would look at it."""
+    out = []
+    for row in layout.rows:
+        if row.kind in (L.TOTAL, L.BONUS, L.PENALTY, L.GRAND, L.SUBTOTAL):
+            for side, name, cell in (("self", "自评", row.self_cell), ("inspector", "督查", row.inspector_cell)):
+                if cell is not None and cell.doubt_kind == "formula_uncached":
+                    out.append(Finding("formula_uncached", f"{row.kind} {name} {cell.ref or ''} {cell.doubt}", side))
     return out
 
 

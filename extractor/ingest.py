@@ -27,7 +27,7 @@ from rubric import Rubric
 
 from . import stamp, supervisor, tempdirs
 from .containers import CONTAINER_SUFFIXES, Member
-from .extract import path_to_form
+from .extract import path_to_forms
 from .form import FAILED, FLAGGED, Form
 from .inbox import (
     DEFAULT_IGNORED_NAMES,
@@ -46,7 +46,7 @@ DEFAULT_SCAN_PAGE_S = 30  # added to the deadline for each page of a scan (a PDF
 DEFAULT_MAX_MEMORY = 2 * 1024 ** 3
 PLUGINS_ENV = "SELFEVAL_PLUGINS"  # comma-separated modules every worker imports first (extra parsers, tests)
 SKIPPED = "skipped"
-SLOW_SUFFIXES = (".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".doc", ".wps", ".rtf")
+SLOW_SUFFIXES = (".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".doc", ".wps", ".rtf", ".xls", ".et", ".ods")
 
 __all__ = ["DEFAULT_IGNORED_NAMES", "DEFAULT_FILE_TIMEOUT_S", "DEFAULT_MAX_FILE_BYTES", "DEFAULT_MAX_MEMORY",
            "DEFAULT_SCAN_PAGE_S", "Input", "Summary", "ingest", "paths_to_inputs"]
@@ -168,15 +168,17 @@ def _init_worker(rubrics: dict[str, Rubric], workdir: str) -> None:
     load_worker_state(rubrics)
 
 
-def read_task(path: str, source: str, sha: str, rubric_id: str | None) -> Form:
-    """Given one file, return its Form; a file that cannot be read is a failed Form. Sends ("pages", n) first
-    when the file is a scan of n pages, for the parent to extend the deadline."""
+def read_task(path: str, source: str, sha: str, rubric_id: str | None) -> Form | list[Form]:
+    """Given one file, return its Form, or its Forms when it is a workbook of several (path_to_forms); a file that
+    cannot be read is a failed Form. Sends ("pages", n) first when the file is a scan of n pages, for the parent
+    to extend the deadline."""
     p = Path(path)
     pages = scanned_pages(p)
     if pages:
         supervisor.send(("pages", pages))
     try:
-        return path_to_form(p, _RUBRICS, source=source, rubric_id=rubric_id, sha256=sha)
+        forms = path_to_forms(p, _RUBRICS, source=source, rubric_id=rubric_id, sha256=sha)
+        return forms[0] if len(forms) == 1 else forms
     except MemoryError:
         raise  # the supervisor words it with the ceiling
     except Exception as e:  # noqa: BLE001 - one bad file must never stop the batch
@@ -206,6 +208,7 @@ class _Slot:
     source: str
     sha: str = ""
     form: Form | None = None
+    more: list[Form] = field(default_factory=list)  # a workbook's other forms: same bytes, named source!sheet
     skip: str | None = None
     waiting: str | None = None  # "read" (for the Form of sha) | "unpack" (for its members)
     retry: list[int] = field(default_factory=list)  # failed records of these bytes this one replaces
@@ -300,13 +303,14 @@ class _Run:
                 self.sup.extend(ev.task, ev.value[1] * self.page_s)
                 return
             slots = self.reading.pop(key, [])
+            more: list[Form] = []
             if ev.kind == "result":
-                form = ev.value
+                form, *more = ev.value if isinstance(ev.value, list) else [ev.value]
             else:
                 why = _limit_message("reading", ev.why, ev.value, self.timeout, self.pages.get(key, 0), self.page_s)
                 form = _failed(slots[0].source if slots else key, why, key)
             for s in slots:
-                s.form, s.waiting = form, None
+                s.form, s.more, s.waiting = form, more, None
             return
         slot = self.unpacking[key]
         if ev.kind == "message":
@@ -357,15 +361,19 @@ class _Run:
             return
         if form.sha256:
             self.stored.add(form.sha256)
-        form.source = slot.source
+        if not slot.more:  # a workbook's forms were named source!sheet by the read of this very slot
+            form.source = slot.source
         where = slot.origin or slot.path
-        if where is not None and form.path is None:
-            form.path = str(Path(where).resolve())
-        saved = replace_failed(self.db, form, slot.retry) if slot.retry else save_form(self.db, form)
+        for f in (form, *slot.more):
+            if where is not None and f.path is None:
+                f.path = str(Path(where).resolve())
+        saved = (replace_failed(self.db, form, slot.retry, slot.more) if slot.retry
+                 else save_form(self.db, form, siblings=slot.more))
         if saved is None:
             self.record(form.source, SKIPPED, "already ingested (by another run)")
         else:
-            self.record(form.source, form.status, form.error)
+            for f in (form, *slot.more):
+                self.record(f.source, f.status, f.error)
 
 
 def ingest(db: sqlite_utils.Database, paths: list[str], rubrics: dict[str, Rubric], rubric_id: str | None = None,

@@ -25,6 +25,14 @@ MAX_DOCUMENT_CELLS = 2_000_000  # grid positions (rows x columns) of all tables 
 MAX_XML_BYTES = 64 * 1024 * 1024  # one XML part, decompressed
 READ_CHUNK = 1024 * 1024  # zip members are inflated this much at a time, never all at once
 
+# --- spreadsheets (.xlsx; .xls/.et/.ods after conversion) -----------------------------------------------
+MAX_SHEETS = 50  # worksheets of one workbook (every one is parsed)
+MAX_SHEET_CELLS = 200_000  # <c> elements of one sheet (a form fills a few thousand)
+MAX_WORKBOOK_CELLS = 500_000  # <c> elements of all sheets together
+MAX_SHEET_GRID = 250_000  # grid positions (rows x columns) of one sheet's tables, merged ranges included
+MAX_SPREADSHEET_PART_BYTES = 32 * 1024 * 1024  # one XML part (sheet, shared strings, styles), decompressed
+MAX_SPREADSHEET_BYTES = 100 * 1024 * 1024  # all parts together, decompressed
+
 # --- images and pages rendered for OCR ----------------------------------------------------------------
 MAX_PAGE_PIXELS = 60_000_000  # one page image (A3 at 600 dpi is 70 MP, A4 at 600 dpi 35 MP)
 MAX_PAGES = 50  # pages of one scan (TIFF frames, PDF pages read by OCR)

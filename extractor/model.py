@@ -23,6 +23,12 @@ class Cell:
     bbox: tuple[float, float, float, float] | None = None  # x0, top, x1, bottom in points
     confidence: float | None = None  # OCR confidence 0-1, None when read from a text layer
     doubt: str | None = None  # why the parser is unsure of this text (e.g. it came from across a page break)
+    doubt_kind: str | None = None  # the finding the doubt raises (default low_confidence_value; formula_uncached)
+    # Spreadsheets: the cell's A1 address with its sheet ("自评表!F12"), whether its row or column is hidden, and
+    # the number format its value was shown with (when not General).
+    ref: str | None = None
+    hidden: bool = False
+    number_format: str | None = None
 
     def covers(self, row: int, col: int) -> bool:
         return self.row <= row < self.row + self.rowspan and self.col <= col < self.col + self.colspan

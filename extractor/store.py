@@ -16,7 +16,7 @@ import json
 import os
 import sqlite3
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -413,23 +413,33 @@ def immediate(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         raise err from None
 
 
-def save_form(db: sqlite_utils.Database, form: Form, dedupe: bool = True) -> int | None:
-    """Given a Form, insert it with its items and discrepancies in one transaction; return its id,
-    or None when a form with the same bytes is already stored (checked inside the transaction)."""
+def save_form(db: sqlite_utils.Database, form: Form, dedupe: bool = True,
+              siblings: Sequence[Form] = ()) -> int | None:
+    """Given a Form (and the other forms of the same file: a workbook's sheets), insert them with their items and
+    discrepancies in one transaction; return the first's id, or None when a form with the same bytes is already
+    stored (checked inside the transaction, so the file's forms are stored together or not at all)."""
     with immediate(db):
         if dedupe and form.sha256 and sha_known(db, form.sha256) is not None:
             return None
-        form_id = _insert_form(db, form)
-        supersede(db, form_id)
-        return form_id
+        return _insert_forms(db, form, siblings)
 
 
-def replace_failed(db: sqlite_utils.Database, form: Form | None, failed_ids: list[int]) -> int | None:
-    """Given a Form read again (or None when its file is now represented by others) and the ids of the failed records
-    of the same bytes it replaces, delete those and insert it in one transaction; return its id, or None when the
-    bytes meanwhile have other records (another run read them again first)."""
+def _insert_forms(db: sqlite_utils.Database, form: Form, siblings: Sequence[Form]) -> int:
+    form_id = _insert_form(db, form)
+    supersede(db, form_id)
+    for sibling in siblings:
+        supersede(db, _insert_form(db, sibling))
+    return form_id
+
+
+def replace_failed(db: sqlite_utils.Database, form: Form | None, failed_ids: list[int],
+                   siblings: Sequence[Form] = ()) -> int | None:
+    """Given a Form read again (or None when its file is now represented by others), the other forms of its file,
+    and the ids of the failed records of the same bytes it replaces, delete those and insert them in one
+    transaction; return its id, or None when the bytes meanwhile have other records (another run read them again
+    first)."""
     if not failed_ids:
-        return save_form(db, form) if form is not None else None
+        return save_form(db, form, siblings=siblings) if form is not None else None
     with immediate(db):
         marks = ",".join("?" * len(failed_ids))
         sha = form.sha256 if form is not None else None
@@ -442,9 +452,7 @@ def replace_failed(db: sqlite_utils.Database, form: Form | None, failed_ids: lis
         db.execute(f"DELETE FROM forms WHERE id IN ({marks}) AND status = 'failed'", failed_ids)
         if form is None:
             return None
-        form_id = _insert_form(db, form)
-        supersede(db, form_id)
-        return form_id
+        return _insert_forms(db, form, siblings)
 
 
 def supersede(db: sqlite_utils.Database, form_id: int) -> None:

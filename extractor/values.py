@@ -69,9 +69,9 @@ def row_to_side_value(row: Row, side: str, max_: Decimal | None, judgments: tupl
               and s.value != max_ - d.value):
             out.findings.append(Finding("column_conflict", f"{code} {name} 得分 {fmt(s.value)} but 扣分 "
                                         f"{fmt(d.value)} of {fmt(max_)} gives {fmt(max_ - d.value)}", side))
-    if out.cell is not None and out.cell.doubt and out.kind not in (None, "blank"):
-        out.findings.append(Finding("low_confidence_value", f"{code} {name} {out.cell.text.strip()!r} was "
-                                    f"{out.cell.doubt}", side))
+    if out.cell is not None and out.cell.doubt and (out.kind not in (None, "blank") or out.cell.doubt_kind):
+        out.findings.append(Finding(out.cell.doubt_kind or "low_confidence_value", f"{code} {name} "
+                                    f"{out.cell.text.strip()!r} was {out.cell.doubt}", side))
     for f in out.findings:
         f.side = side
     if note_cell is not None and note_cell.text.strip() and not out.note:

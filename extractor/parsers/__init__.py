@@ -10,10 +10,13 @@ from .docx import DocxParser
 from .image import ImageParser
 from .legacy import LegacyWordParser
 from .pdf import PdfParser
+from .sheets_convert import SpreadsheetConvertParser
+from .xlsx import Sheet, XlsxParser
 
-__all__ = ["ParseError", "Parser", "PARSERS", "parser_for", "path_to_document"]
+__all__ = ["ParseError", "Parser", "PARSERS", "Sheet", "parser_for", "path_to_document", "path_to_sheets"]
 
-PARSERS: list[Parser] = [DocxParser(), PdfParser(), LegacyWordParser(), ImageParser()]
+PARSERS: list[Parser] = [DocxParser(), PdfParser(), LegacyWordParser(), ImageParser(), XlsxParser(),
+                         SpreadsheetConvertParser()]
 
 
 def parser_for(path: Path) -> Parser | None:
@@ -28,3 +31,12 @@ def path_to_document(path: Path) -> Document:
         known = ", ".join(s for p in PARSERS for s in p.suffixes)
         raise ParseError(f"unsupported file type {path.suffix or '(none)'!r}: send the form as {known}")
     return parser.path_to_document(path)
+
+
+def path_to_sheets(path: Path) -> list[Sheet]:
+    """Given a file path, return its sheets: every worksheet of a workbook, else the one Document (name None), or
+    raise ParseError naming what is wrong."""
+    parser = parser_for(path)
+    if isinstance(parser, (XlsxParser, SpreadsheetConvertParser)):
+        return parser.path_to_sheets(path)
+    return [Sheet(None, False, path_to_document(path))]

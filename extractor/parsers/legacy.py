@@ -186,9 +186,10 @@ def convert_to_docx(soffice: str, path: Path, tmpdir: Path, name: str, infilter:
 
 
 def soffice_convert(soffice: str, path: Path, tmpdir: Path, name: str, infilter: str, timeout: float,
-                    suffix: str, target: str) -> Path | None:
+                    suffix: str, target: str, missing: str = NEEDS_LIBREOFFICE) -> Path | None:
     """Given what convert_to_docx takes and a LibreOffice --convert-to target ("rtf", "docx:MS Word 2007
-    XML", ...), return the converted file (named after name, with the target's extension) or None."""
+    XML", "xlsx:Calc MS Excel 2007 XML", ...), return the converted file (named after name, with the target's
+    extension) or None; missing is the message when soffice cannot be started."""
     work = tmpdir / name.replace(".", "_") / "in"
     outdir = work.parent / "out"
     profile = work.parent / "profile"
@@ -206,7 +207,7 @@ def soffice_convert(soffice: str, path: Path, tmpdir: Path, name: str, infilter:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 start_new_session=os.name == "posix", cwd=str(work), env=env)
     except OSError as e:
-        raise ParseError(f"{NEEDS_LIBREOFFICE} ({e.strerror or e})") from None
+        raise ParseError(f"{missing} ({e.strerror or e})") from None
     try:
         proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
