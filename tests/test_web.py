@@ -131,6 +131,7 @@ def test_forms_list_filters_by_status_kind_institution_and_date(db_path):
     assert ids("status=flagged") == [fid]
     assert ids("kind=over_cap") == [fid]
     assert ids("kind=missing_item") == []
+    assert fid in ids("kind=self_inspector_diff")  # an info kind finds the forms that have it, too
     institution = effective(db_path, fid).institution
     assert ids("institution=" + institution[1:4]) == [fid]
     fill = effective(db_path, fid).fill_date
@@ -378,6 +379,18 @@ def test_serve_beyond_loopback_without_accounts_refuses_to_start(db_path):
     assert result.exit_code == 1
     assert result.output.count("\n") == 1
     assert "`selfeval user add NAME`" in result.output
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line(db_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(main, ["serve", "--db", str(db_path), "--port", str(port)])
+    assert result.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output and "choose another --port" in result.output
 
 
 def test_loopback_hosts():

@@ -41,6 +41,7 @@ def form_response(request: Request, db: sqlite_utils.Database, form_id: int, use
     form = load_form(db, form_id)
     evidence = station(request).evidence.get(form_id, form, views.flagged_codes(form))
     page = views.form_to_page(form_id, form, evidence)
+    page["superseded_by"] = db.execute("SELECT superseded_by FROM forms WHERE id = ?", [form_id]).fetchone()[0]
     return render(request, "form.html", {"p": page, "user": user, "retry": retry or {}}, status)
 
 

@@ -113,6 +113,8 @@ def form_to_row(form_id: int, form: Form) -> dict[str, Any]:
             "fill_date": form.fill_date or "", "status": form.status,
             "status_label": STATUS_LABEL.get(form.status, form.status), "errors": s.errors, "warnings": s.warnings,
             "kinds": kinds, "kind_labels": [kind_to_label(k) for k in kinds], "error": form.error or "",
+            # what the kind filter matches: every finding nobody accepted, info ones (自评督查不一致…) included
+            "unaccepted_kinds": {d.kind for d in form.discrepancies if not d.accepted},
             "self_total": value_to_text(s.self_total) if s.self_total is not None else "—",
             "inspector_total": value_to_text(s.inspector_total) if s.inspector_total is not None else "—"}
 
@@ -136,7 +138,7 @@ def db_to_rows(db: sqlite_utils.Database, f: ListFilter) -> tuple[list[dict[str,
             if (f.date_from and form.fill_date < f.date_from) or (f.date_to and form.fill_date > f.date_to):
                 continue
         row = form_to_row(fid, form)
-        if f.kind and f.kind not in row["kinds"]:
+        if f.kind and f.kind not in row["unaccepted_kinds"]:
             continue
         rows.append(row)
     order = {"failed": 0, "flagged": 1, "ok": 2}
