@@ -45,7 +45,6 @@ def host_to_socket(host: str, port: int) -> socket.socket:
         sock.close()
         raise ServeError(f"cannot listen on {host}:{port} ({e.strerror or e}): choose another --port, or stop the "
                          f"program using it") from None
-    sock.set_inheritable(True)
     return sock
 
 
