@@ -18,7 +18,7 @@ from typing import Any
 import sqlite_utils
 
 from ..checks import ERROR, KINDS, WARNING
-from ..evidence import WORD_KINDS, form_to_evidence
+from ..evidence import WORD_KINDS, Evidence, form_to_evidence
 from ..form import Discrepancy, Form, ItemResult
 from ..report import (
     SEVERITY_LABEL,
@@ -286,7 +286,7 @@ class EvidenceCache:
                 found = form_to_evidence(form_id, form, codes, page_images=page_images)
             except Exception as e:  # noqa: BLE001 — a page must still show the values when an image cannot be made
                 log.warning("evidence for form %s failed: %s", form_id, e)
-                found = {code: _NoEvidence(f"无法生成证据图 no evidence image: {e}") for code in codes}
+                found = {code: Evidence(note=f"无法生成证据图 no evidence image: {e}") for code in codes}
             with self._lock:
                 self._items[key] = found
                 while len(self._items) > self.size:
@@ -304,13 +304,3 @@ def image_to_png(data_uri: str | None) -> bytes | None:
         return base64.b64decode(data_uri[len(prefix):], validate=True)
     except ValueError:
         return None
-
-
-@dataclass
-class _NoEvidence:
-    """Evidence that could not be made: the page says why, as it does for an Evidence without an image."""
-
-    note: str
-    image: str | None = None
-    row_html: str | None = None
-    where: str = ""
