@@ -578,12 +578,12 @@ def user_add(name: str, password_stdin: bool, db_path: str) -> None:
         name = check_name(name)
     except AccountError as e:
         raise click.UsageError(safe(str(e))) from None
+    db = _open(db_path, must_exist=True)  # before the password: a mistyped --db must not become a new file
     if password_stdin:
         password = click.get_text_stream("stdin").readline().rstrip("\r\n")
     else:
         password = click.prompt(f"密码 password for {safe(name)}", hide_input=True, confirmation_prompt=
                                 "再输入一次 repeat", err=True)
-    db = _open(db_path)
     try:
         add_account(db, name, password)
     except AccountError as e:

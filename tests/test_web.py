@@ -426,6 +426,13 @@ def test_user_add_list_remove_store_salted_scrypt_hashes_only(db_path):
         db.conn.close()
 
 
+def test_user_add_to_a_missing_database_creates_none(tmp_path):
+    missing = tmp_path / "typo.db"
+    result = add_user(missing, "张三")
+    assert result.exit_code == 1 and "selfeval ingest" in result.output
+    assert not missing.exists()
+
+
 def test_user_add_refuses_a_short_password_and_a_mismatched_repeat(db_path):
     short = add_user(db_path, "张三", "short")
     assert short.exit_code == 1 and "至少 8 个字符" in short.output
