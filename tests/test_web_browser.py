@@ -70,9 +70,11 @@ def station(tmp_path_factory) -> Iterator[tuple[str, Path]]:
     inbox = tmp_path_factory.mktemp("inbox")
     shutil.copy(FORMS / "filled_errors.docx", inbox)  # over_cap on 3.1.2, total_mismatch
     shutil.copy(SAMPLES / "qh_combo_noinsp_errors_29.docx", inbox)  # negative_score 2.1.1, missing_score 7.1.1
+    shutil.copy(SAMPLES / "qh_err_overcap_20.docx", inbox)  # its file is deleted below: no page image
     db = tmp_path_factory.mktemp("db") / "station.db"
     result = CliRunner().invoke(main, ["ingest", str(inbox), "--db", str(db)])
     assert result.exit_code == 0, result.output
+    (inbox / "qh_err_overcap_20.docx").unlink()
     result = CliRunner().invoke(main, ["user", "add", "张三", "--password-stdin", "--db", str(db)],
                                 input=PASSWORD + "\n")
     assert result.exit_code == 0, result.output
@@ -185,3 +187,15 @@ def test_j_k_and_arrows_move_between_flagged_items_and_focus_the_value_field(sta
     assert focused_card(page) == "item-2.1.1"
     page.keyboard.press("ArrowUp")  # the first item stays the first
     assert focused_card(page) == "item-2.1.1"
+
+
+def test_a_word_form_whose_file_is_gone_says_why_it_has_no_page_image(station, browser):
+    base, db = station
+    fid = form_id(db, "qh_err_overcap_20.docx")
+    page = browser.new_page()
+    log_in(page, base)
+    page.goto(f"{base}/forms/{fid}")
+    card = page.locator(".flagged-item").first
+    assert card.locator("table.ev-row .ev-self").count() == 1  # the row drawn from the stored cells is there
+    card.locator("p.note", has_text="无页面图像").wait_for(timeout=60_000)
+    assert card.locator("img.page-image").count() == 0

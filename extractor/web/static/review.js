@@ -5,12 +5,15 @@
   "use strict";
   // A Word form's page image comes apart from the page (LibreOffice converts the file); when there is none, say why.
   Array.prototype.forEach.call(document.querySelectorAll("img.page-image"), function (img) {
-    img.addEventListener("error", function () {
+    function missing() {
       var p = document.createElement("p");
       p.className = "note";
       p.textContent = img.getAttribute("data-missing");
       img.replaceWith(p);
-    });
+    }
+    // it may have failed before this script ran
+    if (img.complete && img.naturalWidth === 0 && img.currentSrc) missing();
+    else img.addEventListener("error", missing);
   });
   var cards = Array.prototype.slice.call(document.querySelectorAll(".flagged-item"));
   if (!cards.length) return;
