@@ -122,7 +122,7 @@ def focused_card(page) -> str | None:
     return page.evaluate("() => { const c = document.activeElement.closest('.flagged-item'); return c && c.id; }")
 
 
-def test_log_in_correct_a_value_accept_a_finding_and_see_the_form_pass(station, browser):
+def test_log_in_correct_a_value_accept_a_finding_and_see_the_form_pass(browser, station):
     base, db = station
     fid = form_id(db, "filled_errors.docx")
     page = browser.new_page()
@@ -162,7 +162,7 @@ def test_log_in_correct_a_value_accept_a_finding_and_see_the_form_pass(station, 
     assert page.locator(f"a[href='/forms/{fid}']").count() == 1
 
 
-def test_j_k_and_arrows_move_between_flagged_items_and_focus_the_value_field(station, browser):
+def test_j_k_and_arrows_move_between_flagged_items_and_focus_the_value_field(browser, station):
     base, db = station
     fid = form_id(db, "qh_combo_noinsp_errors_29.docx")
     page = browser.new_page()
@@ -189,7 +189,7 @@ def test_j_k_and_arrows_move_between_flagged_items_and_focus_the_value_field(sta
     assert focused_card(page) == "item-2.1.1"
 
 
-def test_a_word_form_whose_file_is_gone_says_why_it_has_no_page_image(station, browser):
+def test_a_word_form_whose_file_is_gone_says_why_it_has_no_page_image(browser, station):
     base, db = station
     fid = form_id(db, "qh_err_overcap_20.docx")
     page = browser.new_page()
