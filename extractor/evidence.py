@@ -19,7 +19,17 @@ import logging
 from typing import Any
 
 from .checks import ERROR, WARNING
-from .evidence_files import NO_CELLS, SIDES, Evidence, add_note, add_strips, item_cells, original_file
+from .evidence_files import (
+    NO_CELLS,
+    SIDES,
+    Evidence,
+    add_note,
+    add_strips,
+    item_cells,
+    item_table,
+    original_file,
+    table_of,
+)
 from .evidence_image import Box, image_file_to_pages, pdf_to_pages, union
 from .form import Form, ItemResult
 from .terminal import safe
@@ -99,19 +109,6 @@ def cell_to_where(cell: dict[str, Any] | None) -> str:
     if isinstance(cell.get("row"), int):
         parts.append(f"第{cell['row'] + 1}行")
     return " ".join(parts)
-
-
-def item_table(it: ItemResult) -> int | None:
-    """Given an item, return the 0-based index of the table its row is in."""
-    for cell in (it.self_cell, it.inspector_cell, it.provenance, *(it.row_cells or [])):
-        if cell and isinstance(cell.get("table"), int):
-            return cell["table"]
-    return None
-
-
-def table_of(form: Form, index: Any) -> dict[str, Any] | None:
-    """Given a form and a 0-based table index, return its stored table description, or None."""
-    return next((t for t in (getattr(form, "tables", None) or []) if t.get("table") == index), None)
 
 
 # --- the row as HTML, from the stored cells ----------------------------------------------------------------------

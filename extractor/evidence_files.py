@@ -128,3 +128,16 @@ def add_strips(rendered: dict[int, PageImage], plans: dict[str, Any], out: dict[
 def label_key(text: str | None) -> str:
     """Given a label, return it without spaces and line breaks, to find it again in another rendering."""
     return re.sub(r"\s+", "", text or "")
+
+
+def item_table(it: ItemResult) -> int | None:
+    """Given an item, return the 0-based index of the table its row is in."""
+    for cell in (it.self_cell, it.inspector_cell, it.provenance, *(it.row_cells or [])):
+        if cell and isinstance(cell.get("table"), int):
+            return cell["table"]
+    return None
+
+
+def table_of(form: Form, index: Any) -> dict[str, Any] | None:
+    """Given a form and a 0-based table index, return its stored table description, or None."""
+    return next((t for t in (getattr(form, "tables", None) or []) if t.get("table") == index), None)

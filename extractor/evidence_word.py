@@ -8,7 +8,10 @@ score cells by their place among the row's cells, since LibreOffice may lay the 
 
 from __future__ import annotations
 
-from .evidence_files import Evidence, add_note, add_strips, item_cells, label_key, original_file
+from pathlib import Path
+from typing import Any
+
+from .evidence_files import Evidence, add_note, add_strips, item_cells, item_table, label_key, original_file, table_of
 from .evidence_image import Box, pdf_to_pages, union
 from .form import Form, ItemResult
 from .model import Cell, Document
@@ -47,6 +50,9 @@ def add_word_page_images(form: Form, items: list[ItemResult], out: dict[str, Evi
                 return
             doc = PdfParser().path_to_document(pdf)
             plans = {it.code: document_row_plan(doc, it) for it in items}
+            unruled = [it for it in items if plans[it.code] is None]
+            if unruled:  # a table drawn without borders has no grid in the PDF: find the label's characters
+                plans.update(chars_row_plans(pdf, unruled, table_of(form, item_table(unruled[0]))))
             for it in items:
                 if plans[it.code] is None:
                     add_note(out[it.code], "在转换后的页面中未找到该行 (the row was not found in the converted pages)")
@@ -97,3 +103,51 @@ def _score_boxes(it: ItemResult, row: list[Cell], label: Cell) -> dict[str, Box]
         if len(same) == 1 and same[0].bbox:
             out[side] = same[0].bbox
     return out
+
+
+WORD_CELL_PAD = 5.4  # Word's default left cell margin (0.19 cm), between a cell's edge and its text
+ROW_PAD = 2.0
+
+
+def chars_row_plans(pdf: Path, items: list[ItemResult], table: dict[str, Any] | None
+                    ) -> dict[str, tuple[int, Box, dict[str, Box]] | None]:
+    """Given the converted PDF, items and their table's description (Word's column edges), return per item the
+    crop of its row found by its label's characters (for a table drawn without borders): the band from the label's
+    text and the text beside it, the columns placed from Word's grid widths, left of the label's text by the
+    cell margin."""
+    import pdfplumber
+
+    out: dict[str, tuple[int, Box, dict[str, Box]] | None] = {it.code: None for it in items}
+    edges = (table or {}).get("col_x")
+    with pdfplumber.open(pdf) as doc:
+        for number, page in enumerate(doc.pages, start=1):
+            chars = [c for c in page.chars if c["text"].strip()]
+            text = "".join(c["text"] for c in chars)
+            for it in items:
+                key = label_key(it.raw_label)
+                if out[it.code] is not None or not key or key not in text:
+                    continue
+                at = text.index(key)
+                label = chars[at:at + len(key)]
+                out[it.code] = _chars_plan(number, label, chars, it, edges, page.width)
+    return out
+
+
+def _chars_plan(number: int, label: list[dict], chars: list[dict], it: ItemResult, edges: list[float] | None,
+                page_width: float) -> tuple[int, Box, dict[str, Box]]:
+    x0, top = min(c["x0"] for c in label), min(c["top"] for c in label)
+    bottom = max(c["bottom"] for c in label)
+    # Text of the row's other cells starts on the label's first line; a longer cell (wrapped rules) reaches lower.
+    beside = [c for c in chars if top - 1 <= c["top"] <= bottom and c not in label]
+    bottom = max([bottom] + [c["bottom"] for c in beside])
+    band_top, band_bottom = top - ROW_PAD, bottom + ROW_PAD
+    label_col = next((c["col"] for c in it.row_cells or [] if c.get("role") == "label"), None)
+    if not edges or label_col is None:
+        return number, (0.0, band_top, page_width, band_bottom), {}
+    left = x0 - WORD_CELL_PAD - (edges[label_col] - edges[0])
+    boxes: dict[str, Box] = {}
+    for side, cell in item_cells(it).items():
+        col, span = cell.get("col"), cell.get("colspan", 1) or 1
+        if isinstance(col, int) and col + span < len(edges):
+            boxes[side] = (left + edges[col] - edges[0], band_top, left + edges[col + span] - edges[0], band_bottom)
+    return number, (left, band_top, left + edges[-1] - edges[0], band_bottom), boxes

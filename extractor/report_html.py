@@ -166,7 +166,7 @@ def _value_text(it: ItemResult, side: str) -> str:
     return DASH if v is None else fmt(v) if not isinstance(v, str) else v
 
 
-def item_to_card(it: ItemResult, findings: list[Finding], ev: Evidence) -> str:
+def item_to_card(form_id: int, it: ItemResult, findings: list[Finding], ev: Evidence) -> str:
     """Given an item, its open findings and its evidence, return its card: code, label, kinds, the raw text, the
     values and the max, where, and the row's picture (the image, else the row rendered from the cells)."""
     worst = ERROR if any(f.severity == ERROR for f in findings) else WARNING
@@ -180,7 +180,7 @@ def item_to_card(it: ItemResult, findings: list[Finding], ev: Evidence) -> str:
                   ("分值 max", esc(DASH if it.max is None else fmt(it.max))),
                   ("位置 where", esc(ev.where or DASH)),
                   ("说明 message", "<br>".join(esc(f.message) for f in findings))]
-    parts = [f'<div class="card c-{worst}" id="item-{esc(it.code)}">',
+    parts = [f'<div class="card c-{worst}" id="form-{form_id}-item-{esc(it.code)}">',
              f"<h4>{esc(it.code)} {esc(it.label)} {kinds}</h4>",
              "<dl>" + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts_rows) + "</dl>"]
     if ev.image:
@@ -206,7 +206,7 @@ def form_to_cards(form_id: int, form: Form, page_images: bool = False) -> str:
         if f.item and not f.accepted and f.severity != INFO:
             open_findings.setdefault(f.item, []).append(f)
     by_code = {it.code: it for it in form.items}
-    cards = [item_to_card(by_code[code], open_findings.get(code, []), ev) for code, ev in evidence.items()
+    cards = [item_to_card(form_id, by_code[code], open_findings.get(code, []), ev) for code, ev in evidence.items()
              if code in by_code]
     return ('<p class="ev-title">原文核对 evidence　<span class="note">每个待复核项目所在的行 (the row of every flagged '
             f'item)</span></p><div class="cards">{"".join(cards)}</div>')

@@ -146,7 +146,7 @@ def rubric_forms_to_rows(forms: list[FormRow]) -> tuple[list[str], list[list[Any
     scores = [(fid, f, form_to_category_scores(f)) for fid, f in forms]
     cats = list(dict.fromkeys(name for _, _, cs in scores for name in cs))
     header = ["id", "机构 institution", "来源 source"]
-    header += [f"{c} {side}" for c in cats for side in ("自评", "督查")]
+    header += [f"{c} {side}" for c in cats for side in ("自评 self", "督查 inspector")]
     header += ["自评总分 self total", "督查总分 inspector total", "差值 difference"]
     rows = []
     for fid, f, cs in scores:

@@ -163,13 +163,13 @@ def test_xlsx_summary_categories_and_discrepancies(db, records, tmp_path, errors
 
     cats = wb["汇总表 qinghai-2024"]
     cat_header = [c.value for c in cats[1]]
-    assert cat_header[:5] == ["id", "机构 institution", "来源 source", "机构建设 自评", "机构建设 督查"]
+    assert cat_header[:5] == ["id", "机构 institution", "来源 source", "机构建设 自评 self", "机构建设 督查 inspector"]
     cat_row = next(r for r in cats.iter_rows(min_row=2, values_only=True) if r[2] == errors_docx)
     rec = next(r for r in records if r["source"] == errors_docx)
     items = [i for i in rec["items"] if i["category"] == "规章制度情况"]
     assert len(items) == 18
     expected = sum(Decimal(str(i["self"])) for i in items)
-    got = cat_row[cat_header.index("规章制度情况 自评")]
+    got = cat_row[cat_header.index("规章制度情况 自评 self")]
     assert isinstance(got, (int, float)) and Decimal(str(got)) == expected == 19
     assert cat_row[cat_header.index("自评总分 self total")] == 95
 
