@@ -90,43 +90,43 @@ def item_to_discrepancies(it: ItemResult, has_inspector: bool) -> list[Discrepan
     """Given one item's effective values, return its value-level discrepancies, then those of its findings."""
     out: list[Discrepancy] = []
     if not it.present:
-        return [_d("missing_item", it.code, f"{it.code} {it.label}: no row in the form")] + [
+        return [_d("missing_item", it.code, f"{it.code} {it.label}：表中没有这一行")] + [
             finding_to_discrepancy(f, it.code) for f in it.findings]
     explained = _explained_sides(it)
     for side, name in SIDES:
         value, kind, raw = getattr(it, side), getattr(it, f"{side}_kind"), getattr(it, f"{side}_raw")
         n = _num(value)
         if n is not None and n < 0:
-            out.append(_d("negative_score", it.code, f"{it.code} {name} {fmt(n)} is below zero", side=side))
+            out.append(_d("negative_score", it.code, f"{it.code} {name} {fmt(n)} 为负数", side=side))
         elif n is not None and it.max is not None and n > it.max:
-            out.append(_d("over_cap", it.code, f"{it.code} {name} {fmt(n)} is above the item's max {fmt(it.max)}",
+            out.append(_d("over_cap", it.code, f"{it.code} {name} {fmt(n)} 超过分值 {fmt(it.max)}",
                           side=side))
         if side in explained:
             continue  # a finding on this side already says why its value is not read
         if kind == "text":
-            out.append(_d("non_numeric", it.code, f"{it.code} {name} cell holds {(raw or '').strip()!r}, not a score",
+            out.append(_d("non_numeric", it.code, f"{it.code} {name}栏为「{(raw or '').strip()}」，不是分数",
                           side=side))
         elif kind == "blank" and (side == "self" or has_inspector):
-            out.append(_d("missing_score", it.code, f"{it.code} {name} score is blank", side=side))
+            out.append(_d("missing_score", it.code, f"{it.code} {name}未填分", side=side))
     a, b = it.self, it.inspector
     if a is not None and b is not None and a != b:
         if isinstance(a, Decimal) and isinstance(b, Decimal):
-            msg = f"{it.code} 自评 {fmt(a)}, 督查 {fmt(b)} (difference {fmt(a - b)})"
+            msg = f"{it.code} 自评 {fmt(a)}，督查 {fmt(b)}（相差 {fmt(a - b)}）"
         else:
-            msg = f"{it.code} 自评 {fmt(a)}, 督查 {fmt(b)}"
+            msg = f"{it.code} 自评 {fmt(a)}，督查 {fmt(b)}"
         out.append(_d("self_inspector_diff", it.code, msg))
     if it.printed_max is not None and it.max_source == "rubric" and it.max is not None:
         printed = parse_number(it.printed_max)
         if printed is not None and printed not in (it.max, it.group_max):
             expect = it.group_max if it.group_max is not None else it.max
             out.append(_d("max_mismatch", it.code,
-                          f"{it.code} printed 分值 {fmt(printed)}, the rubric says {fmt(expect)}"))
+                          f"{it.code} 表上分值 {fmt(printed)}，评分细则为 {fmt(expect)}"))
     if it.match_score is not None and it.match_score < DEFAULT_LOW_CONFIDENCE:
         out.append(_d("low_confidence_match", it.code,
-                      f"{it.code} matched row {it.raw_label!r} with score {it.match_score:.0f}"))
+                      f"{it.code} 匹配到的行「{it.raw_label}」，相似度 {it.match_score:.0f}"))
     conf = (it.provenance or {}).get("confidence")
     if conf is not None and conf < DEFAULT_LOW_VALUE_CONFIDENCE:
-        out.append(_d("low_confidence_value", it.code, f"{it.code} read with OCR confidence {conf:.2f}",
+        out.append(_d("low_confidence_value", it.code, f"{it.code} OCR 识别置信度 {conf:.2f}",
                       side=_confidence_side(it)))
     out += [finding_to_discrepancy(f, it.code) for f in it.findings]
     return out
@@ -148,7 +148,7 @@ def totals_to_discrepancies(form: Form) -> list[Discrepancy]:
         printed_total = _num(getattr(total, side)) if total else None
         if printed_total is not None and computed is not None and printed_total != computed:
             out.append(_d("total_mismatch", None,
-                          f"{name} total printed {fmt(printed_total)}, items add up to {fmt(computed)}",
+                          f"{name}总分填 {fmt(printed_total)}，各项相加为 {fmt(computed)}",
                           side=side, row=total.provenance, total="total"))
         printed_grand = _num(getattr(grand, side)) if grand else None
         if printed_grand is not None:
@@ -157,7 +157,7 @@ def totals_to_discrepancies(form: Form) -> list[Discrepancy]:
             p = (_num(getattr(penalty, side)) if penalty else None) or Decimal(0)
             if base is not None and printed_grand != base + b - p:
                 out.append(_d("total_mismatch", None,
-                              f"{name} 合计 printed {fmt(printed_grand)}, but total {fmt(base)} + 加分 {fmt(b)} "
+                              f"{name}合计填 {fmt(printed_grand)}，但总分 {fmt(base)} + 加分 {fmt(b)} "
                               f"- 减分 {fmt(p)} = {fmt(base + b - p)}", side=side, row=grand.provenance,
                               total="grand"))
         for sub in (s for s in form.printed if s.kind == "subtotal"):
@@ -168,7 +168,7 @@ def totals_to_discrepancies(form: Form) -> list[Discrepancy]:
             got = sum((v for v in members if v is not None), Decimal(0))
             if printed != got:
                 out.append(_d("subtotal_mismatch", None,
-                              f"{sub.category} {name} 小计 printed {fmt(printed)}, items add up to {fmt(got)}",
+                              f"{sub.category} {name}小计填 {fmt(printed)}，各项相加为 {fmt(got)}",
                               side=side, row=sub.provenance, total="subtotal", category=sub.category))
     return out
 
@@ -187,16 +187,16 @@ def form_to_discrepancies(form: Form) -> list[Discrepancy]:
         where = _where(row.provenance)
         if row.kind == "duplicate":
             out.append(_d("duplicate_item", row.item,
-                          f"row {row.text!r}{where} matches {row.item} again (score {row.match_score:.0f}); "
-                          f"the better row was kept", row=row.provenance))
+                          f"行「{row.text}」{where}再次匹配 {row.item}（相似度 {row.match_score:.0f}），"
+                          f"已保留匹配更好的一行", row=row.provenance))
         else:
             out.append(_d("unmatched_row", None,
-                          f"row {row.text!r}{where} (自评 {row.self_raw.strip() or 'blank'}, "
-                          f"督查 {row.inspector_raw.strip() or 'blank'}) matches no rubric item", row=row.provenance))
+                          f"行「{row.text}」{where}（自评 {row.self_raw.strip() or '空'}，"
+                          f"督查 {row.inspector_raw.strip() or '空'}）对不上评分细则的任何条目", row=row.provenance))
     out += [finding_to_discrepancy(f, None) for f in form.findings]
-    missing = [n for n, v in (("institution name", form.institution), ("fill date", form.fill_date)) if not v]
+    missing = [n for n, v in (("机构名称", form.institution), ("填表日期", form.fill_date)) if not v]
     if missing:
-        out.append(_d("header_missing", None, f"no {' and no '.join(missing)} found on the form"))
+        out.append(_d("header_missing", None, f"表上没有找到{'和'.join(missing)}"))
     return out
 
 
@@ -204,8 +204,8 @@ def _where(prov: dict | None) -> str:
     if not prov:
         return ""
     if prov.get("page"):
-        return f" (page {prov['page']})"
-    return f" (table {prov.get('table', 0) + 1}, row {prov.get('row', 0) + 1})"
+        return f"（第{prov['page']}页）"
+    return f"（表{prov.get('table', 0) + 1} 第{prov.get('row', 0) + 1}行）"
 
 
 def apply_checks(form: Form) -> Form:

@@ -57,8 +57,8 @@ def test_a_clean_form_with_differing_scores_raises_only_self_inspector_diff(tmp_
     f = craft(tmp_path, qinghai, values={"3.1.1": ("1", "0.5"), "6.1.2": ("5", "4")})
     form = path_to_form(f, rubrics)
     assert [(d.kind, d.item, d.severity, d.message) for d in form.discrepancies] == [
-        ("self_inspector_diff", "3.1.1", "info", "3.1.1 自评 1, 督查 0.5 (difference 0.5)"),
-        ("self_inspector_diff", "6.1.2", "info", "6.1.2 自评 5, 督查 4 (difference 1)")]
+        ("self_inspector_diff", "3.1.1", "info", "3.1.1 自评 1，督查 0.5（相差 0.5）"),
+        ("self_inspector_diff", "6.1.2", "info", "6.1.2 自评 5，督查 4（相差 1）")]
     assert form.status == "ok"
 
 
@@ -92,11 +92,11 @@ def test_a_blank_inspector_column_is_no_missing_score(tmp_path, rubrics, qinghai
 def test_total_mismatch_on_the_100_row_and_on_the_grand_total(tmp_path, rubrics, qinghai):
     f1 = craft(tmp_path, qinghai, "a.docx", totals={"total": ("95", "100")})
     assert [(d.kind, d.message) for d in path_to_form(f1, rubrics).discrepancies] == [
-        ("total_mismatch", "自评 total printed 95, items add up to 100")]
+        ("total_mismatch", "自评总分填 95，各项相加为 100")]
     f2 = craft(tmp_path, qinghai, "b.docx", totals={"bonus": ("2", "2"), "penalty": ("1", "1"),
                                                     "grand": ("100", "101")})
     assert [(d.kind, d.message) for d in path_to_form(f2, rubrics).discrepancies] == [
-        ("total_mismatch", "自评 合计 printed 100, but total 100 + 加分 2 - 减分 1 = 101")]
+        ("total_mismatch", "自评合计填 100，但总分 100 + 加分 2 - 减分 1 = 101")]
     f3 = craft(tmp_path, qinghai, "c.docx", totals={"bonus": ("2", "2"), "penalty": ("0.5", "0.5"),
                                                     "grand": ("101.5", "101.5")})
     assert path_to_form(f3, rubrics).discrepancies == []
@@ -120,7 +120,7 @@ def test_unmatched_row_quotes_its_text_and_scores(tmp_path, rubrics, qinghai):
     form = path_to_form(f, rubrics)
     assert kinds(form) == [("unmatched_row", None)]
     msg = next(d.message for d in form.discrepancies if d.kind == "unmatched_row")
-    assert msg.startswith("row '其他工作开展情况说明' (table 1, row 69) (自评 0, 督查 0) matches no rubric item")
+    assert msg.startswith("行「其他工作开展情况说明」（表1 第69行）（自评 0，督查 0）对不上评分细则的任何条目")
 
 
 def test_duplicate_item_keeps_the_better_row(tmp_path, rubrics, qinghai):
@@ -134,7 +134,7 @@ def test_duplicate_item_keeps_the_better_row(tmp_path, rubrics, qinghai):
 def test_subtotal_mismatch_and_its_twin(tmp_path, rubrics, qinghai):
     bad = path_to_form(craft(tmp_path, qinghai, "a.docx", subtotal=("2.5.1", "5")), rubrics)
     assert [(d.kind, d.message) for d in bad.discrepancies] == [
-        ("subtotal_mismatch", "岗位设置情况 自评 小计 printed 5, items add up to 6")]
+        ("subtotal_mismatch", "岗位设置情况 自评小计填 5，各项相加为 6")]
     good = path_to_form(craft(tmp_path, qinghai, "b.docx", subtotal=("2.5.1", "6")), rubrics)
     assert good.discrepancies == []
 
@@ -142,23 +142,23 @@ def test_subtotal_mismatch_and_its_twin(tmp_path, rubrics, qinghai):
 def test_max_mismatch_and_its_twin(tmp_path, rubrics, qinghai):
     form = path_to_form(craft(tmp_path, qinghai, points={"1.1.1": "6"}), rubrics)
     assert [(d.kind, d.item, d.message) for d in form.discrepancies] == [
-        ("max_mismatch", "1.1.1", "1.1.1 printed 分值 6, the rubric says 5")]
+        ("max_mismatch", "1.1.1", "1.1.1 表上分值 6，评分细则为 5")]
 
 
 def test_low_confidence_match_and_its_twin(tmp_path, rubrics, qinghai):
     f = craft(tmp_path, qinghai, labels={"5.8.1": "现场录像"})
     form = path_to_form(f, rubrics)
     assert kinds(form) == [("low_confidence_match", "5.8.1")]
-    assert next(d.message for d in form.discrepancies).startswith("5.8.1 matched row '现场录像' with score 6")
+    assert next(d.message for d in form.discrepancies).startswith("5.8.1 匹配到的行「现场录像」，相似度 6")
     twin = path_to_form(craft(tmp_path, qinghai, "b.docx", labels={"5.8.1": "现场视频及影像资料"}), rubrics)
     assert kinds(twin) == []
 
 
 def test_header_missing_and_its_twin(tmp_path, rubrics, qinghai):
     form = path_to_form(craft(tmp_path, qinghai, cover=["评价机构名称：某学校"]), rubrics)
-    assert [(d.kind, d.message) for d in form.discrepancies] == [("header_missing", "no fill date found on the form")]
+    assert [(d.kind, d.message) for d in form.discrepancies] == [("header_missing", "表上没有找到填表日期")]
     form = path_to_form(craft(tmp_path, qinghai, "b.docx", cover=[]), rubrics)
-    assert [d.message for d in form.discrepancies] == ["no institution name and no fill date found on the form"]
+    assert [d.message for d in form.discrepancies] == ["表上没有找到机构名称和填表日期"]
 
 
 def test_sums_are_exact_decimals(tmp_path, rubrics, qinghai):
@@ -168,7 +168,7 @@ def test_sums_are_exact_decimals(tmp_path, rubrics, qinghai):
     assert n1 == 40
     form = path_to_form(craft(tmp_path, qinghai, values=vals, totals={"total": ("97.4", "x")}), rubrics)
     msg = next(d.message for d in form.discrepancies if d.kind == "total_mismatch")
-    assert msg == "自评 total printed 97.4, items add up to 79.6"
+    assert msg == "自评总分填 97.4，各项相加为 79.6"
 
 
 def test_arithmetic_and_row_findings_of_a_real_form_point_at_their_printed_rows(tmp_path, rubrics, qinghai):

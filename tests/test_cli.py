@@ -106,7 +106,7 @@ def test_show_prints_items_and_discrepancies(runner, inbox, tmp_path):
     assert r.exit_code == 0
     over = truth_items(ERRORS)["6.2.6"]  # the planted over_cap (truth: self 2, max 1)
     assert "institution " + truth(ERRORS)["institution"] in r.stdout
-    assert "over_cap" in r.stdout and f"6.2.6 自评 {over['self']} is above the item's max {over['cap']}" in r.stdout
+    assert "over_cap" in r.stdout and f"6.2.6 自评 {over['self']} 超过分值 {over['cap']}" in r.stdout
     missing = runner.invoke(main, ["show", "nothing-like-this", "--db", str(db)])
     assert missing.exit_code == 1 and "no form matches 'nothing-like-this'" in missing.stderr
 

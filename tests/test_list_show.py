@@ -125,12 +125,12 @@ def test_show_marks_the_rows_with_findings_and_gives_their_places_1_based(db):
     assert item_line(out, "6.2.6").startswith("! 6.2.6 ") and " 表2 行53 列6/7 " in item_line(out, "6.2.6")
     assert " 表2 行3 列6/7 " in item_line(out, "1.1.1")
     assert [line[2:8] for line in out.splitlines() if line.startswith("! ")] == ["6.2.6 "]
-    assert "  error   over_cap             6.2.6    6.2.6 自评 2 is above the item's max 1  [表2 行53 列6/7]" in out
+    assert "  error   over_cap             6.2.6    6.2.6 自评 2 超过分值 1  [表2 行53 列6/7]" in out
     assert "位置从 1 数起 (表/行/列 are 1-based here; JSON and SQLite count table/row/col from 0, pages from 1)" in out
     cli(db, "review", "accept", "1", "over_cap", "--item", "6.2.6", "--why", "agreed")
     after = cli(db, "show", "1").stdout
     assert not [line for line in after.splitlines() if line.startswith("! ")]
-    assert "6.2.6 自评 2 is above the item's max 1 (已接受 accepted)  [表2 行53 列6/7]" in after
+    assert "6.2.6 自评 2 超过分值 1 (已接受 accepted)  [表2 行53 列6/7]" in after
 
 
 def test_show_gives_the_page_of_a_pdf_row(tmp_path):

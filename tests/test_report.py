@@ -104,11 +104,11 @@ def test_html_lists_every_flagged_form_and_its_findings(db, records):
     over_cap = [r for r in page.rows if "超出分值 over_cap" in r]
     assert len(over_cap) == 1
     assert over_cap[0][:3] == ["错误 error", "超出分值 over_cap", "3.1.2"]
-    assert "3.1.2 自评 3 is above the item's max 1" in over_cap[0]
+    assert "3.1.2 自评 3 超过分值 1" in over_cap[0]
     assert "表2 行10 列6" in over_cap[0]
     total = [r for r in page.rows if "总分不符 total_mismatch" in r]
     assert total[0][:4] == ["错误 error", "总分不符 total_mismatch", "—", "总分"]
-    assert "自评 total printed 95, items add up to 89.5" in total[0]
+    assert "自评总分填 95，各项相加为 89.5" in total[0]
 
 
 def test_html_is_self_contained_chinese_and_failed_first(db):
@@ -179,7 +179,7 @@ def test_xlsx_summary_categories_and_discrepancies(db, records, tmp_path, errors
                                           "已接受 accepted", "类型名称 kind label", "栏 side"]
     over_cap = [r for r in disc.iter_rows(min_row=2, values_only=True) if r[4] == "over_cap"]
     assert over_cap == [(errors_docx, "海北州高原职业培训中心", "3.1.2", "技能人才评价设备设施管理制度及设备安全操作规程（1分）",
-                         "over_cap", "错误", "3.1.2 自评 3 is above the item's max 1",
+                         "over_cap", "错误", "3.1.2 自评 3 超过分值 1",
                          "技能人才评价设备设施管理制度及设备安全操作规程（1分）  自评「3」  督查「1」", "表2 行10 列6", None,
                          "超出分值", "自评")]
     failed = [r for r in disc.iter_rows(min_row=2, values_only=True) if r[4] == "read_failed"]
@@ -191,7 +191,7 @@ def test_md_has_summary_table_and_discrepancies(db, errors_docx):
     assert SUMMARY_MD_HEADER in md
     assert "| 2 | filled_errors.docx | 海北州高原职业培训中心 | qinghai-2024 | 95 | 82 | +13 | 2 | 0 | 需复核 flagged |" in md
     assert ("| 错误 error | 超出分值 over_cap | 3.1.2 | 技能人才评价设备设施管理制度及设备安全操作规程（1分） | "
-            "＝标准条目  自评「3」  督查「1」 | 表2 行10 列6 | 3.1.2 自评 3 is above the item's max 1 |") in md
+            "＝标准条目  自评「3」  督查「1」 | 表2 行10 列6 | 3.1.2 自评 3 超过分值 1 |") in md
     assert "| 错误 error | 总分不符 total_mismatch | — | 总分 | 自评「95」  督查「82」 | 表2 行70 列6 |" in md
     assert f"来源 {errors_docx}" in md
 
@@ -217,7 +217,7 @@ def _form(**kw) -> Form:
     it = ItemResult(code="1.1", category="甲", label="条目", max=Decimal(5), self=Decimal("97.6"),
                     inspector=Decimal("0.1"), self_raw="97.6", inspector_raw="0.1", raw_label=kw.pop("raw", "条目"),
                     self_kind="number", inspector_kind="number", provenance={"table": 0, "row": 4, "col": 2})
-    d = Discrepancy("1.1", "over_cap", "error", "1.1 自评 97.6 is above the item's max 5")
+    d = Discrepancy("1.1", "over_cap", "error", "1.1 自评 97.6 超过分值 5")
     return Form(source=kw.pop("source", "a.docx"), sha256="x", status="flagged", rubric="r", institution="机构",
                 items=[it], discrepancies=[d], printed=[PrintedTotal("total", Decimal("97.6"), Decimal("0.1"))], **kw)
 

@@ -99,7 +99,7 @@ def make_old_db(path) -> None:
                         "inspector_raw": "1", "self_kind": "number", "inspector_kind": "number",
                         "raw_label": "条目", "match_score": 100.0, "table_no": 0, "row_no": 1, "col_no": 4})
     db["discrepancies"].insert({"form_id": 1, "item": "1.1", "kind": "over_cap", "severity": "error",
-                                "message": "1.1 自评 3 is above the item's max 1", "accepted": 0})
+                                "message": "1.1 自评 3 超过分值 1", "accepted": 0})
     db.conn.close()
 
 
@@ -119,7 +119,7 @@ def test_open_db_adds_the_new_columns_to_a_database_of_the_previous_version(tmp_
         ("1.1", Decimal(3), Decimal(1), None, None, [])]
     assert form.findings == []
     assert [(d.kind, d.item, d.message, d.side, d.row, d.total, d.category) for d in form.discrepancies] == [
-        ("over_cap", "1.1", "1.1 自评 3 is above the item's max 1", None, None, None, None)]
+        ("over_cap", "1.1", "1.1 自评 3 超过分值 1", None, None, None, None)]
     # A migrated database takes the new fields, and opening it again changes nothing.
     fid = save_form(db, Form(source="new.docx", sha256="1" * 64, findings=[Finding("unknown_column", "市州初审")]))
     again = open_db(path)

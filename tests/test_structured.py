@@ -86,9 +86,9 @@ def test_total_mismatch_carries_the_total_its_side_and_the_printed_row():
                PrintedTotal("grand", D(3), D(4), "3", "4", provenance=GRAND_ROW)]
     f = apply_checks(form([item("1.1"), item("1.2")], printed=printed))
     assert [(d.kind, d.message) for d in f.discrepancies] == [
-        ("total_mismatch", "自评 total printed 5, items add up to 2"),
-        ("total_mismatch", "自评 合计 printed 3, but total 5 + 加分 1 - 减分 0 = 6"),
-        ("total_mismatch", "督查 合计 printed 4, but total 2 + 加分 1 - 减分 0 = 3")]
+        ("total_mismatch", "自评总分填 5，各项相加为 2"),
+        ("total_mismatch", "自评合计填 3，但总分 5 + 加分 1 - 减分 0 = 6"),
+        ("total_mismatch", "督查合计填 4，但总分 2 + 加分 1 - 减分 0 = 3")]
     assert structured(f) == [("total_mismatch", None, "error", "self", TOTAL_ROW, "total", None),
                              ("total_mismatch", None, "error", "self", GRAND_ROW, "grand", None),
                              ("total_mismatch", None, "error", "inspector", GRAND_ROW, "grand", None)]
@@ -100,7 +100,7 @@ def test_subtotal_mismatch_carries_subtotal_its_category_side_and_row():
                PrintedTotal("subtotal", D(2), D(2), "2", "2", category="甲", provenance={"table": 0, "row": 6})]
     f = apply_checks(form([item("1.1"), item("1.2"), item("2.1", "1", "1", category="乙"),
                            item("2.2", "1", "1", category="乙")], printed=printed))
-    assert [d.message for d in f.discrepancies] == ["乙 督查 小计 printed 9, items add up to 2"]
+    assert [d.message for d in f.discrepancies] == ["乙 督查小计填 9，各项相加为 2"]
     assert structured(f) == [("subtotal_mismatch", None, "error", "inspector", sub_row, "subtotal", "乙")]
 
 
@@ -165,7 +165,7 @@ def test_printed_max_is_read_by_the_one_number_reader():
     f = apply_checks(form([item("1.1", max="5", printed_max="６．０分"), item("1.2", printed_max="2分"),
                            item("1.3", printed_max="1 1")]))
     assert [(d.kind, d.item, d.message) for d in f.discrepancies] == [
-        ("max_mismatch", "1.1", "1.1 printed 分值 6, the rubric says 5")]
+        ("max_mismatch", "1.1", "1.1 表上分值 6，评分细则为 5")]
 
 
 def rich_form() -> Form:
@@ -243,7 +243,7 @@ def test_json_export_keeps_the_old_fields_first_then_the_new_ones():
     assert {tuple(d) for d in rec["discrepancies"]} == {tuple(DISCREPANCY_FIELDS)}
     total = next(d for d in rec["discrepancies"] if d["kind"] == "total_mismatch")
     assert total == {"item": None, "kind": "total_mismatch", "severity": "error",
-                     "message": "自评 total printed 9, items add up to 5", "accepted": False, "side": "self",
+                     "message": "自评总分填 9，各项相加为 5", "accepted": False, "side": "self",
                      "row": TOTAL_ROW, "total": "total", "category": None}
 
 
