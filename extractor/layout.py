@@ -247,8 +247,8 @@ def table_to_rows(table: Table, cols: Columns, first: int, layout: Layout, vocab
             elif row.content:
                 row.label = row.content
         if row.kind == ITEM:
-            row.findings += [Finding("column_conflict", f"the cell {c.text.strip()!r} lies outside every column of "
-                                     "the header: its value was not read") for c in outside
+            row.findings += [Finding("column_conflict", f"单元格「{c.text.strip()}」在表头各栏之外："
+                                     "其值未读取") for c in outside
                              if c.row == r and parse_number(c.text) is not None]
         layout.rows.append(row)
 
@@ -286,9 +286,9 @@ def _build_row(table: int, r: int, cols: Columns, by_col: dict[int, list[Cell]],
         own = [(hc, c) for hc, c in pairs if c.row == r]
         filled = [(hc, c) for hc, c in own if flat(c.text)]
         if len({flat(c.text) for _, c in filled}) > 1 and h.role in (SELF, INSPECTOR, DEDUCTION, MAX):
-            shown = "、".join(repr(c.text.strip()) for _, c in filled)
-            row.findings.append(Finding("column_conflict", f"{len(filled)} cells ({shown}) compete for the "
-                                        f"{h.text or h.role} column", h.side))
+            shown = "、".join(f"「{c.text.strip()}」" for _, c in filled)
+            row.findings.append(Finding("column_conflict", f"{len(filled)} 个单元格（{shown}）同属「{h.text or h.role}」"
+                                        "一栏：其值未定", h.side))
         chosen = (filled or own or [(None, None)])[0][1]
         if chosen is None and h.role != MAX:
             continue
@@ -310,8 +310,8 @@ def _build_row(table: int, r: int, cols: Columns, by_col: dict[int, list[Cell]],
         sides = sorted({h.side for h in hs if h.side}) or [None]
         names = " / ".join(h.text or h.role for h in hs)
         for side in sides:
-            row.findings.append(Finding("column_conflict", f"the cell {c.text.strip()!r} lies across the columns "
-                                        f"{names}: its value was not taken for either", side))
+            row.findings.append(Finding("column_conflict", f"单元格「{c.text.strip()}」横跨 {names} 两栏："
+                                        "两栏都未取其值", side))
     return row
 
 
@@ -348,10 +348,9 @@ def _unknown_columns(unknown: dict[int, tuple[int, HeaderColumn, list[str]]]) ->
         numbers = [t for t in texts if parse_number(t) is not None]
         if len(numbers) < DEFAULT_UNKNOWN_COLUMN_MIN_NUMBERS:
             continue
-        name = repr(h.text) if h.text else "without a header"
-        out.append(Finding("unknown_column", f"column {name} (表{table + 1} 列{h.k0 + 1}) holds {len(numbers)} "
-                           "numbers, but its header names no known role: its values were not read (add the word to "
-                           "the rubric's [layout] section)"))
+        name = f"「{h.text}」" if h.text else "（无表头）"
+        out.append(Finding("unknown_column", f"栏目{name}（表{table + 1} 列{h.k0 + 1}）有 {len(numbers)} 个数字，"
+                           "但表头不是已知栏目：其值未读取（可把这个词加到评分细则的 [layout] 部分）"))
     return out
 
 

@@ -173,7 +173,7 @@ def test_two_cells_under_one_score_header_compete(tmp_path):
     ], "merge": [((0, 4), (0, 5))]}])
     first, second = L.document_to_layout(path_to_document(p)).items
     assert [(f.kind, f.side) for f in first.findings] == [("column_conflict", "inspector")]
-    assert "'4'、'3'" in first.findings[0].message
+    assert first.findings[0].message == "2 个单元格（「4」、「3」）同属「督查结果」一栏：其值未定"
     assert (second.inspector_text, second.findings) == ("1", [])
 
 
@@ -200,7 +200,7 @@ def test_a_numeric_column_with_an_unknown_header_is_reported_not_dropped(tmp_pat
     ]}])
     lay = L.document_to_layout(path_to_document(p))
     assert [(f.kind, f.side) for f in lay.findings] == [("unknown_column", None)]
-    assert lay.findings[0].message.startswith("column '市州初审' (表1 列5) holds 2 numbers")
+    assert lay.findings[0].message.startswith("栏目「市州初审」（表1 列5）有 2 个数字")
     assert [(r.self_text, r.inspector_text) for r in lay.items] == [("5", "4"), ("1", "0.5")]
 
 

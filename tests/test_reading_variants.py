@@ -78,7 +78,7 @@ def test_a_numeric_column_nobody_knows_is_a_warning_naming_it(tmp_path, rubrics)
     assert values(form, "inspector") == expected("inspector")
     assert kinds(form) == diffs() + [(None, "unknown_column")]
     (d,) = [d for d in form.discrepancies if d.kind == "unknown_column"]
-    assert d.severity == "warning" and "'市州初审' (表1 列7) holds 67 numbers" in d.message
+    assert d.severity == "warning" and "栏目「市州初审」（表1 列7）有 67 个数字" in d.message
     assert form.status == "flagged"
 
 
