@@ -94,6 +94,12 @@ def main() -> None:
             by_ext.setdefault(Path(name.split("!")[0]).suffix.lower(), []).append(name)
         for ext, names in sorted(by_ext.items()):
             sets.append((f"generated {ext}", Path(gen), truth, names))
+        from samples.sheets import generate_sheets  # openpyxl, LibreOffice-recalculated, .xls and .ods workbooks
+
+        sheets = Path(gen) / "sheets"
+        sheet_truth = generate_sheets(sheets, seed=args.seed)
+        (sheets / "truth.json").unlink()
+        sets.append(("generated spreadsheets (.xlsx, .xls, .ods)", sheets, sheet_truth, None))
         if (SHARED / "samples" / "truth.json").exists():
             shared_truth = json.loads((SHARED / "samples" / "truth.json").read_text(encoding="utf-8"))
             sets.append(("shared samples", SHARED / "samples" / "forms", shared_truth, None))
@@ -106,6 +112,7 @@ def main() -> None:
                 b = run_set(folder, t, names, scorer)
             print(fmt_row(name, r))
             print(fmt_row(f"{name} — baseline (exact labels)", b))
+            print(f"    {name}: silent wrong {r['silent']} (baseline {b['silent']})", file=sys.stderr)
             if args.misses:
                 for m in r["misses"][:30]:
                     print("   ", m, file=sys.stderr)

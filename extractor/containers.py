@@ -38,7 +38,8 @@ DEFAULT_MAX_DEPTH = 3  # containers inside containers: a.zip!b.zip!c.zip!form.do
 DEFAULT_MAX_MEMBERS = 500  # files in one input, nested containers included
 
 # Suffixes whose members are never "not a form", whatever content type the mailer claimed.
-FORM_SUFFIXES = (".docx", ".docm", ".doc", ".wps", ".rtf", ".pdf") + CONTAINER_SUFFIXES
+FORM_SUFFIXES = (".docx", ".docm", ".doc", ".wps", ".rtf", ".pdf", ".xlsx", ".xlsm", ".xls", ".et", ".ods"
+                 ) + CONTAINER_SUFFIXES
 # Attachments that are obviously not forms: yielded as skipped, with the reason.
 NOT_FORM_SUFFIXES = frozenset({
     ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".heic", ".heif", ".svg", ".ico",

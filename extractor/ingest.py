@@ -178,7 +178,7 @@ def read_task(path: str, source: str, sha: str, rubric_id: str | None) -> Form |
         supervisor.send(("pages", pages))
     try:
         forms = path_to_forms(p, _RUBRICS, source=source, rubric_id=rubric_id, sha256=sha)
-        return forms[0] if len(forms) == 1 else forms
+        return forms[0] if isinstance(forms, list) and len(forms) == 1 else forms
     except MemoryError:
         raise  # the supervisor words it with the ceiling
     except Exception as e:  # noqa: BLE001 - one bad file must never stop the batch

@@ -30,7 +30,7 @@ MAX_SHEETS = 50  # worksheets of one workbook (every one is parsed)
 MAX_SHEET_CELLS = 200_000  # <c> elements of one sheet (a form fills a few thousand)
 MAX_WORKBOOK_CELLS = 500_000  # <c> elements of all sheets together
 MAX_SHEET_GRID = 250_000  # grid positions (rows x columns) of one sheet's tables, merged ranges included
-MAX_SPREADSHEET_PART_BYTES = 32 * 1024 * 1024  # one XML part (sheet, shared strings, styles), decompressed
+MAX_SPREADSHEET_PART_BYTES = 16 * 1024 * 1024  # one XML part (sheet, shared strings, styles), decompressed
 MAX_SPREADSHEET_BYTES = 100 * 1024 * 1024  # all parts together, decompressed
 
 # --- images and pages rendered for OCR ----------------------------------------------------------------

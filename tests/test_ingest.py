@@ -124,14 +124,14 @@ def test_a_file_over_the_time_limit_fails_and_the_batch_goes_on(tmp_path, rubric
     import extractor.ingest as ing
 
     slow, fast = make_form(tmp_path / "slow.docx", seed=1), make_form(tmp_path / "fast.docx", seed=2)
-    real = ing.path_to_form
+    real = ing.path_to_forms
 
     def sometimes_slow(path, *a, **k):
         if path.name == "slow.docx":
             time.sleep(5)
         return real(path, *a, **k)
 
-    monkeypatch.setattr(ing, "path_to_form", sometimes_slow)
+    monkeypatch.setattr(ing, "path_to_forms", sometimes_slow)
     db = open_db(tmp_path / "s.db")
     s = ingest(db, [str(slow), str(fast)], rubrics, jobs=1, timeout=1)
     assert [(Path(src).name, out) for src, out, _ in s.results] == [("slow.docx", "failed"), ("fast.docx", "ok")]
@@ -226,7 +226,7 @@ def test_scans_get_time_per_page_counted_before_reading(tmp_path, rubrics, monke
         time.sleep(4 if path.suffix == ".tif" else 60)
         return Form(source=source, sha256=sha256, status="failed", error="read slowly")
 
-    monkeypatch.setattr(ing, "path_to_form", slow)
+    monkeypatch.setattr(ing, "path_to_forms", slow)
     db = open_db(tmp_path / "s.db")
     s = ingest(db, [str(tif), str(pdf)], rubrics, jobs=2, timeout=2, page_timeout=3)
     assert s.results == [

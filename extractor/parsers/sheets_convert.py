@@ -73,6 +73,8 @@ def sniff_sheet(head: bytes) -> str | None:
     if text.startswith((b"<html", b"<!doctype html", b"<table", b"<meta")) or (
             text.startswith(b"<") and (b"<html" in text[:2048] or b"<table" in text[:2048])):
         return "html"
+    if head.startswith((b"%PDF", b"{\\rtf")):  # text-like, but no table of values
+        return None
     if head and _decode(head[:4096], partial=True) is not None:
         return "text"
     return None

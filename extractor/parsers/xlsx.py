@@ -107,6 +107,7 @@ class XlsxParser(Parser):
             if ws is None:
                 continue
             doc = grid_to_document(_worksheet_to_grid(ws, info), kind)
+            doc.page_lines = _page_lines(ws)
             out.append(Sheet(info.name, info.state != "visible", doc))
         book.close()
         return out
@@ -133,6 +134,17 @@ def _load(path: Path):
         raise ParseError(f"not a readable Excel workbook ({e}): {RESAVE}") from None
     except Exception as e:  # noqa: BLE001 - openpyxl raises many kinds on a damaged file
         raise ParseError(f"not a readable Excel workbook ({type(e).__name__}: {str(e)[:80]}): {RESAVE}") from None
+
+
+def _page_lines(ws) -> list[str]:
+    """The sheet's printed page header and footer texts (where a cover field may sit), codes (&P, &D) removed."""
+    out: list[str] = []
+    for hf in (ws.oddHeader, ws.oddFooter, ws.evenHeader, ws.evenFooter, ws.firstHeader, ws.firstFooter):
+        for part in (hf.left, hf.center, hf.right):
+            text = re.sub(r"&[A-Za-z]", "", part.text or "").replace("&&", "&").strip()
+            if text and text not in out:
+                out.append(text)
+    return out
 
 
 def sheet_ref(name: str) -> str:

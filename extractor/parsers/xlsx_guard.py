@@ -55,48 +55,44 @@ class _Budget:
         self.left = MAX_SPREADSHEET_BYTES
 
 
-def _stream(z: zipfile.ZipFile, name: str, budget: _Budget):
-    """Yield the part's bytes a chunk at a time, refusing it (ParseError) past the part and workbook limits."""
-    info = z.getinfo(name)
-    if info.compress_type not in _ZIP_METHODS:
-        raise ParseError(f"the workbook's part {name} is compressed with a method Excel never writes: {RESAVE}")
-    too_large = (f"the workbook is too large to read (more than {MAX_SPREADSHEET_PART_BYTES // (1024 * 1024)} MB "
-                 f"of XML in {name}, or {MAX_SPREADSHEET_BYTES // (1024 * 1024)} MB in all): send the form alone")
-    if info.file_size > MAX_SPREADSHEET_PART_BYTES or info.file_size > budget.left:
-        raise ParseError(too_large)
-    seen = 0
-    head = b""
-    with z.open(info) as f:
-        while chunk := f.read(READ_CHUNK):
-            seen += len(chunk)
-            budget.left -= len(chunk)
-            if seen > MAX_SPREADSHEET_PART_BYTES or budget.left < 0:
-                raise ParseError(too_large)
-            if len(head) < 65536:
-                head += chunk[:65536]
-                flat = head.replace(b"\x00", b"").upper()
-                if b"<!DOCTYPE" in flat or b"<!ENTITY" in flat:
-                    raise ParseError(f"the workbook's part {name} declares a DTD, which Excel never writes: {RESAVE}")
-            yield chunk
+class _Part:
+    """One zip part opened for reading, refused (ParseError) once past the part or workbook limits or when it
+    declares a DTD; a file-like object for lxml, so nothing is held beyond what the parser keeps."""
 
+    def __init__(self, z: zipfile.ZipFile, name: str, budget: _Budget) -> None:
+        info = z.getinfo(name)
+        if info.compress_type not in _ZIP_METHODS:
+            raise ParseError(f"the workbook's part {name} is compressed with a method Excel never writes: {RESAVE}")
+        self.name, self.budget, self.seen, self.head = name, budget, 0, b""
+        if info.file_size > MAX_SPREADSHEET_PART_BYTES or info.file_size > budget.left:
+            raise ParseError(self._too_large())
+        self.f = z.open(info)
 
-class _Feed:
-    """A file-like view of a part's chunks for lxml's iterparse."""
-
-    def __init__(self, chunks) -> None:
-        self.chunks, self.buf = chunks, b""
+    def _too_large(self) -> str:
+        return (f"the workbook is too large to read (more than {MAX_SPREADSHEET_PART_BYTES // (1024 * 1024)} MB "
+                f"of XML in {self.name}, or {MAX_SPREADSHEET_BYTES // (1024 * 1024)} MB in all): send the form alone")
 
     def read(self, n: int = -1) -> bytes:
-        while n < 0 or len(self.buf) < n:
-            nxt = next(self.chunks, None)
-            if nxt is None:
-                break
-            self.buf += nxt
-        if n < 0:
-            out, self.buf = self.buf, b""
-        else:
-            out, self.buf = self.buf[:n], self.buf[n:]
-        return out
+        chunk = self.f.read(READ_CHUNK if n is None or n < 0 else min(n, READ_CHUNK))
+        self.seen += len(chunk)
+        self.budget.left -= len(chunk)
+        if self.seen > MAX_SPREADSHEET_PART_BYTES or self.budget.left < 0:
+            raise ParseError(self._too_large())
+        if len(self.head) < 65536:
+            self.head += chunk[:65536]
+            flat = self.head.replace(b"\x00", b"").upper()
+            if b"<!DOCTYPE" in flat or b"<!ENTITY" in flat:
+                raise ParseError(f"the workbook's part {self.name} declares a DTD, which Excel never writes: {RESAVE}")
+        return chunk
+
+    def drain(self) -> bytes:
+        out = bytearray()
+        while chunk := self.read():
+            out += chunk
+        return bytes(out)
+
+    def close(self) -> None:
+        self.f.close()
 
 
 def _parser_kwargs() -> dict:
@@ -104,7 +100,11 @@ def _parser_kwargs() -> dict:
 
 
 def _small_xml(z: zipfile.ZipFile, name: str, budget: _Budget) -> etree._Element:
-    data = b"".join(_stream(z, name, budget))
+    part = _Part(z, name, budget)
+    try:
+        data = part.drain()
+    finally:
+        part.close()
     try:
         return etree.fromstring(data, etree.XMLParser(**_parser_kwargs()))
     except etree.XMLSyntaxError as e:
@@ -147,17 +147,27 @@ def _sheets(z: zipfile.ZipFile, budget: _Budget) -> list[SheetInfo]:
     return out
 
 
+def _tags(name: str) -> tuple[str, str]:
+    return f"{{{MAIN}}}{name}", f"{{{STRICT}}}{name}"
+
+
+_ROW, _C, _MERGE, _F, _V = (_tags(n) for n in ("row", "c", "mergeCell", "f", "v"))
+
+
 def _scan_sheet(z: zipfile.ZipFile, sheet: SheetInfo, budget: _Budget, total: list[int]) -> None:
     """Count the sheet's cells and merged area, record its formulas; raise ParseError over a limit."""
     row = col = 0
     merged = 0
+    part = _Part(z, sheet.part, budget)
     try:
-        for _, el in etree.iterparse(_Feed(_stream(z, sheet.part, budget)), events=("end",), **_parser_kwargs()):
-            tag = _local(el.tag)
-            if tag == "row":
-                row = int(el.get("r") or row + 1)
-                col = 0
-            elif tag == "c":
+        for event, el in etree.iterparse(part, events=("start", "end"), tag=(*_ROW, *_C, *_MERGE),
+                                         **_parser_kwargs()):
+            tag = el.tag
+            if event == "start":
+                if tag in _ROW:  # a cell without an address takes the next column of this row
+                    row, col = int(el.get("r") or row + 1), 0
+                continue
+            if tag in _C:
                 ref = el.get("r")
                 r, col = coordinate_to_tuple(ref) if ref else (row, col + 1)
                 sheet.cells += 1
@@ -166,30 +176,28 @@ def _scan_sheet(z: zipfile.ZipFile, sheet: SheetInfo, budget: _Budget, total: li
                     raise ParseError(f"the sheet {sheet.name!r} holds more than {MAX_SHEET_CELLS} cells (or the "
                                      f"workbook more than {MAX_WORKBOOK_CELLS}): a form has a few thousand; delete "
                                      "what is not the form and send it again")
-                f = next((x for x in el if _local(x.tag) == "f"), None)
+                f = next((x for x in el if x.tag in _F), None)
                 if f is not None:
-                    v = next((x for x in el if _local(x.tag) == "v"), None)
+                    v = next((x for x in el if x.tag in _V), None)
                     cached = v is not None and (bool(v.text) or el.get("t") == "str")
                     sheet.formulas[(r, col)] = ((f.text or "").strip(), cached)
-            elif tag == "mergeCell":
+                continue
+            if tag in _MERGE:
                 c0, r0, c1, r1 = range_boundaries(el.get("ref") or "")
                 merged += (r1 - r0 + 1) * (c1 - c0 + 1)
                 if merged > MAX_SHEET_GRID:
                     raise ParseError(f"the sheet {sheet.name!r} merges more than {MAX_SHEET_GRID} cells: a form "
                                      "merges a few hundred; unmerge what is not the form and send it again")
-            else:
-                continue
-            if tag != "c" or el.getparent() is None or _local(el.getparent().tag) != "row":
-                el.clear()
-            if tag == "row":
-                el.clear()
-                parent = el.getparent()
-                while parent is not None and el.getprevious() is not None:
-                    del parent[0]
+            el.clear()  # a row's cells go with it: nothing read stays in memory
+            parent = el.getparent()
+            while parent is not None and el.getprevious() is not None:
+                del parent[0]
     except etree.XMLSyntaxError as e:
         raise ParseError(f"the sheet {sheet.name!r} is broken ({e.msg}): {RESAVE}") from None
     except (ValueError, TypeError) as e:
         raise ParseError(f"the sheet {sheet.name!r} has a broken cell address ({e}): {RESAVE}") from None
+    finally:
+        part.close()
 
 
 def path_to_sheet_infos(path: Path) -> list[SheetInfo]:
@@ -200,8 +208,10 @@ def path_to_sheet_infos(path: Path) -> list[SheetInfo]:
         with open_regular(path) as f, zipfile.ZipFile(f) as z:
             for part in ("xl/sharedStrings.xml", "xl/styles.xml"):
                 if part in z.namelist():
-                    for _ in _stream(z, part, budget):
+                    reader = _Part(z, part, budget)
+                    while reader.read():
                         pass
+                    reader.close()
             sheets = _sheets(z, budget)
             total = [0]
             for s in sheets:
