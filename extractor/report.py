@@ -13,20 +13,64 @@ import re
 from typing import Any
 
 from .form import Form
-from .report_html import esc, finding_to_html, form_to_html, forms_to_html, summary_to_html  # noqa: F401
+from .report_html import (  # noqa: F401
+    esc,
+    finding_to_html,
+    form_to_cards,
+    form_to_html,
+    forms_to_html,
+    item_to_card,
+    summary_to_html,
+)
 from .report_model import (  # noqa: F401 - the public names of the report, importable from here
-    CORRECTION_HEADER, DASH, FINDING_HEADER, JUDGMENT_ORDER, KIND_LABEL, NOTE_LABEL, SEVERITY_LABEL, SIDE_LABEL,
-    STATUS_LABEL, SUMMARY_HEADER, TOTAL_LABEL, ZERO_BASED_NOTE, Correction, Finding, FormRow, Summary, accepted_to_text,
-    correction_to_cells, counts_line, db_to_forms, discrepancy_to_finding, facts, finding_to_cells, form_to_corrections,
-    form_to_findings, form_to_open_kinds, form_to_summary, forms_to_detailed, forms_to_summaries, heading, kind_to_label,
-    needs_detail, open_kind_to_text, provenance_to_where, short_source, sorted_forms, sources_to_folder,
+    CORRECTION_HEADER,
+    DASH,
+    FINDING_HEADER,
+    JUDGMENT_ORDER,
+    KIND_LABEL,
+    NOTE_LABEL,
+    SEVERITY_LABEL,
+    SIDE_LABEL,
+    STATUS_LABEL,
+    SUMMARY_HEADER,
+    TOTAL_LABEL,
+    ZERO_BASED_NOTE,
+    Correction,
+    Finding,
+    FormRow,
+    Summary,
+    accepted_to_text,
+    correction_to_cells,
+    counts_line,
+    db_to_forms,
+    discrepancy_to_finding,
+    facts,
+    finding_to_cells,
+    form_to_corrections,
+    form_to_findings,
+    form_to_open_kinds,
+    form_to_summary,
+    forms_to_detailed,
+    forms_to_summaries,
+    heading,
+    kind_to_label,
+    needs_detail,
+    open_kind_to_text,
+    provenance_to_where,
+    short_source,
+    sorted_forms,
+    sources_to_folder,
     summary_to_cells,
 )
 from .report_xlsx import (  # noqa: F401
-    form_to_category_scores, forms_to_xlsx, rows_to_sheet, rubric_forms_to_rows, sheet_title, xlsx_value,
+    form_to_category_scores,
+    forms_to_xlsx,
+    rows_to_sheet,
+    rubric_forms_to_rows,
+    sheet_title,
+    xlsx_value,
 )
 from .terminal import safe
-
 
 # Every way a line ends in markdown (LF, CR, CRLF) or in a terminal showing it (VT, FF, NEL, U+2028/9): one space,
 # so a cell can never end its row and start a forged one.

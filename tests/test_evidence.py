@@ -146,7 +146,7 @@ def test_every_flagged_pdf_item_has_a_png_of_its_row_with_both_score_cells_outli
         assert f"第{page}页 表1 第" in body
 
 
-def test_pages_are_rendered_once_and_only_asked_items_get_evidence(pdf_db):
+def test_only_the_items_asked_for_get_evidence(pdf_db):
     db, _pdf, _ = pdf_db
     form = load_form(open_db(db, readonly=True), 1)
     ev = form_to_evidence(1, form, items=["1.1.1", "3.1.2"])
