@@ -16,7 +16,7 @@ import click
 
 import rubric as rubric_pkg
 from extractor import __version__
-from extractor.store import DEFAULT_DB, DiskFull, StoreError
+from extractor.store_errors import DEFAULT_DB, DiskFull, StoreError
 from extractor.terminal import safe, safe_json
 
 db_option = click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, type=click.Path(dir_okay=False),

@@ -26,9 +26,10 @@ import sqlite_utils
 
 from .form import Discrepancy, ExtraRow, Finding, Form, ItemResult, PrintedTotal
 from .stamp import current as reader_stamp
+from .store_errors import DEFAULT_DB as DEFAULT_DB  # re-exported: the store's default file
+from .store_errors import DiskFull, NoDatabase, NotSelfevalDatabase, StoreError
 from .views import VIEWS, ensure_views
 
-DEFAULT_DB = "selfeval.db"
 DEFAULT_BUSY_TIMEOUT_MS = 30_000
 APPLICATION_ID = 0x53454C46  # "SELF": what `PRAGMA application_id` says in every selfeval database
 # 1: the first schema (commits 761ebdf to aa40187); 2: structured discrepancies, notes and findings (3f0c963);
@@ -86,31 +87,6 @@ V1_COLUMNS = {
     "corrections": {"id", "form_id", "item", "action", "field", "value", "previous", "kind", "who", "at", "why"},
 }
 NEW_DATABASE = 0  # the schema version of an empty file: nothing in it yet
-
-
-class StoreError(Exception):
-    """A database that cannot be used as asked; the message is one line that names the file and the fix."""
-
-
-class NotSelfevalDatabase(StoreError):
-    """The file is not SQLite, or SQLite of another application: nothing was written to it."""
-
-
-class NoDatabase(StoreError):
-    """A read-only command found no database (or an empty one) at the path."""
-
-
-class DiskFull(StoreError):
-    """A write failed for want of space; the transaction was rolled back, so every form stored before is kept."""
-
-    def __init__(self, path: str, stored: int | None, again: str = "run ingest again") -> None:
-        self.path, self.stored = path, stored
-        kept = f"the {stored} form(s) stored so far are kept" if stored is not None else "the forms stored so far are kept"
-        super().__init__(f"the disk is full: cannot write {path}; {kept}; free space and {again}")
-
-    def again(self, what: str) -> DiskFull:
-        """Given what the user should run again, return this error saying so."""
-        return DiskFull(self.path, self.stored, what)
 
 
 def _connect(target: str, uri: bool = False) -> sqlite3.Connection:

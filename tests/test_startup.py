@@ -1,0 +1,21 @@
+"""`selfeval --help` loads no heavy library: start-up cost is what the user waits for on every command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HEAVY = ("sqlite_utils", "numpy", "jieba", "rapidfuzz", "pdfplumber", "docx", "openpyxl", "PIL", "starlette")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_help_imports_no_heavy_library():
+    code = ("import sys\nsys.argv = ['selfeval', '--help']\nimport cli\ntry:\n    cli.main()\nexcept SystemExit:\n"
+            f"    pass\nimport json\nprint(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                         encoding="utf-8")
+    assert out.returncode == 0, out.stderr
+    assert "Usage: selfeval" in out.stdout
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
