@@ -288,11 +288,13 @@ def uncached_totals(layout: L.Layout) -> list[Finding]:
     """Given the layout, return a form-level finding for each printed total whose spreadsheet formula has no saved
     value: it reads blank, and no arithmetic check would look at it."""
     out = []
+    names = {L.TOTAL: "总分", L.BONUS: "加分", L.PENALTY: "减分", L.GRAND: "合计", L.SUBTOTAL: "小计"}
     for row in layout.rows:
-        if row.kind in (L.TOTAL, L.BONUS, L.PENALTY, L.GRAND, L.SUBTOTAL):
+        if row.kind in names:
             for side, name, cell in (("self", "自评", row.self_cell), ("inspector", "督查", row.inspector_cell)):
                 if cell is not None and cell.doubt_kind == "formula_uncached":
-                    out.append(Finding("formula_uncached", f"{row.kind} {name} {cell.ref or ''} {cell.doubt}", side))
+                    out.append(Finding("formula_uncached", f"{names[row.kind]}{name} {cell.ref or ''}：{cell.doubt}",
+                                       side))
     return out
 
 

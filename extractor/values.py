@@ -70,8 +70,10 @@ def row_to_side_value(row: Row, side: str, max_: Decimal | None, judgments: tupl
             out.findings.append(Finding("column_conflict", f"{code} {name} 得分 {fmt(s.value)} but 扣分 "
                                         f"{fmt(d.value)} of {fmt(max_)} gives {fmt(max_ - d.value)}", side))
     if out.cell is not None and out.cell.doubt and (out.kind not in (None, "blank") or out.cell.doubt_kind):
-        out.findings.append(Finding(out.cell.doubt_kind or "low_confidence_value", f"{code} {name} "
-                                    f"{out.cell.text.strip()!r} was {out.cell.doubt}", side))
+        c = out.cell
+        message = (f"{code} {name} {c.ref}「{c.text.strip()}」：{c.doubt}" if c.ref  # a spreadsheet cell
+                   else f"{code} {name} {c.text.strip()!r} was {c.doubt}")
+        out.findings.append(Finding(c.doubt_kind or "low_confidence_value", message, side))
     for f in out.findings:
         f.side = side
     if note_cell is not None and note_cell.text.strip() and not out.note:

@@ -95,8 +95,8 @@ def test_openpyxl_totals_are_uncached_and_libreoffices_are_saved(read):
     recalc = by_key["qh_sheet_recalc_06.xlsx"]
     assert recalc["totals"]["self"] == recalc["totals"]["self_computed"]
     merged = by_key["qh_sheet_merged_01.xlsx"]
-    assert [d["message"].split(" left blank")[0] for d in merged["discrepancies"] if d["kind"] == "formula_uncached"
-            ] == ["total 自评 自评表!F82", "total 督查 自评表!G82", "grand 自评 自评表!F85", "grand 督查 自评表!G85"]
+    assert [d["message"].split("：")[0] for d in merged["discrepancies"] if d["kind"] == "formula_uncached"
+            ] == ["总分自评 自评表!F82", "总分督查 自评表!G82", "合计自评 自评表!F85", "合计督查 自评表!G85"]
     assert merged["totals"]["self"] is None
 
 

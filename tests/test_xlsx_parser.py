@@ -132,7 +132,7 @@ def test_a_sheet_name_that_is_no_single_word_is_quoted_in_refs(tmp_path):
     (5, "0.00", "5.00", None),
     (1417, "#,##0", "1417", None),
     (-2.5, "0.0;[Red]-0.0", "-2.5", None),
-    (4.4, "0", "4", "shown as 4 by its number format '0', but the cell holds 4.4"),
+    (4.4, "0", "4", "按数字格式「0」显示为 4，单元格实际为 4.4 (the number format hides digits)"),
     (0.5, "0%", "50%", None),
 ])
 def test_numbers_read_as_their_format_shows_them(value, fmt, text, doubt):
@@ -174,8 +174,8 @@ def test_formulas_give_their_saved_values_and_a_formula_saved_without_one_is_a_d
     assert (cell_at(doc, "Sheet!C3").text, cell_at(doc, "Sheet!C3").doubt) == ("", None)
     unsaved = cell_at(doc, "Sheet!C2")
     assert (unsaved.text, unsaved.doubt_kind) == ("", "formula_uncached")
-    assert unsaved.doubt == ("left blank: its formula =3-1 has no saved value (open the file in Excel or WPS, save "
-                             "it and send it again)")
+    assert unsaved.doubt == ("公式 =3-1 没有保存计算结果，读作空白：请用 Excel 或 WPS 打开、保存后重新发送 (the formula "
+                             "was saved without its value)")
     assert cell_at(doc, "Sheet!C4").doubt_kind == "formula_uncached"
 
 
@@ -233,7 +233,8 @@ def test_a_float_hidden_by_its_format_is_read_as_shown_and_flagged(tmp_path):
     item = next(i for i in rec["items"] if i["code"] == "1.1.1")
     assert (item["self"], item["self_cell"]["number_format"]) == (0, "0")
     assert [d["message"] for d in rec["discrepancies"] if d["item"] == "1.1.1" and d["kind"] == "low_confidence_value"
-            ] == ["1.1.1 自评 '0' was shown as 0 by its number format '0', but the cell holds 0.4"]
+            ] == [f"1.1.1 自评 {item['self_cell']['ref']}「0」：按数字格式「0」显示为 0，单元格实际为 0.4 (the number "
+                  "format hides digits)"]
 
 
 def two_form_book(path: Path, hide_second: bool = False) -> Path:

@@ -91,6 +91,6 @@ def number_to_text(value: float | int, number_format: str) -> tuple[str, str | N
         shown = shown.scaleb(-2 * percent)
     doubt = None
     if abs(shown - stored) > NOISE * max(Decimal(1), abs(stored)):
-        doubt = (f"shown as {text} by its number format {number_format!r}, but the cell holds "
-                 f"{_plain(stored.normalize())}")
+        doubt = (f"按数字格式「{number_format}」显示为 {text}，单元格实际为 {_plain(stored.normalize())} (the number "
+                 "format hides digits)")
     return text, doubt

@@ -31,8 +31,8 @@ from .xlsx_guard import RESAVE, SheetInfo, path_to_sheet_infos
 # A trailing one-cell row is a note (not an item row whose scores are blank) when its cell starts in the block's
 # first column or is at least this wide (share of the block).
 DEFAULT_LINE_SHARE = 0.6
-UNCACHED = ("left blank: its formula ={formula} has no saved value (open the file in Excel or WPS, save it and "
-            "send it again)")
+UNCACHED = ("公式 ={formula} 没有保存计算结果，读作空白：请用 Excel 或 WPS 打开、保存后重新发送 (the formula was saved "
+            "without its value)")
 PASSWORD_PROTECTED_BOOK = "the workbook is password-protected: remove the password and send it again"
 
 
