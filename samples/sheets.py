@@ -83,6 +83,9 @@ SHEET_PLAN: list[tuple[str, str, dict, dict, str]] = [
     ("xls_national", "national", {"points": True, "layout": "repeat"}, {}, "xls"),
     ("ods_merged", "qh", {"extra_cols": ("note",)}, {}, "ods"),
     ("ods_national", "national", {"diff_rate": 0.12}, {"cover": "date_cell"}, "ods"),
+    ("noise_fen", "qh", {"noise": 0.3, "noise_kinds": ("typo", "space", "break"), "fmt": "fen"}, {}, "openpyxl"),
+    ("xls_noise_errors", "qh", {"noise": 0.2, "bonus": True, "errors": ("over_cap", "negative_score",
+                                                                         "grand_mismatch")}, {}, "xls"),
 ]
 # Two forms in one workbook (and a sheet of notes that is no form): (tag, [(sheet, kind, Variant options)])
 BOOK_PLAN = [("book", [("自评表", "qh", {}), ("国家指标", "national", {"diff_rate": 0.12})])]

@@ -19,6 +19,7 @@ from samples.sheets import BOOK_PLAN, SHEET_PLAN, generate_sheets
 
 needs_soffice = pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
 RUBRIC_IDS = {"qinghai": "qinghai-2024", "national": "national-2020"}
+BOOK = f"book_{len(SHEET_PLAN) + 1:02d}.xlsx"
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +46,9 @@ def test_the_generator_writes_every_producer_and_the_two_form_book(read):
     truth, _, _, _ = read
     producers = {p for *_, p in SHEET_PLAN}
     assert producers == {"openpyxl", "lo_xlsx", "xls", "ods"}
-    assert len(truth) == len(SHEET_PLAN) + sum(len(sheets) for _, sheets in BOOK_PLAN) == 14
+    assert len(truth) == len(SHEET_PLAN) + sum(len(sheets) for _, sheets in BOOK_PLAN) == 16
     assert {Path(k.split("!")[0]).suffix for k in truth} == {".xlsx", ".xls", ".ods"}
-    assert [k for k in truth if "!" in k] == ["book_13.xlsx!自评表", "book_13.xlsx!国家指标"]
+    assert [k for k in truth if "!" in k] == [f"{BOOK}!自评表", f"{BOOK}!国家指标"]
 
 
 @needs_soffice
@@ -91,7 +92,7 @@ def test_openpyxl_totals_are_uncached_and_libreoffices_are_saved(read):
     uncached = {k for k, rec in by_key.items() if any(d["kind"] == "formula_uncached" for d in rec["discrepancies"])}
     # The openpyxl-made files whose totals are formulas (the two-form book's Qinghai sheet too; the national one
     # prints no total); LibreOffice saved every value.
-    assert uncached == {"qh_sheet_merged_01.xlsx", "book_13.xlsx!自评表"}
+    assert uncached == {"qh_sheet_merged_01.xlsx", f"{BOOK}!自评表"}
     recalc = by_key["qh_sheet_recalc_06.xlsx"]
     assert recalc["totals"]["self"] == recalc["totals"]["self_computed"]
     merged = by_key["qh_sheet_merged_01.xlsx"]
@@ -103,7 +104,7 @@ def test_openpyxl_totals_are_uncached_and_libreoffices_are_saved(read):
 @needs_soffice
 def test_every_item_carries_its_sheet_and_a1_address(read):
     _, by_key, _, _ = read
-    for key in ("qh_sheet_xls_merged_09.xls", "national_sheet_ods_national_12.ods", "book_13.xlsx!国家指标"):
+    for key in ("qh_sheet_xls_merged_09.xls", "national_sheet_ods_national_12.ods", f"{BOOK}!国家指标"):
         rec = by_key[key]
         sheet = key.split("!")[1] if "!" in key else None
         refs = [i["self_cell"]["ref"] for i in rec["items"] if i["self_cell"]]
