@@ -67,7 +67,11 @@ def form_to_evidence(form_id: int, form: Form, items: list[str] | None = None, *
         elif not it.present:
             out[code] = Evidence(where="表中无此行 not in the form", note=NO_ROW)
         else:
-            out[code] = item_to_text_evidence(form, it)
+            try:
+                out[code] = item_to_text_evidence(form, it)
+            except Exception as e:  # noqa: BLE001 - cells stored by another version: say so, keep the report
+                log.debug("row of %s in form %s: %r", code, form_id, e)
+                out[code] = Evidence(note=f"无法显示该行 (the row's stored cells cannot be shown: {safe(str(e))[:200]})")
             wanted.append(it)
     if not wanted:
         return out

@@ -231,3 +231,12 @@ def test_the_summary_of_30_forms_prints_on_one_page(db, tmp_path):
     pdf = (tmp_path / "summary.pdf").read_bytes()
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
     assert 1 <= pages <= 2  # measured: 1 (the header row and 30 forms, landscape, one page wide)
+
+
+def test_every_report_says_places_count_from_1_and_json_from_0(db, tmp_path):
+    rule = "表、行、列从 1 起数，第N页从 1 起数；JSON 导出和 SQLite 中 table/row/col 从 0 起数，page 从 1 起数。"
+    assert run("report", "--db", str(db)).rstrip().splitlines()[-1].startswith(rule)
+    assert f"<footer>{rule}" in run("report", "--db", str(db), "--format", "html")
+    run("report", "--db", str(db), "-o", str(tmp_path / "r.xlsx"))
+    for ws in openpyxl.load_workbook(tmp_path / "r.xlsx"):
+        assert ws.oddFooter.left.text == rule
