@@ -71,6 +71,7 @@ class Columns:
     n_cols: int
     unit: str  # "pt" when extents come from the producer's geometry, "grid" otherwise
     roles: dict[str, int] = field(default_factory=dict)  # primary role -> first grid column (for readers)
+    header_start: int = 0  # the header's first row: rows above it (a title, cover statistics) are no header
 
     def get(self, role: str) -> int | None:
         return self.roles.get(role)
@@ -186,7 +187,8 @@ def _header_columns(table: Table, grid, start: int, depth: int, vocab: Vocabular
     for h in header:
         if h.role in (*LABEL_ROLES, MAX, SELF, INSPECTOR) and h.role not in roles:
             roles[h.role] = h.k0
-    return Columns(header=header, header_rows=start + depth, n_cols=table.n_cols, unit=unit, roles=roles)
+    return Columns(header=header, header_rows=start + depth, n_cols=table.n_cols, unit=unit, roles=roles,
+                   header_start=start)
 
 
 def _same_chain(a: list[Cell], b: list[Cell]) -> bool:

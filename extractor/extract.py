@@ -208,10 +208,12 @@ def layout_to_tables(layout: L.Layout) -> list[dict]:
     out = []
     for table, header_from, cols in layout.tables:
         own = header_from == table.index
-        header = [cell_to_dict(c) for c in table.cells if c.row < cols.header_rows] if own else []
+        header = [cell_to_dict(c) for c in table.cells
+                  if c.row < cols.header_rows and c.row + c.rowspan > cols.header_start] if own else []
         out.append({"table": table.index, "n_rows": table.n_rows, "n_cols": table.n_cols,
                     "col_x": [round(x, 1) for x in table.col_x] if table.col_x else None, "page": table.page,
-                    "header_rows": cols.header_rows if own else 0, "header_cells": header,
+                    "header_start": cols.header_start if own else 0, "header_rows": cols.header_rows if own else 0,
+                    "header_cells": header,
                     "header_from": header_from})
     return out
 
