@@ -75,9 +75,12 @@ def document_row_plan(doc: Document, it: ItemResult) -> tuple[int, Box, dict[str
         row = sorted({id(c): c for c in row}.values(), key=lambda c: c.col)
         page = label.page or 1
         on_page = [c for c in row if c.page == page]
-        band = union([c.bbox for c in on_page])
-        if band is None:
+        wide = union([c.bbox for c in on_page])
+        # The height is the row's own cells' (a category cell merged over 18 rows would make the strip a page).
+        tall = union([c.bbox for c in on_page if c.rowspan == 1 or c is label])
+        if wide is None or tall is None:
             return None
+        band = (wide[0], tall[1], wide[2], tall[3])
         return page, band, _score_boxes(it, on_page, label)
     return None
 

@@ -264,6 +264,17 @@ def test_page_images_of_a_word_form_come_from_libreoffice(word_db):
         assert colour_box(image, SELF_COLOUR) and colour_box(image, INSPECTOR_COLOUR)
 
 
+def test_a_word_page_image_is_as_tall_as_the_row_not_its_merged_category_cell(tmp_path):
+    # filled_errors.docx: 3.1.2's category cell (规章制度情况) is merged over 18 rows; the strip was once that tall.
+    shutil.copy(Path(__file__).parent / "fixtures" / "forms" / "filled_errors.docx", tmp_path / "f.docx")
+    run("ingest", str(tmp_path / "f.docx"), "--db", str(tmp_path / "f.db"))
+    found = cards(run("report", "--db", str(tmp_path / "f.db"), "--format", "html", "--page-images"))
+    body = next(body for (_, code), body in found.items() if code == "3.1.2")
+    image = png_of(re.search(r'<img src="(data:image/png;base64,[^"]+)"', body)[1])
+    assert image.size[1] < 150, image.size  # five lines of the label at 130 dpi; the merged cell is over 1000 px
+    assert colour_box(image, SELF_COLOUR) and colour_box(image, INSPECTOR_COLOUR)
+
+
 # --- the held-out style check: an inbox of a flagged .docx, PDF and scan ----------------------------------------
 
 
