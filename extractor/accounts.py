@@ -122,20 +122,23 @@ def remove_account(db: sqlite_utils.Database, name: str) -> None:
         db.execute("DELETE FROM users WHERE name = ?", [name])
 
 
-def account_exists(db: sqlite_utils.Database, name: str) -> bool:
-    """Given a name, return whether its account still exists (a removed account's session ends)."""
-    return _has_table(db) and db.execute("SELECT 1 FROM users WHERE name = ?", [name]).fetchone() is not None
+def account_stamp(db: sqlite_utils.Database, name: str) -> str | None:
+    """Given a name, return a fingerprint of its account as it is now (None when there is none): a session keeps
+    the one it logged in with, so removing an account, or removing and adding it again with a new password, ends
+    the sessions of the old one. A digest of the stored hash, whose random salt no re-made account shares."""
+    row = db.execute("SELECT password_hash FROM users WHERE name = ?", [name]).fetchone() if _has_table(db) else None
+    return None if row is None else hashlib.sha256(row[0].encode("utf-8")).hexdigest()
 
 
 def login_to_name(db: sqlite_utils.Database, name: str, password: str) -> str | None:
     """Given a name and password as typed at login, return the account name when they match, else None."""
     global _DUMMY
+    if _DUMMY is None:  # made before the name is looked up, so that not even the first login tells it apart
+        _DUMMY = password_to_hash(secrets.token_hex(8))
     name = unicodedata.normalize("NFC", name).strip()
     row = db.execute("SELECT name, password_hash FROM users WHERE name = ?", [name]).fetchone() \
         if _has_table(db) else None
     if row is None:
-        if _DUMMY is None:
-            _DUMMY = password_to_hash(secrets.token_hex(8))
         password_matches(password, _DUMMY)  # the same work as for a real account
         return None
     return row[0] if password_matches(password, row[1]) else None

@@ -21,12 +21,13 @@ import sqlite_utils
 
 from .checks import ERROR, KINDS, WARNING, apply_checks
 from .form import FAILED, Discrepancy, Form, ItemResult
-from .scores import fmt, text_to_score
+from .scores import fmt, normalize_decimal, text_to_score
 from .store import _insert_discrepancies, immediate, load_form, now
 
 JUDGMENTS = ("符合", "基本符合", "不符合")
 SIDE_NAME = {"self": "自评", "inspector": "督查"}
 SET_BACK_WHY = "set back to the extracted value"
+MAX_ROW_ID = 2**63 - 1  # SQLite's largest integer: a larger id names no row (and cannot be bound)
 
 
 class ReviewError(ValueError):
@@ -167,9 +168,12 @@ def _write_checks(db: sqlite_utils.Database, form_id: int) -> Form:
     return form
 
 
-def _commit(db: sqlite_utils.Database, form_id: int, before: Form, write, message: str) -> Change:
+def _commit(db: sqlite_utils.Database, form_id: int, write, message: str) -> Change:
     """Run write(db) -> correction id and the re-check in one transaction; return the Change it made."""
     with immediate(db):  # a full disk or read-only file: one StoreError, nothing half-written
+        # Read inside the transaction: another reviewer's change committed a moment ago is part of "before", so
+        # what this change created and resolved is its own.
+        before = load_form(db, form_id)
         cid = write(db)
         after = _write_checks(db, form_id)
     was, now_open = open_discrepancies(before), open_discrepancies(after)
@@ -204,7 +208,9 @@ def check_value(it: ItemResult, name: str, value: str, why: str, force: bool = F
     if not value.strip():
         return None
     parsed = text_to_score(value, JUDGMENTS if it.scoring != "points" else ())
-    if parsed.kind not in ("number", "judgment"):
+    # A cell's "1（已整改）" is 1 with a remark, but a value typed with anything after the number ("1e999" read as
+    # 1, "0x1" as 0) is no score: storing the number alone would be silently wrong.
+    if parsed.kind not in ("number", "judgment") or parsed.note is not None:
         raise ReviewError(f"{value!r} is not a score for item {it.code}: give a number"
                           + (" or 符合/基本符合/不符合" if it.scoring != "points" else ""))
     n = parsed.value if parsed.kind == "number" else None
@@ -249,14 +255,14 @@ def set_value(db: sqlite_utils.Database, form_id: int, item: str, field: str, va
         def withdraw(db: sqlite_utils.Database) -> None:
             _mark_undone(db, ids, who, (why or "").strip() or SET_BACK_WHY)
 
-        return _commit(db, form_id, before, withdraw,
+        return _commit(db, form_id, withdraw,
                        f"撤回更正 withdrawn: {where} is the extracted {fmt(extracted)} again; "
                        f"{len(ids)} correction(s) withdrawn (#{', #'.join(map(str, ids))})")
     current = next(i for i in before.items if i.code == item)
     if mine and _same(parsed, getattr(current, field)):
         return Change(before, None, message=f"无变化 no change: {where} is already corrected to {fmt(parsed)} "
                                             f"(#{mine[-1]['id']})")
-    stored = "" if parsed is None else fmt(parsed)
+    stored = "" if parsed is None else _plain(parsed)
 
     def insert(db: sqlite_utils.Database) -> int:
         return db["corrections"].insert({
@@ -265,8 +271,14 @@ def set_value(db: sqlite_utils.Database, form_id: int, item: str, field: str, va
             "previous": None if extracted is None else str(extracted), "who": who, "at": now(),
             "why": (why or "").strip()}).last_pk
 
-    return _commit(db, form_id, before, insert,
-                   f"已更正 corrected: {where} {fmt(extracted)} → {fmt(parsed)}" + ("（--force）" if force else ""))
+    return _commit(db, form_id, insert,
+                   f"已更正 corrected: {where} {fmt(extracted)} → {stored or fmt(None)}" + ("（--force）" if force else ""))
+
+
+def _plain(v: Decimal | str) -> str:
+    """A value as a correction stores it: a number in positional notation, as the reader reads it back (Decimal
+    writes 0.0000001 as 1E-7, which reads as 1 with the remark E-7)."""
+    return format(normalize_decimal(v), "f") if isinstance(v, Decimal) else fmt(v)
 
 
 def accept(db: sqlite_utils.Database, form_id: int, kind: str, item: str | None, why: str,
@@ -304,13 +316,19 @@ def accept(db: sqlite_utils.Database, form_id: int, kind: str, item: str | None,
             "form_id": form_id, "item": item, "action": "accept", "kind": kind, "who": who, "at": now(),
             "why": why.strip(), "accepted_values": json.dumps(snapshot, ensure_ascii=False)}).last_pk
 
-    return _commit(db, form_id, before, insert, f"已接受 accepted: {what} as it now reads")
+    return _commit(db, form_id, insert, f"已接受 accepted: {what} as it now reads")
 
 
 def _mark_undone(db: sqlite_utils.Database, ids: list[int], who: str, why: str) -> None:
+    # A row withdrawn meanwhile keeps who withdrew it first and why.
     marks = ",".join("?" * len(ids))
-    db.execute(f"UPDATE corrections SET undone_at = ?, undone_by = ?, undo_why = ? WHERE id IN ({marks})",
-               [now(), who, why, *ids])
+    db.execute(f"UPDATE corrections SET undone_at = ?, undone_by = ?, undo_why = ? WHERE id IN ({marks}) "
+               "AND undone_at IS NULL", [now(), who, why, *ids])
+
+
+def _already_withdrawn(c: dict) -> ReviewError:
+    return ReviewError(f"#{c['id']} 已撤销 was already withdrawn on {c['undone_at']} by {c['undone_by']}: "
+                       f"nothing to undo")
 
 
 def row_to_text(c: dict) -> str:
@@ -323,22 +341,25 @@ def row_to_text(c: dict) -> str:
 def undo(db: sqlite_utils.Database, correction_id: int, who: str | None = None, why: str = "") -> Change:
     """Given a correction or acceptance id, withdraw it (the row is kept, marked undone), re-run the checks and
     return the Change. Undoing a withdrawn row is refused."""
-    row = db.execute_returning_dicts("SELECT * FROM corrections WHERE id = ?", [correction_id])
+    row = db.execute_returning_dicts("SELECT * FROM corrections WHERE id = ?", [correction_id]) \
+        if correction_id <= MAX_ROW_ID else []
     if not row:
         raise ReviewError(f"no correction #{correction_id}: see `selfeval review history`")
     c = row[0]
     if c.get("undone_at"):
-        raise ReviewError(f"#{correction_id} 已撤销 was already withdrawn on {c['undone_at']} by {c['undone_by']}: "
-                          f"nothing to undo")
+        raise _already_withdrawn(c)
     form_id = c["form_id"]
-    before = load_form(db, form_id)
     who = who or current_user()
 
     def withdraw(db: sqlite_utils.Database) -> int:
+        # Checked again inside the transaction: two reviewers undoing one row at once, the second is refused.
+        now_row = db.execute_returning_dicts("SELECT * FROM corrections WHERE id = ?", [correction_id])[0]
+        if now_row.get("undone_at"):
+            raise _already_withdrawn(now_row)
         _mark_undone(db, [correction_id], who, (why or "").strip())
         return correction_id
 
-    return _commit(db, form_id, before, withdraw, f"已撤销 withdrawn: #{correction_id} {row_to_text(c)}")
+    return _commit(db, form_id, withdraw, f"已撤销 withdrawn: #{correction_id} {row_to_text(c)}")
 
 
 def history(db: sqlite_utils.Database, form_id: int | None = None) -> list[dict]:

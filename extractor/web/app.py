@@ -13,21 +13,20 @@ import ipaddress
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from .base import HERE, NeedLogin, need_login, new_station, not_found
+from .base import HEADERS, HERE, NeedLogin, need_login, new_station, not_found, server_error
 from .changes import post_accept, post_set, post_undo
 from .login import login_page, post_login, post_logout
 from .pages import corrections_page, evidence_image, form_page, forms_page
 
 LOOPBACK_NAMES = ("localhost",)
-# No external resource can load (everything is served from /static or inline data: images); no page can be framed.
-CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
-       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-HEADERS = [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
-           (b"x-frame-options", b"DENY"), (b"referrer-policy", b"no-referrer"), (b"cache-control", b"no-store")]
+# The largest request body read: a correction's form is a few kilobytes, a 100 KB reason fits many times over.
+MAX_BODY = 1024 * 1024
+TOO_LARGE = "请求过大 request too large: 复核站只接受 1 MB 以内的表单，未做任何更改。"
 
 
 def is_loopback(host: str) -> bool:
@@ -50,7 +49,8 @@ def host_header_to_name(host: str) -> str:
 
 class SecurityHeaders:
     """ASGI middleware: refuse requests whose Host header names another site (on loopback, a DNS-rebinding page
-    must not reach the station), and add the security headers to every response."""
+    must not reach the station), refuse bodies over MAX_BODY (by the declared length before reading a byte, else
+    as the bytes arrive), and add the security headers to every response."""
 
     def __init__(self, app, allowed_hosts: tuple[str, ...] | None) -> None:
         self.app = app
@@ -66,6 +66,21 @@ class SecurityHeaders:
                 await Response("主机名不允许 host not allowed: open http://127.0.0.1:<port>/", 400,
                                media_type="text/plain; charset=utf-8")(scope, receive, send)
                 return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.strip().isdigit() or int(declared) > MAX_BODY):
+            await Response(TOO_LARGE, 413, media_type="text/plain; charset=utf-8",
+                           headers={"connection": "close"})(scope, receive, send)
+            return
+        received = 0
+
+        async def limited() -> dict:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > MAX_BODY:  # a chunked body: refused where it crosses the limit
+                    raise HTTPException(413, TOO_LARGE)
+            return message
 
         async def with_headers(message) -> None:
             if message["type"] == "http.response.start":
@@ -74,7 +89,7 @@ class SecurityHeaders:
                 headers.extend((k, v) for k, v in HEADERS if k not in have)
             await send(message)
 
-        await self.app(scope, receive, with_headers)
+        await self.app(scope, limited, with_headers)
 
 
 def create_app(db_path: str | Path, lan: bool = False, allowed_hosts: tuple[str, ...] | None = None) -> Starlette:
@@ -93,7 +108,8 @@ def create_app(db_path: str | Path, lan: bool = False, allowed_hosts: tuple[str,
         Route("/logout", post_logout, methods=["POST"]),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
-    app = Starlette(routes=routes, exception_handlers={404: not_found, NeedLogin: need_login})
+    app = Starlette(routes=routes, exception_handlers={404: not_found, NeedLogin: need_login,
+                                                       Exception: server_error})
     app.state.station = new_station(db_path, lan)
     app.add_middleware(SecurityHeaders, allowed_hosts=allowed_hosts)
     return app

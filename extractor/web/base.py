@@ -3,7 +3,9 @@ opened per request, who the reviewer is, and rendering a template with the sessi
 
 from __future__ import annotations
 
+import os
 import re
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,18 +13,25 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import jinja2
 import sqlite_utils
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from .. import review
-from ..accounts import account_exists, has_accounts
+from ..accounts import account_stamp, has_accounts
 from ..store import StoreError, open_db
 from . import views
 from .session import COOKIE, Session, Sessions
 
 HERE = Path(__file__).parent
+# No external resource can load (everything is served from /static or inline data: images); no page can be framed.
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+HEADERS = [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
+           (b"x-frame-options", b"DENY"), (b"referrer-policy", b"no-referrer"), (b"cache-control", b"no-store")]
+MAX_ROW_ID = 2**63 - 1  # SQLite's largest integer: a larger id in a URL names no form (and cannot be bound)
 
 
 @dataclass
@@ -42,8 +51,11 @@ class NeedLogin(Exception):
 
 def new_station(db_path: str | Path, lan: bool) -> Station:
     """Given the database and whether login is always required, return a station with no sessions yet."""
-    return Station(Path(db_path), lan, Sessions(), Jinja2Templates(directory=str(HERE / "templates")),
-                   views.EvidenceCache())
+    # Every {{ }} goes through value_to_inert: a bidi override or a control character in a form's text is shown
+    # as an escape (\u202e), as on the command line, instead of reordering the page around it.
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True,
+                             finalize=views.value_to_inert)
+    return Station(Path(db_path), lan, Sessions(), Jinja2Templates(env=env), views.EvidenceCache())
 
 
 def station(request: Request) -> Station:
@@ -79,9 +91,11 @@ def reviewer(request: Request, db: sqlite_utils.Database) -> str:
     nobody is logged in), else the OS user."""
     s = session(request)
     if station(request).lan or has_accounts(db):
-        if s.user and account_exists(db, s.user):
+        if s.user and s.account is not None and account_stamp(db, s.user) == s.account:
             return s.user
-        s.user = None  # a removed account's session ends
+        # A removed account's session ends, and so does one logged in to an account since removed and added again
+        # (a new password): the stamp is of the stored hash, which a new account never shares.
+        s.user = s.account = None
         raise NeedLogin()
     s.user = None
     return review.current_user()
@@ -112,10 +126,30 @@ def problem(request: Request, title: str, text: str, status: int) -> Response:
 
 
 def store_problem(request: Request, e: StoreError) -> Response:
-    return problem(request, "数据库无法使用", str(e), 503)
+    """Given why the database cannot be used, return the page saying so in Chinese, nothing changed; the file is
+    named, its folder on the server is not."""
+    code = getattr(e.__context__, "sqlite_errorcode", None)
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "is locked" in str(e):
+        text = ("数据库正被其他程序占用（例如正在导入表格），等待后仍未释放，未做任何更改。请稍后重试。"
+                f"（{hide_folder(station(request).db_path, str(e))}）")
+    else:
+        text = f"未做任何更改。请联系管理员。（{hide_folder(station(request).db_path, str(e))}）"
+    return problem(request, "数据库无法使用", text, 503)
+
+
+def hide_folder(db_path: Path, text: str) -> str:
+    """Given the database path and a message naming it, return the message with the file's name alone."""
+    for p in sorted({str(db_path.resolve()), str(db_path)}, key=len, reverse=True):
+        text = text.replace(p, db_path.name)
+    for folder in sorted({str(db_path.resolve().parent), str(db_path.parent)}, key=len, reverse=True):
+        if folder not in ("", "."):
+            text = text.replace(folder + os.sep, "")
+    return text
 
 
 def form_exists(db: sqlite_utils.Database, form_id: int) -> bool:
+    if not 0 < form_id <= MAX_ROW_ID:
+        return False
     return db.execute("SELECT 1 FROM forms WHERE id = ?", [form_id]).fetchone() is not None
 
 
@@ -131,6 +165,20 @@ async def checked_post(request: Request) -> dict[str, str] | Response:
         return problem(request, "请求已过期",
                        "表单已过期或来源不明（CSRF 校验失败），未做任何更改。请刷新页面后重试。", 403)
     return fields
+
+
+# Static on purpose: a page that failed to render must not depend on the templates or the session.
+SERVER_ERROR_PAGE = ("<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>内部错误 · 自评表复核站"
+                     "</title><link rel=\"stylesheet\" href=\"/static/style.css\"></head><body><main><h1>内部错误</h1>"
+                     "<p class=\"problem\">复核站处理这个请求时出错，未做任何更改。详情已写入服务器日志，请把出错的时间告诉管理员。"
+                     "Internal error: nothing was changed; the server log has the details.</p>"
+                     "<p><a href=\"/\">返回表格列表</a></p></main></body></html>")
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    """Any error a page did not expect: a Chinese page with no traceback and no path (the server log has both)."""
+    # Sent by Starlette's outermost layer, past the middleware that adds these to every other response.
+    return HTMLResponse(SERVER_ERROR_PAGE, 500, headers={k.decode(): v.decode() for k, v in HEADERS})
 
 
 async def not_found(request: Request, exc: Exception) -> Response:

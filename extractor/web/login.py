@@ -7,7 +7,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..accounts import has_accounts, login_to_name
+from ..accounts import account_stamp, has_accounts, login_to_name
 from ..store import StoreError
 from .base import checked_post, database, redirect, render, session, station, store_problem
 
@@ -43,6 +43,7 @@ def _login(request: Request, data: dict[str, str]) -> Response:
     try:
         with database(request) as db:
             name = login_to_name(db, data.get("name", ""), data.get("password", ""))
+            stamp = account_stamp(db, name) if name is not None else None
             no_accounts = not has_accounts(db)
     except StoreError as e:
         return store_problem(request, e)
@@ -53,7 +54,7 @@ def _login(request: Request, data: dict[str, str]) -> Response:
                                               "name": data.get("name", "")}, 401)
     st = station(request)
     st.sessions.end(session(request))
-    request.state.session = st.sessions.new(user=name, flash=[("ok", f"已登录：{name}")])
+    request.state.session = st.sessions.new(user=name, flash=[("ok", f"已登录：{name}")], account=stamp)
     return redirect(request, target)
 
 

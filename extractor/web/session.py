@@ -23,6 +23,7 @@ class Session:
     token: str
     csrf: str
     user: str | None = None  # the account name once logged in
+    account: str | None = None  # accounts.account_stamp of that account at login: a re-made account is another
     seen: float = field(default_factory=time.monotonic)
     flash: list[tuple[str, str]] = field(default_factory=list)  # (level: ok|error|info, text)
 
@@ -56,9 +57,10 @@ class Sessions:
             s.seen = time.monotonic()
             return s
 
-    def new(self, user: str | None = None, flash: list[tuple[str, str]] | None = None) -> Session:
+    def new(self, user: str | None = None, flash: list[tuple[str, str]] | None = None,
+            account: str | None = None) -> Session:
         """Return a fresh session with new random cookie and CSRF tokens (also on login: no fixation)."""
-        s = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32), user, flash=list(flash or []))
+        s = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32), user, account, flash=list(flash or []))
         with self._lock:
             if len(self._by_token) >= MAX_SESSIONS:
                 self._expire()
@@ -70,7 +72,8 @@ class Sessions:
             self._by_token.pop(s.token, None)
 
     def _expire(self) -> None:
-        # The oldest half goes: they are the idle ones (called with the lock held).
-        by_age = sorted(self._by_token.values(), key=lambda s: s.seen)
+        # The oldest half goes, sessions nobody logged in to first: anyone can make those by the thousand (a request
+        # without a cookie makes one), and that must not log the reviewers out (called with the lock held).
+        by_age = sorted(self._by_token.values(), key=lambda s: (s.user is not None, s.seen))
         for s in by_age[: len(by_age) // 2 + 1]:
             del self._by_token[s.token]

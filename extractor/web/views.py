@@ -10,12 +10,14 @@ import base64
 import logging
 import re
 import threading
+import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import sqlite_utils
+from markupsafe import Markup
 
 from ..checks import ERROR, KINDS, WARNING
 from ..evidence import WORD_KINDS, Evidence, form_to_evidence
@@ -31,6 +33,7 @@ from ..report import (
 )
 from ..scores import fmt
 from ..store import form_ids, load_form
+from ..terminal import escape_char
 
 log = logging.getLogger("selfeval.web")
 
@@ -38,6 +41,25 @@ STATUSES = ("flagged", "ok", "failed")
 SIDE_NAME = {"self": "自评", "inspector": "督查"}
 DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 EVIDENCE_CACHE_SIZE = 32
+
+
+# What a page shows as an escape rather than obeys: controls other than line breaks and tabs, the bidi embeddings,
+# overrides and isolates and other invisible format characters, and the line and paragraph separators.
+_INERT_KEEP = frozenset("\n\r\t")
+_INERT_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def value_to_inert(value: Any) -> Any:
+    """Given what a template prints, return it with every control, bidi and format character written as an escape
+    (\u202e), as the command line shows them (extractor.terminal); markup stays markup, other values as they are."""
+    if not isinstance(value, str) or not any(_is_inert(ch) for ch in value):
+        return value
+    out = "".join(escape_char(ch) if _is_inert(ch) else ch for ch in value)
+    return Markup(out) if isinstance(value, Markup) else out
+
+
+def _is_inert(ch: str) -> bool:
+    return ch not in _INERT_KEEP and unicodedata.category(ch) in _INERT_CATEGORIES
 
 
 def value_to_text(v: Any) -> str:
