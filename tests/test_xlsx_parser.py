@@ -391,7 +391,8 @@ def raw_book(path: Path, sheet_xml: bytes | None = None, chunks=None, shared: by
         z.writestr("xl/_rels/workbook.xml.rels", b'<?xml version="1.0"?><Relationships xmlns="http://schemas.'
                    b'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.'
                    b'openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
-                   b'</Relationships>')
+                   b'<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+                   b'sharedStrings" Target="sharedStrings.xml"/></Relationships>')
         if shared is not None:
             z.writestr("xl/sharedStrings.xml", shared)
         with z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as f:
@@ -497,3 +498,23 @@ def test_an_ole2_file_that_calc_cannot_convert_is_refused(tmp_path):
         path_to_sheets(renamed_stream(tmp_path / "odd.et", "WordDocument", "Workbook"))
     assert str(e.value) == ("LibreOffice could not convert this .et (damaged or password-protected?): open it in Excel "
                             "or WPS and save it as .xlsx")
+
+
+def test_charts_chartsheets_images_and_comments_are_never_built(tmp_path):
+    from openpyxl.chart import BarChart, Reference
+    from openpyxl.comments import Comment
+
+    def edit(ws):
+        chart = BarChart()
+        chart.add_data(Reference(ws, min_col=6, min_row=15, max_row=20))
+        ws.add_chart(chart, "J2")
+        ws["A1"].comment = Comment("批注", "张三")
+    p = form_book(tmp_path / "c.xlsx", edit=edit)
+    wb_path = tmp_path / "charts.xlsx"
+    from openpyxl import load_workbook
+
+    wb = load_workbook(p)
+    wb.create_chartsheet("图表")  # openpyxl 3.1 cannot read back a chartsheet without relationships
+    wb.save(wb_path)
+    r, [rec] = ingest_export(tmp_path, wb_path)
+    assert (rec["status"], rec["error"], rec["rubric_score"]) == ("ok", None, 100.0)

@@ -26,7 +26,7 @@ from ..model import Cell, Document, Table
 from .base import ParseError, Parser
 from .ole import ENCRYPTED_OOXML, OLE2_MAGIC, path_to_ole_info
 from .sheet_values import GENERAL, value_to_text
-from .xlsx_guard import RESAVE, SheetInfo, path_to_sheet_infos
+from .xlsx_guard import RESAVE, SheetInfo, path_to_guarded
 
 # A trailing one-cell row is a note (not an item row whose scores are blank) when its cell starts in the block's
 # first column or is at least this wide (share of the block).
@@ -97,8 +97,8 @@ class XlsxParser(Parser):
             head = f.read(8)
         if head.startswith(OLE2_MAGIC):
             return _ole_to_sheets(path)
-        infos = path_to_sheet_infos(path)
-        book = _load(path)
+        infos, clean = path_to_guarded(path)
+        book = _load(clean)
         kind = "xlsm" if path.suffix.lower() in (".xlsm", ".xltm") else self.kind
         by_name = {s.title: s for s in book.worksheets}
         out = []
@@ -123,13 +123,16 @@ def _ole_to_sheets(path: Path) -> list[Sheet]:
     return SpreadsheetConvertParser().path_to_sheets(path)
 
 
-def _load(path: Path):
+def _load(data: bytes):
+    import io
+
     import openpyxl
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "unknown extension", "data validation": nothing a person can act on
-            return openpyxl.load_workbook(path, data_only=True, keep_vba=False, keep_links=False, rich_text=False)
+            return openpyxl.load_workbook(io.BytesIO(data), data_only=True, keep_vba=False, keep_links=False,
+                                          rich_text=False)
     except (zipfile.BadZipFile, KeyError, OSError, EOFError) as e:
         raise ParseError(f"not a readable Excel workbook ({e}): {RESAVE}") from None
     except Exception as e:  # noqa: BLE001 - openpyxl raises many kinds on a damaged file

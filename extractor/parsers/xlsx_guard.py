@@ -6,10 +6,14 @@ what it would build against extractor.limits (sheets, cells, merged area, XML by
 time because declared sizes may lie) and refuses a DTD (an entity bomb). The same pass records every formula cell
 and whether it has a saved (cached) value: openpyxl's data_only load gives a formula's cached value, but cannot
 tell a formula saved without one (openpyxl itself writes those) from one whose value is an empty string.
+openpyxl then reads a copy holding only the parts checked (cells, styles, shared strings, theme, tables,
+hyperlinks): drawings, charts, chartsheets, images, comments, pivot tables and macros hold no form, and are
+never built (a chartsheet without relationships even crashes openpyxl 3.1).
 """
 
 from __future__ import annotations
 
+import io
 import posixpath
 import zipfile
 from dataclasses import dataclass, field
@@ -59,7 +63,8 @@ class _Part:
     """One zip part opened for reading, refused (ParseError) once past the part or workbook limits or when it
     declares a DTD; a file-like object for lxml, so nothing is held beyond what the parser keeps."""
 
-    def __init__(self, z: zipfile.ZipFile, name: str, budget: _Budget) -> None:
+    def __init__(self, z: zipfile.ZipFile, name: str, budget: _Budget, keep: dict[str, bytearray] | None = None
+                 ) -> None:
         info = z.getinfo(name)
         if info.compress_type not in _ZIP_METHODS:
             raise ParseError(f"the workbook's part {name} is compressed with a method Excel never writes: {RESAVE}")
@@ -67,6 +72,7 @@ class _Part:
         if info.file_size > MAX_SPREADSHEET_PART_BYTES or info.file_size > budget.left:
             raise ParseError(self._too_large())
         self.f = z.open(info)
+        self.kept = None if keep is None else keep.setdefault(name, bytearray())
 
     def _too_large(self) -> str:
         return (f"the workbook is too large to read (more than {MAX_SPREADSHEET_PART_BYTES // (1024 * 1024)} MB "
@@ -83,12 +89,17 @@ class _Part:
             flat = self.head.replace(b"\x00", b"").upper()
             if b"<!DOCTYPE" in flat or b"<!ENTITY" in flat:
                 raise ParseError(f"the workbook's part {self.name} declares a DTD, which Excel never writes: {RESAVE}")
+        if self.kept is not None:
+            self.kept += chunk
         return chunk
 
     def drain(self) -> bytes:
         out = bytearray()
-        while chunk := self.read():
-            out += chunk
+        try:
+            while chunk := self.read():
+                out += chunk
+        finally:
+            self.close()
         return bytes(out)
 
     def close(self) -> None:
@@ -99,8 +110,9 @@ def _parser_kwargs() -> dict:
     return {"resolve_entities": False, "no_network": True, "huge_tree": False, "load_dtd": False}
 
 
-def _small_xml(z: zipfile.ZipFile, name: str, budget: _Budget) -> etree._Element:
-    part = _Part(z, name, budget)
+def _small_xml(z: zipfile.ZipFile, name: str, budget: _Budget, keep: dict[str, bytearray] | None = None
+               ) -> etree._Element:
+    part = _Part(z, name, budget, keep)
     try:
         data = part.drain()
     finally:
@@ -115,24 +127,32 @@ def _local(tag: object) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
-def _sheets(z: zipfile.ZipFile, budget: _Budget) -> list[SheetInfo]:
-    """Given the open zip, return its worksheets in workbook order (chartsheets and dialog sheets left out)."""
+def _target(folder: str, target: str) -> str:
+    return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
+
+
+def _rels_name(part: str) -> str:
+    return posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels")
+
+
+def _sheets(z: zipfile.ZipFile, budget: _Budget, keep: dict[str, bytearray]) -> list[SheetInfo]:
+    """Given the open zip, return its worksheets in workbook order (chartsheets and dialog sheets left out),
+    keeping (in keep) the package, workbook, styles, shared strings and theme parts openpyxl reads."""
     names = set(z.namelist())
-    rels = _small_xml(z, "_rels/.rels", budget) if "_rels/.rels" in names else None
+    rels = _small_xml(z, "_rels/.rels", budget, keep) if "_rels/.rels" in names else None
     book = next((r.get("Target", "").lstrip("/") for r in (rels if rels is not None else [])
                  if r.get("Type", "").endswith("/officeDocument")), "xl/workbook.xml")
     if book not in names:
         raise ParseError(f"not a readable Excel workbook (no {book}): {RESAVE}")
-    root = _small_xml(z, book, budget)
+    root = _small_xml(z, book, budget, keep)
     folder = posixpath.dirname(book)
-    rel_name = posixpath.join(folder, "_rels", posixpath.basename(book) + ".rels")
     targets: dict[str, tuple[str, str]] = {}
-    if rel_name in names:
-        for r in _small_xml(z, rel_name, budget):
-            target = r.get("Target", "")
-            target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder,
-                                                                                                         target))
-            targets[r.get("Id", "")] = (target, r.get("Type", ""))
+    if _rels_name(book) in names:
+        for r in _small_xml(z, _rels_name(book), budget, keep):
+            targets[r.get("Id", "")] = (_target(folder, r.get("Target", "")), r.get("Type", ""))
+    for target, kind in targets.values():
+        if kind.endswith(("/styles", "/sharedStrings", "/theme")) and target in names:
+            _Part(z, target, budget, keep).drain()
     out = []
     for el in root.iter():
         if _local(el.tag) != "sheet":
@@ -147,6 +167,25 @@ def _sheets(z: zipfile.ZipFile, budget: _Budget) -> list[SheetInfo]:
     return out
 
 
+def _sheet_rels(z: zipfile.ZipFile, sheet: SheetInfo, budget: _Budget, keep: dict[str, bytearray]) -> None:
+    """Keep the sheet's hyperlink and table relationships (and its tables), which openpyxl resolves; drawings,
+    charts, images, comments and pivot tables hold no form and are left out, so openpyxl never builds them."""
+    name = _rels_name(sheet.part)
+    if name not in z.namelist():
+        return
+    root = _small_xml(z, name, budget)
+    for r in list(root):
+        kind = r.get("Type", "")
+        target = _target(posixpath.dirname(sheet.part), r.get("Target", ""))
+        if kind.endswith("/hyperlink"):
+            continue
+        if kind.endswith("/table") and target in z.namelist():
+            _Part(z, target, budget, keep).drain()
+            continue
+        root.remove(r)
+    keep[name] = bytearray(etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True))
+
+
 def _tags(name: str) -> tuple[str, str]:
     return f"{{{MAIN}}}{name}", f"{{{STRICT}}}{name}"
 
@@ -154,11 +193,12 @@ def _tags(name: str) -> tuple[str, str]:
 _ROW, _C, _MERGE, _F, _V = (_tags(n) for n in ("row", "c", "mergeCell", "f", "v"))
 
 
-def _scan_sheet(z: zipfile.ZipFile, sheet: SheetInfo, budget: _Budget, total: list[int]) -> None:
+def _scan_sheet(z: zipfile.ZipFile, sheet: SheetInfo, budget: _Budget, total: list[int],
+                keep: dict[str, bytearray]) -> None:
     """Count the sheet's cells and merged area, record its formulas; raise ParseError over a limit."""
     row = col = 0
     merged = 0
-    part = _Part(z, sheet.part, budget)
+    part = _Part(z, sheet.part, budget, keep)
     try:
         for event, el in etree.iterparse(part, events=("start", "end"), tag=(*_ROW, *_C, *_MERGE),
                                          **_parser_kwargs()):
@@ -200,24 +240,28 @@ def _scan_sheet(z: zipfile.ZipFile, sheet: SheetInfo, budget: _Budget, total: li
         part.close()
 
 
-def path_to_sheet_infos(path: Path) -> list[SheetInfo]:
-    """Given an .xlsx/.xlsm path, return its worksheets with their formula cells, or raise ParseError when it is
-    no readable workbook or declares more than the limits allow."""
+def path_to_guarded(path: Path) -> tuple[list[SheetInfo], bytes]:
+    """Given an .xlsx/.xlsm path, return its worksheets with their formula cells and a copy of the workbook with
+    only the parts a form can be in (cells, styles, shared strings, theme, tables, hyperlinks), each checked
+    against the limits; raise ParseError when it is no readable workbook or declares more than they allow."""
     budget = _Budget()
+    keep: dict[str, bytearray] = {}
     try:
         with open_regular(path) as f, zipfile.ZipFile(f) as z:
-            for part in ("xl/sharedStrings.xml", "xl/styles.xml"):
-                if part in z.namelist():
-                    reader = _Part(z, part, budget)
-                    while reader.read():
-                        pass
-                    reader.close()
-            sheets = _sheets(z, budget)
+            for name in ("[Content_Types].xml", "docProps/core.xml", "docProps/app.xml"):
+                if name in z.namelist():
+                    _Part(z, name, budget, keep).drain()
+            sheets = _sheets(z, budget, keep)
             total = [0]
             for s in sheets:
-                _scan_sheet(z, s, budget, total)
+                _scan_sheet(z, s, budget, total, keep)
+                _sheet_rels(z, s, budget, keep)
     except zipfile.BadZipFile:
         raise ParseError(f"not a readable Excel workbook (not an .xlsx zip, or truncated): {RESAVE}") from None
     except (OSError, EOFError, zipfile.LargeZipFile, NotImplementedError, RuntimeError, KeyError) as e:
         raise ParseError(f"not a readable Excel workbook ({e}): {RESAVE}") from None
-    return sheets
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
+        for name, data in keep.items():
+            z.writestr(name, bytes(data))
+    return sheets, out.getvalue()
