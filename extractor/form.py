@@ -9,6 +9,8 @@ from typing import Any
 Value = Decimal | str | None
 
 OK, FLAGGED, FAILED = "ok", "flagged", "failed"
+# A status as every output shows it to a person (list, show, reports, the review station).
+STATUS_ZH = {OK: "通过", FLAGGED: "需复核", FAILED: "读取失败"}
 TOTAL_KINDS = ("total", "bonus", "penalty", "grand")
 
 

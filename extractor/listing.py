@@ -12,15 +12,15 @@ from typing import Any
 import sqlite_utils
 
 from .checks import ERROR, WARNING
-from .form import FAILED, FLAGGED, OK
+from .form import FAILED, FLAGGED, OK, STATUS_ZH
 from .terminal import safe
 
-STATUS_TEXT = {OK: "通过 ok", FLAGGED: "待复核 flagged", FAILED: "失败 failed"}
+STATUS_TEXT = {status: f"{zh} {status}" for status, zh in STATUS_ZH.items()}  # "需复核 flagged"
 STATUSES = (OK, FLAGGED, FAILED)
 
 
 def status_to_text(status: str) -> str:
-    """Given a form status, return it in Chinese beside the English ("待复核 flagged")."""
+    """Given a form status, return it in Chinese beside the English ("需复核 flagged")."""
     return STATUS_TEXT.get(status, status)
 
 

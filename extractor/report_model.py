@@ -19,7 +19,7 @@ import sqlite_utils
 
 from .checks import ERROR, INFO, WARNING
 from .export import form_to_totals
-from .form import FAILED, FLAGGED, OK, Discrepancy, ExtraRow, Form, ItemResult, PrintedTotal
+from .form import FAILED, FLAGGED, OK, STATUS_ZH, Discrepancy, ExtraRow, Form, ItemResult, PrintedTotal
 from .scores import fmt
 from .store import form_ids, load_form
 
@@ -27,7 +27,7 @@ FormRow = tuple[int, Form]
 
 SEVERITY_ORDER = {ERROR: 0, WARNING: 1, INFO: 2}
 STATUS_ORDER = {FAILED: 0, FLAGGED: 1, OK: 2}
-STATUS_LABEL = {FAILED: "读取失败 failed", FLAGGED: "需复核 flagged", OK: "通过 ok"}
+STATUS_LABEL = {status: f"{zh} {status}" for status, zh in STATUS_ZH.items()}  # "需复核 flagged"
 SEVERITY_LABEL = {ERROR: "错误 error", WARNING: "警告 warning", INFO: "提示 info"}
 TOTAL_LABEL = {"total": "总分", "bonus": "加分项", "penalty": "减分项", "grand": "合计"}
 KIND_LABEL = {
@@ -37,6 +37,7 @@ KIND_LABEL = {
     "low_confidence_match": "匹配存疑", "low_confidence_value": "识别存疑", "header_missing": "表头缺失",
     "column_conflict": "列不对齐", "unknown_column": "未知列", "tick_ambiguous": "多选", "deduction": "扣分换算",
     "full_marks": "满分", "formula_uncached": "公式无缓存值", "read_failed": "读取失败",
+    "text_layer_mismatch": "文字层不符",
 }
 # The summary's note is a narrow column: each open kind by a short name, then its items ("超分 2.5.1；合计不符").
 NOTE_LABEL = {"over_cap": "超分", "total_mismatch": "合计不符"}

@@ -1,7 +1,7 @@
 """The Excel report: stored forms -> one workbook (汇总表, a category sheet per rubric, 问题明细, 更正).
 
 Every sheet has bilingual headers ("状态 status") repeated on every printed page, prints landscape and fit to one
-page wide, and shows statuses in Chinese with a fill colour (通过 green, 待复核 amber, 失败 red), so the summary of
+page wide, and shows statuses in Chinese with a fill colour (通过 green, 需复核 amber, 读取失败 red), so the summary of
 a few dozen forms prints on a few pages. Numbers stay numbers; text from a form never becomes a formula.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 from .checks import ERROR, INFO, WARNING
 from .export import is_formula_like
-from .form import FAILED, FLAGGED, OK, Form, ItemResult
+from .form import FAILED, STATUS_ZH, Form, ItemResult
 from .report_model import (
     JUDGMENT_ORDER,
     KIND_LABEL,
@@ -33,10 +33,10 @@ from .report_model import (
 from .scores import to_json_number
 
 XLSX_MAX_WIDTH = 60
-XLSX_STATUS = {OK: "通过", FLAGGED: "待复核", FAILED: "失败"}
+XLSX_STATUS = STATUS_ZH
 XLSX_SEVERITY = {ERROR: "错误", WARNING: "警告", INFO: "提示"}
 # Fill colours (ARGB-less hex, as openpyxl takes them) of the status and severity cells: the HTML report's colours.
-XLSX_FILL = {"通过": "ECFDF3", "待复核": "FFFAEB", "失败": "FEF3F2", "错误": "FEF3F2", "警告": "FFFAEB",
+XLSX_FILL = {"通过": "ECFDF3", "需复核": "FFFAEB", "读取失败": "FEF3F2", "错误": "FEF3F2", "警告": "FFFAEB",
              "提示": "EFF8FF"}
 DISCREPANCY_SHEET, CORRECTION_SHEET = "问题明细 discrepancies", "更正 corrections"
 XLSX_DISCREPANCY_HEADER = ["来源 source", "机构 institution", "项目 item", "标准条目 label", "类型 kind",

@@ -62,9 +62,9 @@ def test_list_prints_one_line_per_form_with_status_counts_and_open_kinds(db):
     lines = r.stdout.splitlines()
     assert [re.split(r" {2,}", line) for line in lines] == [
         ["编号 id", "机构 institution", "状态 status", "错误 errors", "警告 warnings", "待处理 open kinds", "来源 source"],
-        ["1", "格尔木市昆仑家政服务有限公司", "待复核 flagged", "1", "0", "超出分值 over_cap 6.2.6", str(SAMPLES / FILES[0])],
+        ["1", "格尔木市昆仑家政服务有限公司", "需复核 flagged", "1", "0", "超出分值 over_cap 6.2.6", str(SAMPLES / FILES[0])],
         ["2", "西宁市高原建筑工程有限公司", "通过 ok", "0", "0", "—", str(SAMPLES / FILES[1])],
-        ["3", "—", "失败 failed", "—", "—", BROKEN, str(SAMPLES / FILES[2])],
+        ["3", "—", "读取失败 failed", "—", "—", BROKEN, str(SAMPLES / FILES[2])],
         ["4", "互助县昆仑职业技能培训学校", "通过 ok", "0", "0", "—", str(SAMPLES / FILES[3])]]
     # Aligned for a terminal: every source starts in the same column, counted in display width.
     starts = {width(line[:line.rindex("  ") + 2]) for line in lines}
@@ -101,7 +101,7 @@ def test_show_and_review_find_a_form_by_part_of_the_institution_name(db):
 def test_an_ambiguous_key_is_refused_with_its_candidates(db):
     expected = ("Error: '昆仑' 匹配 2 份表 matches 2 forms: give the id (or more of the source or the name)\n"
                 f"  4  互助县昆仑职业技能培训学校  通过 ok  {SAMPLES / FILES[3]}\n"
-                f"  1  格尔木市昆仑家政服务有限公司  待复核 flagged  {SAMPLES / FILES[0]}\n")
+                f"  1  格尔木市昆仑家政服务有限公司  需复核 flagged  {SAMPLES / FILES[0]}\n")
     for args in (["show", "昆仑"], ["review", "set", "昆仑", "1.1", "--self", "1", "--why", "x"],
                  ["review", "accept", "昆仑", "over_cap", "--item", "6.2.6", "--why", "x"]):
         r = cli(db, *args)

@@ -210,7 +210,7 @@ def test_xlsx_statuses_are_chinese_in_colour_and_every_sheet_prints_landscape_on
     summary = wb["汇总表"]
     col = [c.value for c in summary[1]].index("状态 status") + 1
     fills = {summary.cell(r, col).value: summary.cell(r, col).fill.fgColor.rgb for r in range(2, summary.max_row + 1)}
-    assert fills == {"通过": "00ECFDF3", "待复核": "00FFFAEB"}
+    assert fills == {"通过": "00ECFDF3", "需复核": "00FFFAEB"}
     sev = wb["问题明细 discrepancies"]
     col = [c.value for c in sev[1]].index("严重程度 severity") + 1
     assert {sev.cell(r, col).value for r in range(2, sev.max_row + 1)} == {"错误", "警告", "提示"}

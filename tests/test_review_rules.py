@@ -90,19 +90,19 @@ def test_an_accepted_item_finding_returns_when_its_value_changes(db):
     # 3 is over the max as 2 was, but not the 2 that was accepted: the finding is open again.
     assert lines[1:] == ["新增 created over_cap 6.2.6 自评: 6.2.6 自评 3 超过分值 1",
                          "新增 created total_mismatch — 自评: 自评总分填 83，各项相加为 84",
-                         "状态 status 待复核 flagged"]
+                         "状态 status 需复核 flagged"]
     assert open_findings(db) == [("over_cap", "6.2.6", "self", "6.2.6 自评 3 超过分值 1"),
                                  ("total_mismatch", None, "self", "自评总分填 83，各项相加为 84")]
 
 
 def test_an_accepted_total_mismatch_returns_when_the_sum_changes(db):
     assert ok(db, "review", "set", "1", "6.2.6", "--self", "1", "--why", "misread")[1:] == [
-        TOTAL_82, OVER_CAP, "状态 status 待复核 flagged"]
+        TOTAL_82, OVER_CAP, "状态 status 需复核 flagged"]
     ok(db, "review", "accept", "1", "total_mismatch", "--why", "the total was agreed")
     assert record(db)["status"] == "ok"
     # Another item changes: the items now add up to 81, which nobody accepted.
     assert ok(db, "review", "set", "1", "1.1.1", "--self", "4", "--why", "misread")[1:] == [
-        "新增 created total_mismatch — 自评: 自评总分填 83，各项相加为 81", "状态 status 待复核 flagged"]
+        "新增 created total_mismatch — 自评: 自评总分填 83，各项相加为 81", "状态 status 需复核 flagged"]
     assert open_findings(db) == [("total_mismatch", None, "self", "自评总分填 83，各项相加为 81")]
     # Back to the sum that was accepted: accepted again.
     assert ok(db, "review", "set", "1", "1.1.1", "--self", "5", "--why", "the form says 5")[1:] == [
@@ -142,7 +142,7 @@ def test_a_value_above_the_max_is_refused_unless_forced(db):
     assert ok(db, "review", "set", "1", "2.5.1", "--self", "2.5", "--why", "the form says 2.5", "--force") == [
         "已更正 corrected: 2.5.1 自评 1.5 → 2.5（--force）",
         "新增 created over_cap 2.5.1 自评: 2.5.1 自评 2.5 超过分值 2",
-        "新增 created total_mismatch — 自评: 自评总分填 83，各项相加为 84", "状态 status 待复核 flagged"]
+        "新增 created total_mismatch — 自评: 自评总分填 83，各项相加为 84", "状态 status 需复核 flagged"]
     assert item(db, "2.5.1")["self"] == 2.5
 
 
@@ -184,7 +184,7 @@ def test_a_refused_second_value_leaves_the_first_unwritten(db):
 
 def test_set_prints_the_discrepancies_it_creates_and_resolves(db):
     assert ok(db, "review", "set", "1", "6.2.6", "--self", "1", "--why", "misread") == [
-        "已更正 corrected: 6.2.6 自评 2 → 1", TOTAL_82, OVER_CAP, "状态 status 待复核 flagged"]
+        "已更正 corrected: 6.2.6 自评 2 → 1", TOTAL_82, OVER_CAP, "状态 status 需复核 flagged"]
 
 
 def test_setting_the_extracted_value_back_is_no_correction(db):
@@ -194,7 +194,7 @@ def test_setting_the_extracted_value_back_is_no_correction(db):
     assert ok(db, "review", "set", "1", "6.2.6", "--self", "2", "--why", "the form was right", "--who", "李四") == [
         "撤回更正 withdrawn: 6.2.6 自评 is the extracted 2 again; 2 correction(s) withdrawn (#1, #2)",
         "新增 created over_cap 6.2.6 自评: 6.2.6 自评 2 超过分值 1",
-        "解决 resolved total_mismatch — 自评: 自评总分填 83，各项相加为 81.5", "状态 status 待复核 flagged"]
+        "解决 resolved total_mismatch — 自评: 自评总分填 83，各项相加为 81.5", "状态 status 需复核 flagged"]
     it = item(db, "6.2.6")
     assert (it["self"], it["corrected"], it["extracted"]) == (2, False, None)
     assert "correction(s) apply" not in cli(db, "export").stderr
@@ -202,7 +202,7 @@ def test_setting_the_extracted_value_back_is_no_correction(db):
     assert [(c["id"], c["value"], c["undone_by"], c["undo_why"]) for c in listed] == [
         (2, "0.5", "李四", "the form was right"), (1, "1", "李四", "the form was right")]
     assert ok(db, "review", "set", "1", "6.2.6", "--self", "2", "--why", "again") == [
-        "无变化 no change: 6.2.6 自评 2 equals the extracted value", "状态 status 待复核 flagged"]
+        "无变化 no change: 6.2.6 自评 2 equals the extracted value", "状态 status 需复核 flagged"]
     assert corrections(db) == 2
 
 
@@ -214,7 +214,7 @@ def test_undo_withdraws_a_correction_and_keeps_its_row(db):
     assert ok(db, "review", "undo", "1", "--who", "王五", "--why", "wrong item") == [
         "已撤销 withdrawn: #1 更正 set 6.2.6 自评 = 1",
         "新增 created over_cap 6.2.6 自评: 6.2.6 自评 2 超过分值 1",
-        "解决 resolved total_mismatch — 自评: 自评总分填 83，各项相加为 82", "状态 status 待复核 flagged"]
+        "解决 resolved total_mismatch — 自评: 自评总分填 83，各项相加为 82", "状态 status 需复核 flagged"]
     assert (item(db, "6.2.6")["self"], item(db, "6.2.6")["corrected"]) == (2, False)
     [row] = json.loads(cli(db, "review", "list").stdout)
     assert (row["id"], row["who"], row["why"], row["undone_by"], row["undo_why"]) == (
@@ -233,7 +233,7 @@ def test_undo_withdraws_an_acceptance(db):
     ok(db, "review", "accept", "1", "over_cap", "--item", "6.2.6", "--why", "agreed")
     assert ok(db, "review", "undo", "1", "--why", "not agreed after all") == [
         "已撤销 withdrawn: #1 接受 accept over_cap 6.2.6",
-        "新增 created over_cap 6.2.6 自评: 6.2.6 自评 2 超过分值 1", "状态 status 待复核 flagged"]
+        "新增 created over_cap 6.2.6 自评: 6.2.6 自评 2 超过分值 1", "状态 status 需复核 flagged"]
     assert record(db)["status"] == "flagged"
 
 
