@@ -435,3 +435,36 @@ def test_an_unexpected_error_is_a_chinese_500_without_traceback_or_path(db_path)
     assert "内部错误" in text_of(r.text)
     assert "Traceback" not in r.text and str(db_path.parent) not in r.text and "JSONDecodeError" not in r.text
     assert r.headers["content-security-policy"].startswith("default-src 'self'")
+
+
+def test_guessing_passwords_from_one_address_is_stopped_after_ten_failures(db_path):
+    # scrypt makes each guess cost ~0.1 s, which still lets a LAN machine try a dictionary overnight.
+    assert add_user(db_path, "张三").exit_code == 0
+    app = create_app(db_path, lan=True, allowed_hosts=None)
+    guesser = TestClient(app, base_url=BASE, follow_redirects=False, client=("192.168.1.66", 50000))
+    for n in range(10):
+        assert log_in(guesser, "张三", f"guess number {n}").status_code == 401
+    stopped = log_in(guesser, "张三")  # even the right password, from there, for now
+    assert stopped.status_code == 429
+    assert "登录失败次数过多" in text_of(stopped.text) and "分钟后再试" in text_of(stopped.text)
+    assert guesser.get("/").status_code == 303
+    colleague = TestClient(app, base_url=BASE, follow_redirects=False, client=("192.168.1.20", 50000))
+    assert log_in(colleague, "张三").status_code == 303 and colleague.get("/").status_code == 200
+
+
+def test_one_damaged_form_is_a_failed_line_in_the_list_not_an_error_for_all(db_path):
+    fid = form_id(db_path, "filled_errors.docx")
+    con = sqlite3.connect(db_path)
+    con.execute("UPDATE items SET row_cells = '{damaged' WHERE form_id = ? AND code = '3.1.2'", [fid])
+    con.commit()
+    con.close()
+    page = client(db_path).get("/")
+    assert page.status_code == 200
+    rows = {int(i): (s, text_of(r)) for s, i, r in
+            re.findall(r'<tr class="r-(\w+)">\s*<td class="num">(\d+)</td>(.*?)</tr>', page.text, re.S)}
+    assert len(rows) == 3
+    assert rows[fid][0] == "failed" and "数据库中这份表的记录已损坏，无法读取" in rows[fid][1]
+    assert all(s != "failed" for i, (s, _) in rows.items() if i != fid)
+    # and the filters treat it as the failed form it is
+    assert re.findall(r'<a href="/forms/(\d+)">', client(db_path).get("/?status=failed").text) == [str(fid)]
+    assert re.findall(r'<a href="/forms/(\d+)">', client(db_path).get("/?status=flagged").text) == []

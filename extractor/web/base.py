@@ -23,7 +23,7 @@ from .. import review
 from ..accounts import account_stamp, has_accounts
 from ..store import StoreError, open_db
 from . import views
-from .session import COOKIE, Session, Sessions
+from .session import COOKIE, LoginThrottle, Session, Sessions
 
 HERE = Path(__file__).parent
 # No external resource can load (everything is served from /static or inline data: images); no page can be framed.
@@ -43,6 +43,7 @@ class Station:
     sessions: Sessions
     templates: Jinja2Templates
     evidence: views.EvidenceCache
+    logins: LoginThrottle
 
 
 class NeedLogin(Exception):
@@ -55,7 +56,7 @@ def new_station(db_path: str | Path, lan: bool) -> Station:
     # as an escape (\u202e), as on the command line, instead of reordering the page around it.
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True,
                              finalize=views.value_to_inert)
-    return Station(Path(db_path), lan, Sessions(), Jinja2Templates(env=env), views.EvidenceCache())
+    return Station(Path(db_path), lan, Sessions(), Jinja2Templates(env=env), views.EvidenceCache(), LoginThrottle())
 
 
 def station(request: Request) -> Station:

@@ -3,6 +3,8 @@ session cookie planted before login is worth nothing after it."""
 
 from __future__ import annotations
 
+import math
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -40,6 +42,15 @@ async def post_login(request: Request) -> Response:
 
 
 def _login(request: Request, data: dict[str, str]) -> Response:
+    st = station(request)
+    address = request.client.host if request.client else ""
+    target = safe_next(data.get("next"))
+    wait = st.logins.wait_seconds(address)
+    if wait:  # refused before the password is even checked: guessing on costs the guesser time, not us
+        session(request).flash.append(("error", f"登录失败次数过多，请 {math.ceil(wait / 60)} 分钟后再试。"
+                                                "too many failed logins from this computer: try again later"))
+        return render(request, "login.html", {"next": target, "no_accounts": False, "name": data.get("name", "")},
+                      429)
     try:
         with database(request) as db:
             name = login_to_name(db, data.get("name", ""), data.get("password", ""))
@@ -47,12 +58,12 @@ def _login(request: Request, data: dict[str, str]) -> Response:
             no_accounts = not has_accounts(db)
     except StoreError as e:
         return store_problem(request, e)
-    target = safe_next(data.get("next"))
     if name is None:
+        st.logins.failed(address)
         session(request).flash.append(("error", "用户名或密码不对，请重试。"))
         return render(request, "login.html", {"next": target, "no_accounts": no_accounts,
                                               "name": data.get("name", "")}, 401)
-    st = station(request)
+    st.logins.succeeded(address)
     st.sessions.end(session(request))
     request.state.session = st.sessions.new(user=name, flash=[("ok", f"已登录：{name}")], account=stamp)
     return redirect(request, target)

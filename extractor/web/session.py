@@ -77,3 +77,42 @@ class Sessions:
         by_age = sorted(self._by_token.values(), key=lambda s: (s.user is not None, s.seen))
         for s in by_age[: len(by_age) // 2 + 1]:
             del self._by_token[s.token]
+
+
+MAX_FAILED_LOGINS = 10  # from one address within LOGIN_WINDOW_SECONDS; then its logins are refused for a while
+LOGIN_WINDOW_SECONDS = 15 * 60
+MAX_ADDRESSES = 10_000
+
+
+class LoginThrottle:
+    """Failed logins by client address: after MAX_FAILED_LOGINS within the window, that address may not try again
+    until the oldest of them is out of it. Keyed by address, not by name, so that a guesser cannot lock a reviewer
+    out from the reviewer's own machine (thread-safe; in memory, like the sessions)."""
+
+    def __init__(self) -> None:
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def wait_seconds(self, address: str) -> float:
+        """Given a client address, return how long it must wait before trying to log in again (0: it may now)."""
+        with self._lock:
+            recent = self._recent(address)
+            if len(recent) < MAX_FAILED_LOGINS:
+                return 0.0
+            return max(0.0, recent[0] + LOGIN_WINDOW_SECONDS - time.monotonic())
+
+    def failed(self, address: str) -> None:
+        with self._lock:
+            if len(self._failures) >= MAX_ADDRESSES and address not in self._failures:
+                for a in [a for a in self._failures if not self._recent(a)]:
+                    del self._failures[a]
+            self._failures[address] = [*self._recent(address), time.monotonic()][-MAX_FAILED_LOGINS:]
+
+    def succeeded(self, address: str) -> None:
+        with self._lock:
+            self._failures.pop(address, None)
+
+    def _recent(self, address: str) -> list[float]:
+        # called with the lock held
+        since = time.monotonic() - LOGIN_WINDOW_SECONDS
+        return [t for t in self._failures.get(address, []) if t > since]

@@ -147,25 +147,39 @@ def db_to_rows(db: sqlite_utils.Database, f: ListFilter) -> tuple[list[dict[str,
     ids = form_ids(db, include_superseded=f.include_all)
     rows, undated = [], 0
     for fid in ids:
-        form = load_form(db, fid)
-        if f.status and form.status != f.status:
+        try:
+            row = form_to_row(fid, load_form(db, fid))
+        except (ValueError, TypeError, KeyError, ArithmeticError) as e:
+            # A row damaged by hand (bad JSON in a cell, say) makes one failed line, not a list nobody can open.
+            log.error("form %s cannot be loaded: %r", fid, e)
+            row = damaged_row(db, fid)
+        if f.status and row["status"] != f.status:
             continue
-        if f.institution and f.institution.casefold() not in (form.institution or "").casefold() \
-                and f.institution.casefold() not in form.source.casefold():
+        if f.institution and f.institution.casefold() not in row["institution"].casefold() \
+                and f.institution.casefold() not in row["source"].casefold():
             continue
         if f.date_from or f.date_to:
-            if not form.fill_date:
+            if not row["fill_date"]:
                 undated += 1
                 continue
-            if (f.date_from and form.fill_date < f.date_from) or (f.date_to and form.fill_date > f.date_to):
+            if (f.date_from and row["fill_date"] < f.date_from) or (f.date_to and row["fill_date"] > f.date_to):
                 continue
-        row = form_to_row(fid, form)
         if f.kind and f.kind not in row["unaccepted_kinds"]:
             continue
         rows.append(row)
     order = {"failed": 0, "flagged": 1, "ok": 2}
     rows.sort(key=lambda r: (order.get(r["status"], 3), -r["errors"], -r["warnings"], r["id"]))
     return rows, len(ids), undated
+
+
+def damaged_row(db: sqlite_utils.Database, form_id: int) -> dict[str, Any]:
+    """Given the id of a form whose stored rows cannot be loaded, return its line in the forms list: failed, with
+    what the forms table still says of it."""
+    source, institution = db.execute("SELECT source, institution FROM forms WHERE id = ?", [form_id]).fetchone()
+    return {"id": form_id, "source": source or "", "institution": institution or "", "rubric": "", "fill_date": "",
+            "status": "failed", "status_label": STATUS_LABEL.get("failed", "failed"), "errors": 0, "warnings": 0,
+            "kinds": [], "kind_labels": [], "unaccepted_kinds": set(), "self_total": "—", "inspector_total": "—",
+            "error": "数据库中这份表的记录已损坏，无法读取（服务器日志有详情）：请管理员检查数据库"}
 
 
 def rows_to_folder(rows: list[dict[str, Any]]) -> str:
