@@ -518,3 +518,27 @@ def test_charts_chartsheets_images_and_comments_are_never_built(tmp_path):
     wb.save(wb_path)
     r, [rec] = ingest_export(tmp_path, wb_path)
     assert (rec["status"], rec["error"], rec["rubric_score"]) == ("ok", None, 100.0)
+
+
+def test_a_value_hidden_under_a_merged_range_is_a_doubt_not_dropped(tmp_path):
+    from openpyxl.utils import get_column_letter
+
+    at = []
+
+    def edit(ws):
+        r, _ = find(ws, ITEM_111)
+        c = find(ws, "自评结果")[1]
+        ws.cell(row=r, column=c).value = None
+        ws.cell(row=r, column=c + 1).value = 4  # a web system's merge of 自评|督查 with the value in its right cell
+        at.append(f"{get_column_letter(c)}{r}:{get_column_letter(c + 1)}{r}")
+    p = form_book(tmp_path / "m.xlsx", edit=edit)
+    # openpyxl would move the value away when merging: the merge is written into the XML, as such a system does.
+    patch_sheet(p, lambda xml: xml.replace("</mergeCells>", f'<mergeCell ref="{at[0]}"/></mergeCells>'))
+    r, [rec] = ingest_export(tmp_path, p)
+    item = next(i for i in rec["items"] if i["code"] == "1.1.1")
+    assert (item["self"], item["inspector"]) == (None, None)  # the hidden 4 is never read as a value
+    assert [(d["kind"], d["side"], d["message"]) for d in rec["discrepancies"] if d["item"] == "1.1.1"] == [
+        ("missing_score", "self", "1.1.1 自评未填分"),
+        ("low_confidence_value", "self", f"1.1.1 自评 自评表!{at[0].split(':')[0]}「」：合并单元格遮住了 "
+                                         f"{at[0].split(':')[1]} 中的值，只读了左上角 (a value hidden under the merged "
+                                         "cell)")]

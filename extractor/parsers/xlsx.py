@@ -180,7 +180,25 @@ def _worksheet_to_grid(ws, info: SheetInfo) -> _Grid:
         if not text and doubt is None:
             continue
         g.infos[(r, c)] = _Info(text, doubt, kind, fmt if fmt and fmt != GENERAL else None)
+    _hidden_under_merges(g, info.valued)
     return g
+
+
+def _hidden_under_merges(g: _Grid, valued: set[tuple[int, int]]) -> None:
+    """Excel shows a merged range's top-left value only; a file written by another program may hold values in its
+    other cells, which openpyxl drops: the merged cell then carries a doubt naming them."""
+    from openpyxl.utils import get_column_letter
+
+    for m in g.merges:
+        # The merged area is bounded (xlsx_guard: MAX_SHEET_GRID), the number of valued cells less so.
+        under = [(r, c) for r in range(m.r0, m.r1 + 1) for c in range(m.c0, m.c1 + 1)
+                 if (r, c) in valued and (r, c) != (m.r0, m.c0)]
+        if not under:
+            continue
+        info = g.infos.setdefault((m.r0, m.c0), _Info(""))
+        where = "、".join(f"{get_column_letter(c)}{r}" for r, c in under[:3]) + ("…" if len(under) > 3 else "")
+        info.doubt = f"合并单元格遮住了 {where} 中的值，只读了左上角 (a value hidden under the merged cell)"
+        info.doubt_kind = info.doubt_kind or "low_confidence_value"  # raised even when the top-left is blank
 
 
 def _cover(g: _Grid) -> dict[tuple[int, int], _Merge]:

@@ -44,14 +44,16 @@ RESAVE = "open it in Excel or WPS and save it again as .xlsx"
 
 @dataclass
 class SheetInfo:
-    """One worksheet as declared: its name, state and part, and its formula cells: (row, col) 1-based ->
-    (formula text, whether a value was saved with it)."""
+    """One worksheet as declared: its name, state and part, its formula cells: (row, col) 1-based -> (formula
+    text, whether a value was saved with it), and the cells that hold a value."""
 
     name: str
     state: str
     part: str
     cells: int = 0
     formulas: dict[tuple[int, int], tuple[str, bool]] = field(default_factory=dict)
+    valued: set[tuple[int, int]] = field(default_factory=set)  # cells holding a value (openpyxl drops those a
+    # merged range covers but its top-left cell: they are hidden under the merge, and must not vanish silently)
 
 
 class _Budget:
@@ -216,6 +218,8 @@ def _scan_sheet(z: zipfile.ZipFile, sheet: SheetInfo, budget: _Budget, total: li
                     raise ParseError(f"the sheet {sheet.name!r} holds more than {MAX_SHEET_CELLS} cells (or the "
                                      f"workbook more than {MAX_WORKBOOK_CELLS}): a form has a few thousand; delete "
                                      "what is not the form and send it again")
+                if any(x.tag in _V and x.text or _local(x.tag) == "is" for x in el):
+                    sheet.valued.add((r, col))
                 f = next((x for x in el if x.tag in _F), None)
                 if f is not None:
                     v = next((x for x in el if x.tag in _V), None)
