@@ -199,3 +199,17 @@ def test_a_word_form_whose_file_is_gone_says_why_it_has_no_page_image(browser, s
     assert card.locator("table.ev-row .ev-self").count() == 1  # the row drawn from the stored cells is there
     card.locator("p.note", has_text="无页面图像").wait_for(timeout=60_000)
     assert card.locator("img.page-image").count() == 0
+
+
+def test_a_link_with_a_malformed_anchor_leaves_the_keys_working(browser, station):
+    # "#%E0" is no percent-encoding a browser can decode: decoding it threw, and the keys were never bound.
+    base, db = station
+    fid = form_id(db, "qh_combo_noinsp_errors_29.docx")
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    log_in(page, base)
+    page.goto(f"{base}/forms/{fid}#%E0")
+    page.keyboard.press("j")
+    assert focused_card(page) == "item-2.1.1"
+    assert errors == []

@@ -171,8 +171,10 @@ async def checked_post(request: Request) -> dict[str, str] | Response:
 # Static on purpose: a page that failed to render must not depend on the templates or the session.
 SERVER_ERROR_PAGE = ("<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>内部错误 · 自评表复核站"
                      "</title><link rel=\"stylesheet\" href=\"/static/style.css\"></head><body><main><h1>内部错误</h1>"
-                     "<p class=\"problem\">复核站处理这个请求时出错，未做任何更改。详情已写入服务器日志，请把出错的时间告诉管理员。"
-                     "Internal error: nothing was changed; the server log has the details.</p>"
+                     "<p class=\"problem\">复核站处理这个请求时出错。若刚才在保存更正或接受问题，请回到该表的页面或更正记录查看是否已保存。"
+                     "详情已写入服务器日志，请把出错的时间告诉管理员。Internal error: if you were saving a change, "
+                     "see the form's page or the corrections log for whether it was saved; the server log has the "
+                     "details.</p>"
                      "<p><a href=\"/\">返回表格列表</a></p></main></body></html>")
 
 

@@ -39,7 +39,10 @@
   }
 
   // After a correction the page opens at the item's anchor: j goes on from there.
-  var here = location.hash ? document.getElementById(decodeURIComponent(location.hash.slice(1))) : null;
+  // A hand-made link may carry an anchor that is no valid percent-encoding ("#%E0"): then it names no card.
+  var here = null;
+  try { here = location.hash ? document.getElementById(decodeURIComponent(location.hash.slice(1))) : null; }
+  catch (err) { here = null; }
   if (here && cardOf(here) >= 0) { current = cardOf(here); cards[current].classList.add("current"); }
 
   document.addEventListener("keydown", function (e) {
