@@ -34,6 +34,7 @@ from .test_web import (  # noqa: E402
     BASE,
     FORMS,
     LOOPBACK,
+    PASSWORD,
     add_user,
     client,
     corrections,
@@ -149,6 +150,42 @@ def test_a_why_of_markup_and_100_kb_is_stored_whole_and_shown_as_text(db_path):
     assert [x["why"] for x in corrections(db_path)] == [why]
     log = c.get("/corrections").text
     assert "<script>alert(3)" not in log and "&lt;/textarea&gt;&lt;script&gt;alert(3)&lt;/script&gt;" in log
+
+
+# --- forged requests ------------------------------------------------------------------------------------------
+
+
+def test_a_token_in_the_query_string_or_a_json_body_and_method_overrides_change_nothing(db_path):
+    fid = form_id(db_path, "filled_errors.docx")
+    c = client(db_path)
+    csrf = csrf_of(c.get(f"/forms/{fid}").text)
+    data = {"item": "3.1.2", "field": "self", "value": "1", "why": "x"}
+    assert c.post(f"/forms/{fid}/set?csrf={csrf}", data=data).status_code == 403
+    assert c.post(f"/forms/{fid}/set", json={**data, "csrf": csrf}).status_code == 403
+    body = "&".join(f"{k}={v}" for k, v in {**data, "csrf": csrf}.items())
+    for ctype in ("application/json", "text/plain"):  # what a cross-site fetch may send without a preflight
+        assert c.post(f"/forms/{fid}/set", content=body, headers={"content-type": ctype}).status_code == 403
+    assert c.get(f"/forms/{fid}/set?_method=POST&csrf={csrf}").status_code == 405
+    assert c.get(f"/forms/{fid}/set", headers={"x-http-method-override": "POST"}).status_code == 405
+    for method in ("PUT", "PATCH", "DELETE"):
+        assert c.request(method, f"/forms/{fid}/set", data={**data, "csrf": csrf}).status_code == 405
+    assert corrections(db_path) == []
+    # multipart is a form too: with the token it is accepted (the file part is not a field)
+    r = c.post(f"/forms/{fid}/set", data={**data, "csrf": csrf}, files={"x": ("a.txt", b"hi")})
+    assert r.status_code == 303 and [x["value"] for x in corrections(db_path)] == ["1"]
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "/\\evil.example", "https://evil.example/",
+                                    "/\t/evil.example", "/\n/evil.example", " //evil.example", "\\\\evil.example"])
+def test_after_login_next_never_leads_to_another_site(db_path, target):
+    assert add_user(db_path, "张三").exit_code == 0
+    c = client(db_path)
+    csrf = csrf_of(c.get("/login").text)
+    r = c.post("/login", data={"name": "张三", "password": PASSWORD, "csrf": csrf, "next": target})
+    assert r.status_code == 303
+    # browsers drop tabs and line breaks from a URL and read a backslash as a slash
+    seen = re.sub(r"[\t\n\r]", "", r.headers["location"]).replace("\\", "/")
+    assert seen.startswith("/") and not seen.startswith("//")
 
 
 # --- ids, values and bodies no reviewer sends -----------------------------------------------------------------

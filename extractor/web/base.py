@@ -140,11 +140,15 @@ def store_problem(request: Request, e: StoreError) -> Response:
 
 def hide_folder(db_path: Path, text: str) -> str:
     """Given the database path and a message naming it, return the message with the file's name alone."""
-    for p in sorted({str(db_path.resolve()), str(db_path)}, key=len, reverse=True):
+    # as given, resolved, and with forward slashes (how SQLite may write a Windows path back)
+    files = {str(db_path.resolve()), str(db_path), db_path.resolve().as_posix(), db_path.as_posix()}
+    for p in sorted(files, key=len, reverse=True):
         text = text.replace(p, db_path.name)
-    for folder in sorted({str(db_path.resolve().parent), str(db_path.parent)}, key=len, reverse=True):
-        if folder not in ("", "."):
-            text = text.replace(folder + os.sep, "")
+    folders = {str(db_path.resolve().parent), str(db_path.parent)}
+    folders = {f + os.sep for f in folders} | {Path(f).as_posix().rstrip("/") + "/" for f in folders}
+    for folder in sorted(folders, key=len, reverse=True):
+        if folder not in ("/", "./", "." + os.sep):
+            text = text.replace(folder, "")
     return text
 
 
