@@ -37,7 +37,7 @@ def row_to_side_value(row: Row, side: str, max_: Decimal | None, judgments: tupl
     if marks:
         out = _marks_to_value(marks, name, code)
         if out.cell is not None and out.cell.doubt and out.kind == "judgment":
-            out.findings.append(Finding("low_confidence_value", f"{code} {name} tick was {out.cell.doubt}"))
+            out.findings.append(Finding("low_confidence_value", f"{code} {name}的勾选：{out.cell.doubt}"))
         for f in out.findings:
             f.side = side
         return out
@@ -49,30 +49,29 @@ def row_to_side_value(row: Row, side: str, max_: Decimal | None, judgments: tupl
     s = text_to_score(cell.text if cell is not None else "", judgments, aliases)
     out = SideValue(s.value, cell.text if cell is not None else "", s.kind, s.note, cell)
     if s.kind == "deduction":
-        _deduct(out, max_, s.value, f"{code} {name} {cell.text.strip()!r}")
+        _deduct(out, max_, s.value, f"{code} {name}「{cell.text.strip()}」")
     elif s.kind == "full":
         if max_ is None:
             out.kind, out.value = "text", None
         else:
             out.kind, out.value = "number", max_
-            out.findings.append(Finding("full_marks", f"{code} {name} 满分 read as the item's max {fmt(max_)}", side))
+            out.findings.append(Finding("full_marks", f"{code} {name}「满分」按分值 {fmt(max_)} 计", side))
     elif s.kind == "ambiguous":
-        out.findings.append(Finding("tick_ambiguous", f"{code} {name} cell {cell.text.strip()!r} ticks more "
-                                    "than one judgment", side))
+        out.findings.append(Finding("tick_ambiguous", f"{code} {name}栏「{cell.text.strip()}」勾选了不止一项", side))
     if ded is not None:
         d = text_to_score(ded.text)
         if s.kind == "blank" and d.is_number:
             out.raw = ded.text if cell is None else f"{cell.text}（扣分 {ded.text.strip()}）"
-            _deduct(out, max_, d.value, f"{code} {name} 扣分 {ded.text.strip()!r}")
+            _deduct(out, max_, d.value, f"{code} {name}扣分「{ded.text.strip()}」")
             out.cell = ded
         elif (s.is_number and d.is_number and max_ is not None and isinstance(s.value, Decimal)
               and s.value != max_ - d.value):
-            out.findings.append(Finding("column_conflict", f"{code} {name} 得分 {fmt(s.value)} but 扣分 "
-                                        f"{fmt(d.value)} of {fmt(max_)} gives {fmt(max_ - d.value)}", side))
+            out.findings.append(Finding("column_conflict", f"{code} {name}得分 {fmt(s.value)}，但分值 {fmt(max_)} 扣 "
+                                        f"{fmt(d.value)} 分应为 {fmt(max_ - d.value)}", side))
     if out.cell is not None and out.cell.doubt and (out.kind not in (None, "blank") or out.cell.doubt_kind):
         c = out.cell
         message = (f"{code} {name} {c.ref}「{c.text.strip()}」：{c.doubt}" if c.ref  # a spreadsheet cell
-                   else f"{code} {name} {c.text.strip()!r} was {c.doubt}")
+                   else f"{code} {name}「{c.text.strip()}」：{c.doubt}")
         out.findings.append(Finding(c.doubt_kind or "low_confidence_value", message, side))
     for f in out.findings:
         f.side = side
@@ -87,7 +86,7 @@ def _deduct(out: SideValue, max_: Decimal | None, deducted, what: str) -> None:
         out.kind, out.value = "text", None
         return
     out.kind, out.value = "number", max_ - deducted
-    out.findings.append(Finding("deduction", f"{what}: {fmt(max_)} − {fmt(deducted)} = {fmt(max_ - deducted)}"))
+    out.findings.append(Finding("deduction", f"{what}：{fmt(max_)} − {fmt(deducted)} = {fmt(max_ - deducted)}"))
 
 
 def _marks_to_value(marks: list[tuple[str, Cell]], name: str, code: str) -> SideValue:
@@ -101,7 +100,7 @@ def _marks_to_value(marks: list[tuple[str, Cell]], name: str, code: str) -> Side
     if len(ticked) > 1:
         shown = "、".join(o for o, _ in ticked)
         return SideValue(None, raw, "ambiguous", cell=ticked[0][1],
-                         findings=[Finding("tick_ambiguous", f"{code} {name} ticks {shown}: more than one judgment")])
+                         findings=[Finding("tick_ambiguous", f"{code} {name}勾选了 {shown}：不止一项")])
     if others:
         return SideValue(None, raw, "text", cell=others[0][1])
     return SideValue(None, raw, "blank", cell=marks[0][1])
