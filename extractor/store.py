@@ -569,7 +569,8 @@ def form_ids(db: sqlite_utils.Database, include_superseded: bool = False, source
 def find_form(db: sqlite_utils.Database, key: str) -> list[int]:
     """Given an id, a source, an institution, or a part of a source or of an institution's name, return the ids of
     the forms it names (newest first): the first of those kinds that matches any form decides."""
-    if key.isdigit():
+    # isdecimal, not isdigit: "²" is a digit int() cannot read; an id beyond 64 bits names no form
+    if key.isdecimal() and int(key) < 2**63:
         row = db.execute("SELECT id FROM forms WHERE id = ?", [int(key)]).fetchone()
         if row:
             return [row[0]]

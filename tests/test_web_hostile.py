@@ -505,3 +505,24 @@ def test_one_damaged_form_is_a_failed_line_in_the_list_not_an_error_for_all(db_p
     # and the filters treat it as the failed form it is
     assert re.findall(r'<a href="/forms/(\d+)">', client(db_path).get("/?status=failed").text) == [str(fid)]
     assert re.findall(r'<a href="/forms/(\d+)">', client(db_path).get("/?status=flagged").text) == []
+
+
+# --- the review command line ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", [TOO_BIG_FOR_SQLITE, "²"])
+def test_a_key_of_digits_no_id_can_be_is_no_form_not_a_traceback(db_path, key):
+    # "²" is a digit to str.isdigit but no number to int(); 25 nines are a number no SQLite id can be
+    for args in (["review", "history", key], ["review", "set", key, "3.1.2", "--self", "1", "--why", "x"],
+                 ["show", key]):
+        result = CliRunner().invoke(main, [*args, "--db", str(db_path)])
+        assert result.exit_code == 1, (args, result.output)
+        assert result.output == (f"Error: 没有匹配的表 no form matches '{key}': see `selfeval list` for ids, "
+                                 f"institutions and sources\n"), args
+    assert corrections(db_path) == []
+
+
+def test_review_undo_of_an_id_no_row_can_have_says_so(db_path):
+    result = CliRunner().invoke(main, ["review", "undo", TOO_BIG_FOR_SQLITE, "--db", str(db_path)])
+    assert result.exit_code == 1
+    assert result.output == f"Error: no correction #{TOO_BIG_FOR_SQLITE}: see `selfeval review history`\n"
