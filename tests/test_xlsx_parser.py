@@ -542,3 +542,17 @@ def test_a_value_hidden_under_a_merged_range_is_a_doubt_not_dropped(tmp_path):
         ("low_confidence_value", "self", f"1.1.1 自评 自评表!{at[0].split(':')[0]}「」：合并单元格遮住了 "
                                          f"{at[0].split(':')[1]} 中的值，只读了左上角 (a value hidden under the merged "
                                          "cell)")]
+
+
+def test_empty_rows_and_columns_at_the_edges_are_trimmed(tmp_path):
+    wb = Workbook()
+    ws = wb.active
+    ws["C3"], ws["D3"], ws["E3"] = "小项", "自评结果", "督查结果"
+    ws["C4"], ws["D4"] = "设有办公室", 3
+    ws["H20"].border = ws["A1"].border  # a formatted but empty cell: no content, no extent
+    ws.column_dimensions["A"].width = 30
+    doc = only_sheet(save(wb, tmp_path / "t.xlsx"))
+    [t] = doc.tables
+    assert (t.n_rows, t.n_cols) == (2, 3)
+    assert [(c.row, c.col, c.ref) for c in t.cells][:3] == [(0, 0, "Sheet!C3"), (0, 1, "Sheet!D3"), (0, 2, "Sheet!E3")]
+    assert cell_at(doc, "Sheet!E4").text == ""  # an empty cell inside the table is kept
