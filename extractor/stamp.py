@@ -33,12 +33,15 @@ def _dist_version(name: str, module: str) -> str | None:
 @lru_cache(maxsize=1)
 def installed_extras() -> dict[str, str | bool | None]:
     """Return the optional parts installed now: each extra's distribution version (None when absent) and whether
-    LibreOffice is found."""
+    LibreOffice, and its Calc, are found."""
     from .parsers.legacy import find_soffice
+    from .parsers.sheets_convert import has_calc
 
     out: dict[str, str | bool | None] = {key: _dist_version(dist, _IMPORT_NAMES[key])
                                          for key, dist in OPTIONAL_DISTRIBUTIONS.items()}
-    out["libreoffice"] = find_soffice() is not None
+    soffice = find_soffice()
+    out["libreoffice"] = soffice is not None
+    out["libreoffice_calc"] = soffice is not None and has_calc(soffice)  # .xls, .et and .ods need Calc
     return out
 
 

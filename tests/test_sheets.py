@@ -145,3 +145,19 @@ def test_the_store_keeps_a_workbooks_forms_together_and_dedupes_them_by_the_file
     assert [(r["source"], r["status"]) for r in db["forms"].rows if r["sha256"] == "cc"] == [
         ("c.xlsx!A", "ok"), ("c.xlsx!B", "ok")]
 
+
+
+
+def test_libreoffice_without_calc_is_told_apart_and_the_stamp_records_it(tmp_path):
+    from extractor.parsers.sheets_convert import has_calc
+    from extractor.stamp import installed_extras
+
+    program = tmp_path / "program"
+    program.mkdir()
+    (program / "soffice").write_bytes(b"")
+    assert has_calc(str(program / "soffice")) is True  # nothing to tell by: LibreOffice decides
+    (program / "libswlo.so").write_bytes(b"")  # Writer's library: this is the program folder, and Calc's is missing
+    assert has_calc(str(program / "soffice")) is False
+    (program / "libsclo.so").write_bytes(b"")
+    assert has_calc(str(program / "soffice")) is True
+    assert set(installed_extras()) >= {"libreoffice", "libreoffice_calc"}
