@@ -37,6 +37,7 @@ SEVERITY = {
     "deduction": INFO,  # a value computed as the max minus a deduction (扣N分, a 扣分 column)
     "full_marks": INFO,  # 满分 read as the item's max
     "formula_uncached": WARNING,  # a spreadsheet's formula cell saved without its value: read blank
+    "text_layer_mismatch": WARNING,  # a searchable scan's own text layer reads another number than the page image
 }
 KINDS = tuple(SEVERITY)
 # A kind this version does not know (a newer reader's finding) still flags the form rather than passing silently.

@@ -29,6 +29,7 @@ class Cell:
     ref: str | None = None
     hidden: bool = False
     number_format: str | None = None
+    rotation: int = 0  # scans: quarter turns clockwise (degrees) given to the page image to read it; bbox is upright
 
     def covers(self, row: int, col: int) -> bool:
         return self.row <= row < self.row + self.rowspan and self.col <= col < self.col + self.colspan

@@ -2,6 +2,7 @@
 
 usage: python -m samples.scan SRC.pdf OUT.(pdf|png|jpg|tif) [--dpi 200] [--no-seal] [--rotate 1.0]
                               [--no-noise] [--grain 6] [--seed 0] [--grey] [--pages 2,3] [--quality 70]
+                              [--turn 0|90|180|270] [--text-layer [--wrong-digits N]]
 
 ``make_scan(pdf_path, out_path, dpi, seal=True, rotate=1.0, noise=True, seed=0)`` rasterises every page
 with pdftoppm (pypdfium2 when poppler is missing), then per page:
@@ -12,8 +13,11 @@ with pdftoppm (pypdfium2 when poppler is missing), then per page:
 - rotate: the page turned by that many degrees (the sign alternates page by page), white corners;
 - noise: slightly yellowish paper, uneven lighting (a smooth brightness field), scanner blur and grain.
 
+- turn: the page turned a quarter turn or upside down (a landscape page fed sideways).
+
 The output holds the pages as images only (no text layer): a PDF of JPEG pages, a multi-page TIFF, or one
-page as PNG/JPEG (``pages`` picks them; 1-based). Output is deterministic for given arguments (the PDF's
+page as PNG/JPEG (``pages`` picks them; 1-based); or, with ``text_layer``, a searchable scan: the JPEG pages
+with the scanner's OCR drawn invisibly over them (samples/scan_layer.py), some digits of it wrong if asked. Output is deterministic for given arguments (the PDF's
 dates are fixed). The truth of a scan is the truth of its source form.
 """
 
@@ -43,14 +47,17 @@ _NUMBER = re.compile(r"^\d+(\.\d+)?分?$")
 
 
 def rasterise(pdf_path: Path, dpi: int) -> list[Image.Image]:
-    """Given a PDF, return its pages as RGB images at dpi (pdftoppm, else pypdfium2)."""
+    """Given a PDF, return its pages as RGB images at dpi: pdftoppm, else (or where pdftoppm drew no glyphs, as
+    poppler without poppler-data does for reportlab's non-embedded CID font STSong-Light) pypdfium2."""
     exe = shutil.which("pdftoppm")
     if exe:
         with tempfile.TemporaryDirectory(prefix="scan-") as tmp:
             subprocess.run([exe, "-r", str(dpi), "-png", str(pdf_path), f"{tmp}/p"], check=True,
                            capture_output=True, timeout=600)
             files = sorted(Path(tmp).glob("p-*.png"), key=lambda p: int(p.stem.split("-")[-1]))
-            return [Image.open(f).convert("RGB") for f in files]
+            images = [Image.open(f).convert("RGB") for f in files]
+        if glyphs_drawn(pdf_path, images, dpi):
+            return images
     import pypdfium2 as pdfium
 
     pdf = pdfium.PdfDocument(str(pdf_path))
@@ -58,6 +65,24 @@ def rasterise(pdf_path: Path, dpi: int) -> list[Image.Image]:
         return [pdf[i].render(scale=dpi / 72).to_pil().convert("RGB") for i in range(len(pdf))]
     finally:
         pdf.close()
+
+
+def glyphs_drawn(pdf_path: Path, images: list[Image.Image], dpi: int, sample: int = 200) -> bool:
+    """Given a PDF with a text layer and its rendered pages, return whether the renderer drew its characters:
+    most of the (up to `sample` per page) visible characters have dark ink inside their boxes."""
+    import pdfplumber
+
+    inked = total = 0
+    with pdfplumber.open(pdf_path) as pdf:
+        for page, image in zip(pdf.pages, images, strict=False):
+            grey = np.asarray(image.convert("L"))
+            scale = dpi / 72.0
+            for c in [c for c in page.chars if c["text"].strip()][:sample]:
+                box = grey[int(c["top"] * scale):int(c["bottom"] * scale) + 1, int(c["x0"] * scale):int(c["x1"] * scale) + 1]
+                total += 1
+                inked += bool(box.size) and int(box.min()) < 128
+            page.close()
+    return total == 0 or inked >= 0.5 * total
 
 
 def score_spots(pdf_path: Path) -> list[list[tuple[float, float]]]:
@@ -164,11 +189,16 @@ def scan_page(page: Image.Image, dpi: int, spots: list[tuple[float, float]], num
 
 def make_scan(pdf_path: Path | str, out_path: Path | str, dpi: int, seal: bool = True, rotate: float = 1.0,
               noise: bool = True, seed: int = 0, grey: bool = False, pages: list[int] | None = None,
-              quality: int = 70, grain: float = 6.0) -> Path:
+              quality: int = 70, grain: float = 6.0, turn: int = 0, text_layer: bool = False, wrong_digits: int = 0,
+              planted: list | None = None) -> Path:
     """Given a form PDF (with a text layer), write its scan to out_path and return it.
 
     out_path's suffix picks the format: .pdf (JPEG pages at dpi, no text layer), .tif/.tiff (all pages),
-    .png/.jpg/.jpeg (the first page of `pages`). grey writes greyscale pages; grain is the noise's strength.
+    .png/.jpg/.jpeg (the first page of `pages`). grey writes greyscale pages; grain is the noise's strength;
+    turn (0, 90, 180, 270) turns every page that many degrees clockwise (the paper fed sideways or upside down).
+    text_layer (.pdf only) makes a searchable scan (samples/scan_layer.py): the source's characters drawn
+    invisibly where the scan put them, `wrong_digits` score numbers with another first digit, each appended to
+    `planted` as {page, image, layer}.
     """
     pdf_path, out_path = Path(pdf_path), Path(out_path)
     images = rasterise(pdf_path, dpi)
@@ -177,10 +207,30 @@ def make_scan(pdf_path: Path | str, out_path: Path | str, dpi: int, seal: bool =
     scanned = []
     for number in chosen:
         page = scan_page(images[number - 1], dpi, spots[number - 1], number, seal, rotate, noise, seed, grain)
+        if turn % 360:
+            page = page.transpose({90: Image.Transpose.ROTATE_270, 180: Image.Transpose.ROTATE_180,
+                                   270: Image.Transpose.ROTATE_90}[turn % 360])
         scanned.append(page.convert("L") if grey else page)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     suffix = out_path.suffix.lower()
-    if suffix == ".pdf":
+    if text_layer:
+        if suffix != ".pdf":
+            raise ValueError("a text layer needs a .pdf scan")
+        from samples import scan_layer
+
+        chars = scan_layer.source_chars(pdf_path)
+        numbers = [boxes if n in chosen else [] for n, boxes in enumerate(scan_layer.score_numbers(pdf_path), 1)]
+        found = scan_layer.plant(chars, numbers, wrong_digits, seed)
+        if planted is not None:  # numbered by the scan's pages
+            planted.extend({**p, "page": chosen.index(p["page"]) + 1} for p in found)
+        layers = []
+        for number in chosen:
+            tilt = (rotate if number % 2 else -rotate) if rotate else 0.0
+            size = images[number - 1].size
+            layers.append([(c[0], *scan_layer.place(c, size, dpi, tilt, turn % 360), c[4] - c[2])
+                           for c in chars[number - 1]])
+        scan_layer.write_searchable_pdf(out_path, scanned, layers, dpi, quality)
+    elif suffix == ".pdf":
         fixed = time.gmtime(0)
         scanned[0].save(out_path, "PDF", save_all=True, append_images=scanned[1:], resolution=float(dpi),
                         quality=quality, creationDate=fixed, modDate=fixed, producer="samples.scan", title="scan")
@@ -211,11 +261,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--pages", default="", help="1-based page numbers, comma separated (default: all)")
     ap.add_argument("--quality", type=int, default=70, help="JPEG quality")
     ap.add_argument("--grain", type=float, default=6.0, help="per-pixel noise (grey levels); 0: none")
+    ap.add_argument("--turn", type=int, default=0, choices=(0, 90, 180, 270), help="degrees clockwise")
+    ap.add_argument("--text-layer", action="store_true", help="searchable scan (.pdf): an invisible OCR layer")
+    ap.add_argument("--wrong-digits", type=int, default=0, help="score numbers the text layer gets wrong")
     args = ap.parse_args(argv)
     pages = [int(p) for p in args.pages.split(",") if p.strip()] or None
+    planted: list = []
     out = make_scan(args.src, args.out, args.dpi, seal=args.seal, rotate=args.rotate, noise=args.noise,
-                    seed=args.seed, grey=args.grey, pages=pages, quality=args.quality, grain=args.grain)
-    print(f"{out} ({out.stat().st_size} bytes)")
+                    seed=args.seed, grey=args.grey, pages=pages, quality=args.quality, grain=args.grain,
+                    turn=args.turn, text_layer=args.text_layer, wrong_digits=args.wrong_digits, planted=planted)
+    print(f"{out} ({out.stat().st_size} bytes)" + "".join(f"; page {p['page']}: {p['image']} -> {p['layer']}"
+                                                         for p in planted))
 
 
 if __name__ == "__main__":

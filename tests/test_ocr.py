@@ -1,4 +1,4 @@
-"""OCR of scanned and photographed forms (extractor/ocr.py, extractor/parsers/image.py).
+"""OCR of scanned and photographed forms (extractor/ocr/, extractor/parsers/scan.py).
 
 Needs the OCR extra (pip install 'selfeval[ocr]'); skipped without it (tests/test_ocr_missing.py covers that case).
 The fixtures in tests/fixtures/scans/ were made from filled_pdf.pdf (committed as tests/fixtures/forms/filled_pdf.pdf,
@@ -27,14 +27,17 @@ from pathlib import Path
 
 import pytest
 
-ocr = pytest.importorskip("extractor.ocr", reason="the OCR extra is not installed: pip install 'selfeval[ocr]'")
+pytest.importorskip("extractor.ocr", reason="the OCR extra is not installed: pip install 'selfeval[ocr]'")
 cv2 = pytest.importorskip("cv2")
 np = pytest.importorskip("numpy")
 
 from extractor.extract import document_to_form, path_to_form  # noqa: E402
 from extractor.form import Form  # noqa: E402
+from extractor.ocr import grid, pipeline, prepare, read, sources  # noqa: E402
+from extractor.ocr.engine import load_engine  # noqa: E402
 from extractor.parsers import path_to_document  # noqa: E402
-from extractor.parsers.image import ImageParser  # noqa: E402
+from extractor.parsers.base import ParseError  # noqa: E402
+from extractor.parsers.scan import ImageParser  # noqa: E402
 from samples.scan import SEAL_FONT, draw_seal, stamp  # noqa: E402
 
 SCANS = Path(__file__).parent / "fixtures" / "scans"
@@ -59,16 +62,16 @@ def number(value):
 def cached_reads():
     """Read each distinct page image once per test run (keyed by its pixels), whatever test asks for it."""
     cache: dict[tuple, object] = {}
-    original = ocr.read_page
+    original = pipeline.read_page
 
-    def read_page(engine, image):
-        key = (hashlib.sha1(image.pixels.tobytes()).hexdigest(), image.dpi, image.number)
+    def read_page(engine, image, layer=None):
+        key = (hashlib.sha1(image.pixels.tobytes()).hexdigest(), image.dpi, image.number, repr(layer))
         if key not in cache:
-            cache[key] = original(engine, image)
+            cache[key] = original(engine, image, layer)
         return copy.deepcopy(cache[key])  # the table joiner moves pieces: never hand out the cached ones
 
     patch = pytest.MonkeyPatch()
-    patch.setattr(ocr, "read_page", read_page)
+    patch.setattr(pipeline, "read_page", read_page)
     yield cache
     patch.undo()
 
@@ -146,15 +149,15 @@ def test_image_pages_tiff_frames_and_dpi(tmp_path):
     path = tmp_path / "two.tif"
     first = Image.new("L", (850, 1100), 255)
     first.save(path, "TIFF", save_all=True, append_images=[Image.new("RGB", (850, 1100), "white")], dpi=(100, 100))
-    pages = ocr.image_file_pages(path)
+    pages = sources.image_file_pages(path)
     assert [(p.number, p.dpi, p.pixels.ndim) for p in pages] == [(1, 100.0, 2), (2, 100.0, 3)]
     jpeg = tmp_path / "nodpi.jpg"
     Image.new("RGB", (1654, 2339), "white").save(jpeg, "JPEG")  # A4 at 200 dpi, no dpi stated
-    assert round(ocr.image_file_pages(jpeg)[0].dpi) == 200
+    assert round(sources.image_file_pages(jpeg)[0].dpi) == 200
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\n not really")
-    with pytest.raises(ocr.ParseError, match="not a readable image"):
-        ocr.image_file_pages(broken)
+    with pytest.raises(ParseError, match="not a readable image"):
+        sources.image_file_pages(broken)
 
 
 # --- seal, skew, grid ---------------------------------------------------------------------------------------
@@ -180,8 +183,8 @@ def test_seal_removal_keeps_the_black_digit_under_it_and_drops_the_seal():
     clean, box = _digit_cell()
     sealed = stamp(clean, draw_seal(200), (70, 80))  # the ring and star over the digit
     to_bgr = lambda im: cv2.cvtColor(np.asarray(im), cv2.COLOR_RGB2BGR)  # noqa: E731
-    ink_clean = ocr.binarize(ocr.remove_seal(to_bgr(clean), 200), 200) > 0
-    ink_sealed = ocr.binarize(ocr.remove_seal(to_bgr(sealed), 200), 200) > 0
+    ink_clean = prepare.binarize(prepare.remove_seal(to_bgr(clean), 200), 200) > 0
+    ink_sealed = prepare.binarize(prepare.remove_seal(to_bgr(sealed), 200), 200) > 0
     x0, y0, x1, y1 = box
     digit = np.zeros_like(ink_clean)
     digit[y0 - 3:y1 + 3, x0 - 3:x1 + 3] = True
@@ -192,12 +195,12 @@ def test_seal_removal_keeps_the_black_digit_under_it_and_drops_the_seal():
     stray = (ink_sealed & inner & ~digit).sum()
     assert stray < 0.01 * inner.sum()  # the seal is gone
     grey_sealed = cv2.cvtColor(to_bgr(sealed), cv2.COLOR_BGR2GRAY)
-    assert (ocr.binarize(grey_sealed, 200) & inner.astype(np.uint8) * 255 & ~digit.astype(np.uint8) * 255).sum() > \
+    assert (prepare.binarize(grey_sealed, 200) & inner.astype(np.uint8) * 255 & ~digit.astype(np.uint8) * 255).sum() > \
         20 * stray  # without seal removal the seal is ink
-    engine = ocr.load_engine()
-    page = ocr.Prepared(*(None,) * 4, ocr.remove_seal(to_bgr(sealed), 200), 200.0, 0.0)
-    text = ocr.Text((x0 - 6.0, y0 - 6.0, x1 + 6.0, y1 + 6.0))
-    ocr.read_texts(engine, page, [text])
+    engine = load_engine()
+    page = prepare.Prepared(*(None,) * 4, prepare.remove_seal(to_bgr(sealed), 200), 200.0, 0.0)
+    text = grid.Text((x0 - 6.0, y0 - 6.0, x1 + 6.0, y1 + 6.0))
+    read.read_texts(engine, page, [text])
     assert text.text == "8" and text.confidence > 0.8
     assert isinstance(sealed, Image.Image)
 
@@ -218,15 +221,15 @@ def _ruled_table(angle: float = 0.0):
                 continue  # no rule between columns 1 and 2 in row 0
             cv2.line(img, (x, ys[r]), (x, ys[r + 1]), 30, 2)
     if angle:
-        img = ocr.rotate(img, -angle)
+        img = prepare.rotate(img, -angle)
     return img
 
 
 @pytest.mark.parametrize("angle", [0.0, 1.5, -2.0])
 def test_grid_from_rules_has_merged_cells_as_spans_and_deskews(angle):
-    page = ocr.prepare(_ruled_table(angle), 200.0)
+    page = prepare.prepare(_ruled_table(angle), 200.0)
     assert page.skew == pytest.approx(angle, abs=0.15)
-    grids = ocr.ink_to_grids(page)
+    grids = grid.ink_to_grids(page)
     assert len(grids) == 1
     cells = sorted((c.row, c.col, c.rowspan, c.colspan) for c in grids[0].cells)
     assert (0, 1, 1, 2) in cells and (1, 0, 2, 1) in cells
@@ -237,7 +240,7 @@ def test_grid_from_rules_has_merged_cells_as_spans_and_deskews(angle):
 
 
 def test_look_alike_letters_in_a_number_become_digits_with_the_digits_own_confidence():
-    engine = ocr.load_engine()
+    engine = load_engine()
     chars = engine.characters
     index = {ch: i for i, ch in enumerate(chars)}
 
@@ -249,12 +252,12 @@ def test_look_alike_letters_in_a_number_become_digits_with_the_digits_own_confid
             p[2 * t + 1, 0] = 0.99  # a blank between characters
         return p
 
-    assert ocr.decode(engine, probs({"1": 0.99}, {"O": 0.6, "0": 0.3})) == ("10", pytest.approx(0.3))
-    assert ocr.decode(engine, probs({"l": 0.7, "1": 0.25}, {"5": 0.95}))[0] == "15"
-    assert ocr.decode(engine, probs({"O": 0.9, "0": 0.05}))[0] == "O"  # nothing else a digit: left as read
-    assert ocr.decode(engine, probs({"符": 0.9}, {"合": 0.9}))[0] == "符合"
-    assert ocr.combine([("0", 0.95), ("O", 0.7), ("0", 0.9)]) == ("0", pytest.approx(0.9))
-    text, confidence = ocr.combine([("3", 0.9), ("8", 0.8), ("8", 0.85)])
+    assert read.decode(engine, probs({"1": 0.99}, {"O": 0.6, "0": 0.3})) == ("10", pytest.approx(0.3))
+    assert read.decode(engine, probs({"l": 0.7, "1": 0.25}, {"5": 0.95}))[0] == "15"
+    assert read.decode(engine, probs({"O": 0.9, "0": 0.05}))[0] == "O"  # nothing else a digit: left as read
+    assert read.decode(engine, probs({"符": 0.9}, {"合": 0.9}))[0] == "符合"
+    assert read.combine([("0", 0.95), ("O", 0.7), ("0", 0.9)]) == ("0", pytest.approx(0.9))
+    text, confidence = read.combine([("3", 0.9), ("8", 0.8), ("8", 0.85)])
     assert text == "8" and confidence < 0.8  # crops disagree: kept, but flagged
 
 
@@ -276,10 +279,10 @@ def _blur_digit(pixels, bbox_points, dpi, sigma=2.6):
 def test_a_blurred_digit_raises_low_confidence_value(scanned_form, rubrics):
     item = next(i for i in scanned_form.items if i.code == "1.1.1")
     assert item.self is not None and "confidence" in item.provenance
-    pages = list(ocr.pdf_pages(SCANNED_PDF))
+    pages = list(sources.pdf_pages(SCANNED_PDF))
     page = pages[item.provenance["page"] - 1]
     _blur_digit(page.pixels, item.provenance["bbox"], page.dpi)
-    form = document_to_form(ocr.pages_to_document(pages, kind="pdf-scan"), rubrics,
+    form = document_to_form(pipeline.pages_to_document(pages, kind="pdf-scan"), rubrics,
                             Form(source="blurred.pdf", sha256="0"))
     blurred = next(i for i in form.items if i.code == "1.1.1")
     assert blurred.provenance["confidence"] < 0.8

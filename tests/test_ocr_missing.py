@@ -36,8 +36,8 @@ def _png(path: Path) -> Path:
 def no_engine(monkeypatch):
     """Make `import rapidocr_onnxruntime` fail and forget any engine already loaded."""
     monkeypatch.setitem(sys.modules, "rapidocr_onnxruntime", None)
-    if "extractor.ocr" in sys.modules:
-        monkeypatch.setattr(sys.modules["extractor.ocr"], "_ENGINE", None)
+    if "extractor.ocr.engine" in sys.modules:
+        monkeypatch.setattr(sys.modules["extractor.ocr.engine"], "_ENGINE", None)
 
 
 def test_an_image_without_the_ocr_extra_is_a_clear_parse_error(tmp_path, no_engine):
@@ -52,7 +52,7 @@ def test_a_scanned_pdf_without_the_ocr_extra_is_a_failed_form_naming_the_extra(t
 
 
 def test_the_ocr_module_itself_missing_is_the_same_error(tmp_path, monkeypatch):
-    """OpenCV or numpy missing: importing extractor.ocr fails, the parser says the same."""
+    """OpenCV or numpy missing: importing the extractor.ocr package fails, the parser says the same."""
     monkeypatch.setitem(sys.modules, "extractor.ocr", None)
     monkeypatch.delattr(extractor, "ocr", raising=False)
     with pytest.raises(ParseError, match=r"^reading a scan needs OCR: pip install 'selfeval\[ocr\]'$"):

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from extractor.parsers import path_to_document
+from extractor.parsers.assemble import Piece, is_split_row, join_fragment, wrap_join
 from extractor.parsers.base import ParseError
-from extractor.parsers.pdf import PdfParser, Piece, is_split_row, join_fragment, line_to_text, lines_end_open, wrap_join
+from extractor.parsers.pdf import line_to_text, lines_end_open
 
 reportlab = pytest.importorskip("reportlab")
 from reportlab.lib import pdfencrypt  # noqa: E402
@@ -35,7 +37,7 @@ X = [50, 130, 210, 330, 390, 450]
 
 
 def parse(path: Path):
-    return PdfParser().path_to_document(path)
+    return path_to_document(path)  # the registry's PdfParser: it hands scanned PDFs to the scan parser
 
 
 def draw_table(c: canvas.Canvas, page_height: float, top: float, heights: list[float], cells: list[tuple]) -> None:

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from extractor.model import Table
-from extractor.parsers.pdf import PdfParser, Piece, ends_inside_bracket, is_split_row
+from extractor.parsers.assemble import Piece, is_split_row
+from extractor.parsers.pdf import PdfParser, ends_inside_bracket
 
 pytest.importorskip("reportlab")
 from reportlab.lib import colors  # noqa: E402

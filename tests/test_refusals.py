@@ -22,7 +22,8 @@ from docx.oxml.ns import nsdecls
 from extractor import limits
 from extractor.parsers import path_to_document
 from extractor.parsers.base import ParseError
-from extractor.parsers.image import ImageParser, check_image
+from extractor.parsers.image import check_image
+from extractor.parsers.scan import ImageParser
 
 ROOT = Path(__file__).resolve().parents[1]
 needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="os.mkfifo: POSIX only")
@@ -333,7 +334,7 @@ def test_a_100_inch_pdf_page_is_refused_before_rendering(tmp_path):
 
 def test_render_dpi_is_lowered_to_fit_the_pixel_limit_down_to_200():
     _needs_ocr()
-    from extractor import ocr
+    from extractor.ocr import sources as ocr
 
     a4, a1, a0 = (595, 842), (1684, 2384), (2384, 3370)
     assert ocr.fit_render_dpi(a4, 300.0, 1) == 300.0
@@ -345,7 +346,7 @@ def test_render_dpi_is_lowered_to_fit_the_pixel_limit_down_to_200():
 
 def test_a_scanned_pdf_of_too_many_pages_is_refused_before_rendering(tmp_path):
     _needs_ocr()
-    from extractor import ocr
+    from extractor.ocr import sources as ocr
 
     path = scanned_pdf(tmp_path / "many.pdf", (595, 842), pages=51)
     with pytest.raises(ParseError) as e:

@@ -7,16 +7,17 @@ from pathlib import Path
 from ..model import Document
 from .base import ParseError, Parser
 from .docx import DocxParser
-from .image import ImageParser
 from .legacy import LegacyWordParser
 from .pdf import PdfParser
+from .scan import ImageParser, pdf_scan_to_document
 from .sheets_convert import SpreadsheetConvertParser
 from .xlsx import Sheet, XlsxParser
 
 __all__ = ["ParseError", "Parser", "PARSERS", "Sheet", "parser_for", "path_to_document", "path_to_sheets"]
 
-PARSERS: list[Parser] = [DocxParser(), PdfParser(), LegacyWordParser(), ImageParser(), XlsxParser(),
-                         SpreadsheetConvertParser()]
+# A scanned PDF is handed to the scan parser: the PDF parser itself never imports OCR.
+PARSERS: list[Parser] = [DocxParser(), PdfParser(scan_reader=pdf_scan_to_document), LegacyWordParser(), ImageParser(),
+                         XlsxParser(), SpreadsheetConvertParser()]
 
 
 def parser_for(path: Path) -> Parser | None:

@@ -1,7 +1,7 @@
-"""Image parser: scanned or photographed forms as PNG, JPEG or TIFF (every TIFF frame a page), read by OCR.
+"""Image files (PNG, JPEG, TIFF: every TIFF frame a page) opened and checked before anything is decoded.
 
-OCR is the optional extra ``selfeval[ocr]``; without it a scan is refused with a ParseError saying how to
-install it. See extractor/ocr.py for the pipeline (seal removal, deskew, ruled grid, recognition).
+The scan parser (parsers/scan.py) reads them by OCR, the optional extra ``selfeval[ocr]``; without it a scan is
+refused with MISSING_OCR, a ParseError saying how to install it. This module needs only Pillow.
 
 Before anything is decoded, the file's header is checked against extractor.limits: only a regular file is
 opened, a page of more than MAX_PAGE_PIXELS (from the declared width and height) and a file of more than
@@ -15,24 +15,12 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import ModuleType
 
 from ..limits import MAX_PAGE_PIXELS, MAX_PAGES, open_regular, page_pixels_refusal, pages_refusal
-from ..model import Document
-from .base import ParseError, Parser
+from .base import ParseError
 
 MISSING_OCR = "reading a scan needs OCR: pip install 'selfeval[ocr]'"
 _BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")
-
-
-def load_ocr() -> ModuleType:
-    """Return the OCR module with its engine loaded; raise ParseError when the OCR extra is not installed."""
-    try:
-        from .. import ocr
-    except ImportError as error:
-        raise ParseError(MISSING_OCR) from error
-    ocr.load_engine()
-    return ocr
 
 
 @contextmanager
@@ -77,14 +65,3 @@ def check_image(path: Path) -> None:
                 refusal = pages_refusal(MAX_PAGES + 1, at_least=True)
         if refusal:
             raise ParseError(refusal)
-
-
-class ImageParser(Parser):
-    suffixes = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
-    kind = "image"
-
-    def path_to_document(self, path: Path) -> Document:
-        """Given an image file, return the Document read from it by OCR, or raise ParseError."""
-        check_image(path)  # refused before OCR is loaded, with or without the extra
-        ocr = load_ocr()
-        return ocr.pages_to_document(ocr.iter_image_file_pages(path), kind=self.kind)

@@ -1,0 +1,127 @@
+"""One page image at a time -> table fragments -> the Document (tables joined across pages by
+parsers/assemble.py, as the PDF parser joins them)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import cv2
+
+from ..model import Document
+from ..parsers.assemble import Fragment, Piece, fragments_to_groups, group_to_table
+from .engine import Engine, load_engine
+from .grid import Box, Text, ink_to_grids
+from .layer import LayerChars, layer_to_page, second_opinion
+from .orient import page_to_turn, turn
+from .prepare import prepare
+from .read import _is_number, read_texts
+from .sources import PageImage
+from .text import _group_lines, _open_end, add_missed_ink, assign_boxes, detect_boxes, texts_to_string
+
+DEFAULT_MAX_WORK_DPI = 300.0  # a finer page is scaled down to this first
+DEFAULT_MIN_TEXT_SCORE = 0.3  # a recognised text below this confidence that is no number is dropped (noise)
+
+
+@dataclass
+class PageResult:
+    fragments: list[Fragment]
+    lines: list[str]
+    confidence: dict[tuple[int, Box], float]
+    seconds: float
+    skew: float
+    turn: int = 0  # quarter turns clockwise (degrees) given to the page image to read it upright
+    mismatches: int = 0  # cells where the scan's text layer reads another number than the image
+
+
+def read_page(engine: Engine, image: PageImage, layer: LayerChars | None = None) -> PageResult:
+    """Given a page image (and its scan's text layer, points of the page as displayed), return its table
+    fragments (in points of the upright page), free lines and cell confidences."""
+    started = time.perf_counter()
+    if image.dpi > DEFAULT_MAX_WORK_DPI:  # a 600 dpi scan holds nothing more to read, only more to compute
+        scale = DEFAULT_MAX_WORK_DPI / image.dpi
+        pixels = cv2.resize(image.pixels, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        image = PageImage(pixels, DEFAULT_MAX_WORK_DPI, image.number)
+    size = (image.pixels.shape[1], image.pixels.shape[0])
+    degrees = page_to_turn(engine, image.pixels, image.dpi)
+    page = prepare(turn(image.pixels, degrees), image.dpi)
+    placed = layer_to_page(layer, size, page.dpi, degrees, page.skew) if layer else None
+    grids = ink_to_grids(page)
+    free = assign_boxes(detect_boxes(engine, page), grids)
+    add_missed_ink(page, grids)
+    for g in grids:
+        for c in g.cells:
+            if len(c.texts) == 1:
+                c.texts[0].alone = True
+    texts = [t for g in grids for c in g.cells for t in c.texts] + [Text(b) for b in free]
+    read_texts(engine, page, texts)
+    for g in grids:
+        for c in g.cells:
+            c.texts = [t for t in c.texts if t.text and (t.confidence >= DEFAULT_MIN_TEXT_SCORE
+                                                         or _is_number(t.text))]
+    pt = 72.0 / image.dpi
+    page_height = page.grey.shape[0] * pt
+    fragments, confidence = [], {}
+    mismatches = 0
+    for g in grids:
+        x0, y0, x1, y1 = (float(v) * pt for v in g.box)
+        fragment = Fragment(page=image.number, page_height=page_height, bbox=(x0, y0, x1, y1),
+                            x_edges=[float(x) * pt for x in g.x_edges], n_rows=len(g.y_edges) - 1)
+        for c in g.cells:
+            bbox = tuple(round(float(v) * pt, 2) for v in c.box)
+            fragment.pieces.append(Piece(text=texts_to_string(c.texts), row=c.row, col=c.col, rowspan=c.rowspan,
+                                         colspan=c.colspan, page=image.number, bbox=bbox,
+                                         open_end=_open_end(c.texts, c.box)))
+            conf = min(t.confidence for t in c.texts) if c.texts else None
+            if placed is not None:
+                conf = second_opinion(fragment.pieces[-1], conf, placed)
+                mismatches += fragment.pieces[-1].doubt_kind == "text_layer_mismatch"
+            if conf is not None:
+                confidence[(image.number, bbox)] = conf
+        fragment.pieces.sort(key=lambda p: (p.row, p.col))
+        fragments.append(fragment)
+    free_texts = [t for t in texts[len(texts) - len(free):] if t.text and t.confidence >= DEFAULT_MIN_TEXT_SCORE]
+    lines = [texts_to_string([t for t in free_texts if t.box in line]) for line in
+             _group_lines([t.box for t in free_texts])]
+    return PageResult(fragments, [x for x in lines if x], confidence, time.perf_counter() - started, page.skew,
+                      degrees, mismatches)
+
+
+def pages_to_document(pages: Iterable[PageImage], kind: str, engine: Engine | None = None, stats: list | None = None,
+                      layer: dict[int, LayerChars] | None = None) -> Document:
+    """Given an iterable of PageImages (and a searchable scan's text layer per 1-based page), return their Document:
+    tables joined across pages as the PDF parser joins them, cells with page, bbox (points of the upright page),
+    rotation (the page's turn) and confidence; lines outside tables in reading order. Pages are read one at a
+    time. When stats is a list, each page's PageResult is appended to it (seconds, skew, turn) for benchmarks."""
+    engine = engine or load_engine()
+    fragments: list[Fragment] = []
+    lines: list[str] = []
+    confidence: dict[tuple[int, Box], float] = {}
+    n_pages = 0
+    turns: dict[int, int] = {}
+    for image in pages:
+        n_pages += 1
+        result = read_page(engine, image, (layer or {}).get(image.number))
+        turns[image.number] = result.turn
+        fragments.extend(result.fragments)
+        lines.extend(result.lines)
+        confidence.update(result.confidence)
+        if stats is not None:
+            stats.append(result)
+    # What a cell read on its own page, and the first row of each page's first table: a row split by the
+    # page break is joined into the cell above it, which then takes the lower confidence of the two.
+    own = {(p.page, p.bbox): p.text for f in fragments for p in f.pieces}
+    tops: dict[int, list[Piece]] = {}
+    for f in fragments:
+        tops.setdefault(f.page, [p for p in f.pieces if p.row == 0])
+    tables = [group_to_table(group, i) for i, group in enumerate(fragments_to_groups(fragments))]
+    for table in tables:
+        for cell in table.cells:
+            cell.rotation = turns.get(cell.page or 0, 0)
+            cell.confidence = confidence.get((cell.page, cell.bbox)) if cell.text else None
+            if cell.text and cell.text != own.get((cell.page, cell.bbox), cell.text):
+                below = [confidence[(p.page, p.bbox)] for p in tops.get((cell.page or 0) + 1, [])
+                         if (p.page, p.bbox) in confidence and p.bbox[0] < cell.bbox[2] and p.bbox[2] > cell.bbox[0]]
+                cell.confidence = min([c for c in [cell.confidence, *below] if c is not None], default=None)
+    return Document(tables=tables, lines=lines, kind=kind, pages=n_pages)

@@ -1,0 +1,189 @@
+"""Page preparation: seal removal, deskew, binarisation and rule masks (a page already turned upright, see
+orient.py). Lengths are in inches and scaled by the page's dpi."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+DEFAULT_ASSUMED_PAGE_INCHES = 11.69  # long side of an A4 page: the dpi of an image file without one
+DEFAULT_MIN_DPI, DEFAULT_MAX_DPI = 100.0, 600.0  # a dpi stated by an image file outside this is ignored
+DEFAULT_RENDER_DPI = 200.0  # PDF pages are rendered at their images' own dpi, clamped to this range:
+DEFAULT_MAX_SKEW = 5.0  # degrees: a larger angle from the rules is not trusted
+DEFAULT_MIN_SKEW = 0.05  # degrees: below this the page is left as it is
+DEFAULT_RULE_MIN = 0.30  # inches: a ruled line is at least this long (longer than two characters)
+DEFAULT_SKEW_RULE_SHARE = 0.25  # of the page width: rules this long give the skew
+DEFAULT_THRESHOLD_BLOCK = 0.25  # inches: adaptive threshold neighbourhood
+DEFAULT_THRESHOLD_C = 15  # grey levels below the local mean that count as ink
+
+# Seal red: OpenCV hue is 0-179; red wraps around 0.
+DEFAULT_RED_HUE = (10, 160)  # hue <= first or >= second is red
+DEFAULT_RED_MIN_SATURATION = 60
+DEFAULT_RED_FRINGE_HUE = (30, 150)  # JPEG bleeds a seal into orange and purple next to it
+DEFAULT_RED_FRINGE_SATURATION = 15  # pinkish pixels this saturated next to seal red are seal too
+DEFAULT_RED_FRINGE = 0.012  # inches: how far the fringe reaches from seal red
+DEFAULT_RED_MIN_VALUE = 30  # darker pixels have no reliable hue
+# Under a seal, what is as dark as the page's ink elsewhere (three quarters of its pixels, as a share of the
+# paper's brightness, kept within these bounds) is ink; from DEFAULT_SEAL_INK_SPREAD lighter on it is paper.
+DEFAULT_SEAL_INK = (0.45, 0.65)
+DEFAULT_SEAL_INK_SPREAD = 0.15
+DEFAULT_SEAL_INK_EDGE = 0.01  # inches: greys this close to dark ink under a seal are its edges, kept
+DEFAULT_SEAL_PERCENTILE = 15  # the red pixels this dark (patchy stamp ink) or lighter are taken for paper
+
+
+def estimate_dpi(shape: tuple[int, ...], stated: float | None = None) -> float:
+    """Given an image's shape and the dpi its file states (or None), return the dpi to work with."""
+    if stated and DEFAULT_MIN_DPI <= stated <= DEFAULT_MAX_DPI:
+        return float(stated)
+    return max(shape[0], shape[1]) / DEFAULT_ASSUMED_PAGE_INCHES
+
+
+def red_mask(image: np.ndarray, dpi: float = DEFAULT_RENDER_DPI) -> np.ndarray:
+    """Given a BGR page, return the mask of seal-red pixels: hue near red and saturated, grown into the pale
+    pink fringe JPEG's colour subsampling leaves around red strokes. Whatever lies under red ink keeps the
+    seal's hue; ``remove_seal`` reads it back from the red channel."""
+    hsv = cv2.cvtColor(image, cv2.COLOR_BGR2HSV)
+    hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
+    low, high = DEFAULT_RED_HUE
+    reddish = ((hue <= low) | (hue >= high)) & (val >= DEFAULT_RED_MIN_VALUE)
+    core = (reddish & (sat >= DEFAULT_RED_MIN_SATURATION)).astype(np.uint8)
+    low, high = DEFAULT_RED_FRINGE_HUE
+    fringe = ((hue <= low) | (hue >= high)) & (sat >= DEFAULT_RED_FRINGE_SATURATION)
+    k = max(round(DEFAULT_RED_FRINGE * dpi), 1) * 2 + 1
+    return (cv2.dilate(core, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0) & fringe
+
+
+def paper_level(grey: np.ndarray, dpi: float) -> np.ndarray:
+    """Given a grey page, return the paper's brightness around every pixel (ink of up to ~0.6 inch closed
+    away), from a quarter-size copy."""
+    small = cv2.resize(grey, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
+    k = max(int(0.6 * dpi / 4) | 1, 3)
+    closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    closed = cv2.GaussianBlur(closed, (0, 0), k / 4)
+    return cv2.resize(closed, (grey.shape[1], grey.shape[0]), interpolation=cv2.INTER_LINEAR)
+
+
+def remove_seal(image: np.ndarray, dpi: float = DEFAULT_RENDER_DPI, strict: bool = True) -> np.ndarray:
+    """Given a page (BGR or grey), return it grey with the red seal lifted to the paper's brightness while
+    black ink under the seal stays black (strict: for reading text; not strict: for finding rules).
+
+    Red ink filters out green and blue but lets red through, so under the seal the red channel still shows
+    what is printed below: paper bright, a black stroke dark. Each red pixel (``red_mask``) takes its red
+    channel scaled so that seal-over-paper (all but the DEFAULT_SEAL_PERCENTILE darkest red pixels) comes out
+    at the paper's brightness (never brighter). Scanned (and JPEG'd) seal strokes come out darker than the
+    seal's own red, so strict also lifts to paper what is lighter under the seal than the page's ink elsewhere
+    (DEFAULT_SEAL_INK, DEFAULT_SEAL_INK_SPREAD), except right beside dark ink (the soft edges of a digit's
+    strokes: DEFAULT_SEAL_INK_EDGE), so a digit under the seal keeps its shape; not strict keeps a thin grey
+    rule under the seal.
+    """
+    return unseal(image, dpi)[0 if strict else 1]
+
+
+def unseal(image: np.ndarray, dpi: float = DEFAULT_RENDER_DPI) -> tuple[np.ndarray, np.ndarray]:
+    """Given a page (BGR or grey), return it grey without its red seal, strictly and gently (``remove_seal``)."""
+    if image.ndim == 2:
+        return image.copy(), image.copy()
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    red = red_mask(image, dpi)
+    if not red.any():
+        return grey, grey.copy()
+    paper = paper_level(grey, dpi).astype(np.float32)
+    through = image[..., 2].astype(np.float32)
+    ratio = float(np.percentile((through / np.maximum(paper, 1.0))[red], DEFAULT_SEAL_PERCENTILE))
+    under = np.minimum(through / max(ratio, 0.05), paper) / np.maximum(paper, 1.0)  # 0 black .. 1 paper
+    gentle = grey.copy()
+    gentle[red] = (under * paper)[red].astype(np.uint8)
+    ink = (binarize(grey, dpi) > 0) & ~red
+    level = float(np.percentile((grey / np.maximum(paper, 1.0))[ink], 75)) if ink.any() else DEFAULT_SEAL_INK[0]
+    low = min(max(level, DEFAULT_SEAL_INK[0]), DEFAULT_SEAL_INK[1])
+    high = low + DEFAULT_SEAL_INK_SPREAD
+    k = max(round(DEFAULT_SEAL_INK_EDGE * dpi), 1) * 2 + 1
+    dark = cv2.dilate(((under <= low) & red).astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    stretched = np.minimum(low + (under - low) * (1 - low) / (high - low), 1.0)
+    strict = np.where((under <= low) | (dark > 0), under, stretched)
+    grey[red] = (strict * paper)[red].astype(np.uint8)
+    return grey, gentle
+
+
+def binarize(grey: np.ndarray, dpi: float) -> np.ndarray:
+    """Given a grey page, return its ink mask (255 = ink) by adaptive threshold (uneven background safe)."""
+    block = max(int(DEFAULT_THRESHOLD_BLOCK * dpi) | 1, 15)
+    return cv2.adaptiveThreshold(grey, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block,
+                                 DEFAULT_THRESHOLD_C)
+
+
+def line_masks(ink: np.ndarray, dpi: float, length: float = DEFAULT_RULE_MIN) -> tuple[np.ndarray, np.ndarray]:
+    """Given an ink mask, return (horizontal, vertical) masks of the ruled lines at least `length` inches long."""
+    n = max(int(length * dpi), 10)
+    gap = max(int(0.015 * dpi), 2)  # bridge a rule broken by noise or thresholding
+    h = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (gap, 1)))
+    h = cv2.morphologyEx(h, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (n, 1)))
+    v = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, gap)))
+    v = cv2.morphologyEx(v, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, n)))
+    return h, v
+
+
+def estimate_skew(ink: np.ndarray, dpi: float) -> float:
+    """Given an ink mask, return the page's skew in degrees (positive: rules run down to the right), from the
+    long horizontal rules; 0.0 when there are none."""
+    width = ink.shape[1]
+    horizontal, _ = line_masks(ink, dpi, length=0.08)  # short kernel: a skewed rule stays one component
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(horizontal, connectivity=8)
+    angles, weights = [], []
+    for i in range(1, n):
+        x, y, w, h, _area = stats[i]
+        if w < DEFAULT_SKEW_RULE_SHARE * width or h > w * math.tan(math.radians(DEFAULT_MAX_SKEW)) + 0.05 * dpi:
+            continue
+        ys, xs = np.nonzero(labels[y:y + h, x:x + w] == i)
+        if len(xs) < 10:
+            continue
+        slope = np.polyfit(xs.astype(float), ys.astype(float), 1)[0]
+        angles.append(math.degrees(math.atan(slope)))
+        weights.append(w)
+    if not angles:
+        return 0.0
+    order = np.argsort(angles)
+    cumulative = np.cumsum(np.array(weights, dtype=float)[order])
+    median = float(np.array(angles)[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
+    return median if abs(median) <= DEFAULT_MAX_SKEW else 0.0
+
+
+def rotate(grey: np.ndarray, degrees: float) -> np.ndarray:
+    """Given a grey page and its skew, return it turned back, same size (the corners repeat the page's edge:
+    no white wedge whose border would look like ink)."""
+    h, w = grey.shape[:2]
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    return cv2.warpAffine(grey, matrix, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+
+
+@dataclass
+class Prepared:
+    """A page ready to read: grey without seal or skew, ink, rule masks, the grey with the rules painted out."""
+
+    grey: np.ndarray
+    ink: np.ndarray
+    horizontal: np.ndarray
+    vertical: np.ndarray
+    clean: np.ndarray
+    dpi: float
+    skew: float
+
+
+def prepare(image: np.ndarray, dpi: float) -> Prepared:
+    """Given a page image and its dpi, return it unsealed, deskewed, binarized, with its rules found.
+
+    Rules are looked for on the page with the seal lifted gently (a thin rule under the seal stays), text
+    on the page with the seal lifted strictly (``remove_seal``)."""
+    grey, ruled = unseal(image, dpi)
+    skew = estimate_skew(binarize(ruled, dpi), dpi)
+    if abs(skew) >= DEFAULT_MIN_SKEW:
+        grey, ruled = rotate(grey, skew), rotate(ruled, skew)
+    ink = binarize(grey, dpi)
+    horizontal, vertical = line_masks(binarize(ruled, dpi), dpi)
+    rules = cv2.dilate(horizontal | vertical, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))) > 0
+    clean = grey.copy()
+    clean[rules] = paper_level(grey, dpi)[rules]
+    return Prepared(grey, np.where(rules, 0, ink).astype(np.uint8), horizontal, vertical, clean, dpi, skew)
