@@ -1,18 +1,31 @@
-"""OCR benchmark: scanned samples per dpi -> values exact, wrong values flagged, seconds per page.
+"""OCR benchmark: scans by class and dpi -> values exact, wrong values flagged, silent wrong, s/page, peak MB,
+for this checkout's reader and a baseline reader (a git revision, checked out in a temporary worktree) side by side.
 
 The generated PDF samples (samples.generate; LibreOffice ones need soffice) and the shared filled_pdf.pdf
-are scanned with samples.scan at each dpi (red seal over score cells, tilted 1-2 degrees, paper noise),
-read by OCR, and compared with the truth of their source form:
+are scanned once with this checkout's samples.scan at each dpi (red seal over score cells, tilted 1-2 degrees,
+paper noise), in classes:
+
+- scan:       upright pages, image-only PDF (the class the benchmark always had);
+- turned:     the same pages turned 90, 180 or 270 degrees clockwise (form by form in turn);
+- searchable: a searchable PDF: the page images with an invisible text layer (the source's characters where the
+  scan put them), two score numbers per form with a wrong digit in the layer ("layer digits flagged": how many of
+  those the reader flagged text_layer_mismatch naming the layer's number).
+
+Each reader reads each class in a child process of its own (its peak RSS is the class's peak MB), and every
+record is compared with the truth of its source form:
 
 - values exact: self and inspector values equal to the truth, over every item of every form;
 - wrong flagged: of the values that are not exact, the share the form flags for review: a warning or error
   on that item (low_confidence_value, over_cap, non_numeric, missing_score, ...) or a total_mismatch /
   subtotal_mismatch on that side that the text-layer reading of the same PDF does not have;
 - right but low-confidence: items read exactly that low_confidence_value still sends to review;
-- s/page: OCR seconds per page (rasterising included, scan generation not).
+- silent wrong: values not exact that nothing flags;
+- s/page: OCR seconds per page (rasterising included, scan generation not), median over forms; peak MB: the
+  reading child's peak resident memory.
 
-usage: python bench/ocr.py [--dpi 150,200,300] [--only NAME,...] [--seed 0] [--misses] [--keep DIR]
-Needs the OCR extra (pip install 'selfeval[ocr]').
+usage: python bench/ocr.py [--dpi 150] [--classes scan,turned,searchable] [--only NAME,...] [--forms N]
+                           [--seed 0] [--baseline REV] [--misses] [--keep DIR]
+Needs the OCR extra (pip install 'selfeval[ocr]') and, for the baseline, git.
 """
 
 from __future__ import annotations
@@ -20,9 +33,10 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,56 +119,141 @@ def compare(record: dict, baseline: dict, truth: dict, scorer) -> dict:
     return out
 
 
+CLASSES = ("scan", "turned", "searchable")
+BASELINE = "8b082a7"  # the reader before issue 13 (no turned pages, searchable scans fail as no form)
+WRONG_DIGITS = 2  # per searchable form
+
+# Run in a child with the reader's checkout first on sys.path: read every scan, print one JSON line per scan and
+# the child's peak RSS last (Linux/macOS: resource; Windows: psutil when installed).
+_READER = r"""
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+import rubric
+from extractor.export import form_to_json
+from extractor.extract import path_to_form
+rubrics = rubric.load_all()
+for path in json.loads(sys.stdin.read()):
+    started = time.perf_counter()
+    record = form_to_json(path_to_form(__import__("pathlib").Path(path), rubrics))
+    print(json.dumps({"path": path, "seconds": time.perf_counter() - started, "record": record}, ensure_ascii=False),
+          flush=True)
+try:
+    import resource
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
+except ImportError:
+    import psutil
+    peak = psutil.Process().memory_info().peak_wset / 2**20
+print(json.dumps({"peak_mb": peak}))
+"""
+
+
+def make_class_scan(kind: str, pdf: Path, out: Path, dpi: int, k: int, seed: int) -> list[dict]:
+    """Given a class, a source PDF and its index, write its scan to out; return the planted layer digits."""
+    planted: list[dict] = []
+    make_scan(pdf, out, dpi, seal=True, rotate=(1.0, 1.5, 2.0)[k % 3], noise=True, seed=seed + k,
+              turn=(90, 180, 270)[k % 3] if kind == "turned" else 0, text_layer=kind == "searchable",
+              wrong_digits=WRONG_DIGITS if kind == "searchable" else 0, planted=planted)
+    return planted
+
+
+def read_scans(root: Path, scans: list[Path]) -> tuple[dict[str, dict], float]:
+    """Given a reader's checkout and scans, return {path: {seconds, record}} and the reading child's peak MB."""
+    done = subprocess.run([sys.executable, "-c", _READER, str(root)], input=json.dumps([str(p) for p in scans]),
+                          capture_output=True, text=True, cwd=root, timeout=24 * 3600, encoding="utf-8")
+    if done.returncode != 0:
+        raise SystemExit(f"the reader at {root} failed: {done.stderr[-2000:]}")
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    return {line["path"]: line for line in lines if "path" in line}, lines[-1]["peak_mb"]
+
+
+def layer_flagged(record: dict, planted: list[dict]) -> int:
+    """How many planted layer digits the record flags text_layer_mismatch naming the layer's number."""
+    messages = [d["message"] for d in record.get("discrepancies", []) if d["kind"] == "text_layer_mismatch"]
+    return sum(any(f"文字层为 {p['layer']}" in m for m in messages) for p in planted)
+
+
+def baseline_worktree(rev: str, tmp: Path) -> Path:
+    """Check rev out in a temporary git worktree under tmp and return its path."""
+    path = tmp / f"baseline-{rev}"
+    subprocess.run(["git", "worktree", "add", "--detach", str(path), rev], cwd=ROOT, check=True, capture_output=True)
+    return path
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--dpi", default="150,200,300")
+    ap.add_argument("--dpi", default="150")
+    ap.add_argument("--classes", default=",".join(CLASSES))
     ap.add_argument("--only", default="", help="only samples whose name contains one of these (comma separated)")
+    ap.add_argument("--forms", type=int, default=0, help="only the first N forms (0: all)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--baseline", default=BASELINE, help="git revision of the baseline reader ('' for none)")
     ap.add_argument("--misses", action="store_true", help="print the values that were not exact")
     ap.add_argument("--keep", type=Path, help="keep the scans in this folder")
     args = ap.parse_args()
     scorer = load_scorer()
     rubrics = rubric.load_all()
     dpis = [int(d) for d in args.dpi.split(",") if d.strip()]
+    classes = [c for c in args.classes.split(",") if c.strip()]
     only = [o for o in args.only.split(",") if o.strip()] or None
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-ocr-") as tmp_name:
         tmp = Path(tmp_name)
         plan = sources(tmp, args.seed, only)
+        plan = plan[:args.forms] if args.forms else plan
         baselines = {name: form_to_json(path_to_form(pdf, rubrics)) for name, pdf, _t in plan}
-        for dpi in dpis:
-            total = {"values": 0, "exact": 0, "wrong": 0, "flagged": 0, "needless": 0, "pages": 0, "seconds": 0.0,
-                     "forms": 0}
-            for k, (name, pdf, truth) in enumerate(plan):
-                scan = tmp / f"{dpi}" / f"scan_{Path(name).stem}.pdf"
-                rotate = (1.0, 1.5, 2.0)[k % 3]
-                make_scan(pdf, scan, dpi, seal=True, rotate=rotate, noise=True, seed=args.seed + k)
-                started = time.perf_counter()
-                form = path_to_form(scan, rubrics)
-                seconds = time.perf_counter() - started
-                pages = _pages(scan)
-                result = compare(form_to_json(form), baselines[name], truth, scorer)
-                for key in ("values", "exact", "wrong", "flagged", "needless"):
-                    total[key] += result[key]
-                total["pages"] += pages
-                total["seconds"] += seconds
-                total["forms"] += 1
-                print(f"  {dpi} dpi {name}: {result['exact']}/{result['values']} exact, "
-                      f"{result['flagged']}/{result['wrong']} wrong flagged, {result['needless']} right but "
-                      f"low-confidence, {seconds / max(pages, 1):.1f} s/page", file=sys.stderr)
-                if args.misses:
-                    for m in result["misses"]:
-                        print(f"      {m}", file=sys.stderr)
-            rows.append((dpi, total))
-            if args.keep:
-                shutil.copytree(tmp / f"{dpi}", args.keep / f"{dpi}", dirs_exist_ok=True)
-    print("| dpi | forms | pages | values exact | wrong values flagged | items right but low_confidence_value | s/page |")
-    print("|---|---|---|---|---|---|---|")
-    for dpi, t in rows:
+        readers = [("current", ROOT)]
+        if args.baseline:
+            readers.append((f"baseline ({args.baseline})", baseline_worktree(args.baseline, tmp)))
+        try:
+            for dpi in dpis:
+                for kind in classes:
+                    scans, planted = [], {}
+                    for k, (name, pdf, _truth) in enumerate(plan):
+                        scan = tmp / f"{dpi}" / kind / f"scan_{Path(name).stem}.pdf"
+                        planted[str(scan)] = make_class_scan(kind, pdf, scan, dpi, k, args.seed)
+                        scans.append(scan)
+                    for reader, root in readers:
+                        results, peak = read_scans(root, scans)
+                        rows.append((dpi, kind, reader, tally(plan, scans, results, planted, baselines, scorer,
+                                                              args.misses), peak))
+                if args.keep:
+                    shutil.copytree(tmp / f"{dpi}", args.keep / f"{dpi}", dirs_exist_ok=True)
+        finally:
+            for _reader, root in readers[1:]:
+                subprocess.run(["git", "worktree", "remove", "--force", str(root)], cwd=ROOT, capture_output=True)
+    print("| dpi | class | reader | forms | pages | values exact | wrong values flagged | silent wrong | "
+          "layer digits flagged | s/page (median) | peak MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for dpi, kind, reader, t, peak in rows:
         exact = 100.0 * t["exact"] / t["values"] if t["values"] else 100.0
-        flagged = f"{t['flagged']}/{t['wrong']}" + (f" ({100.0 * t['flagged'] / t['wrong']:.0f}%)" if t["wrong"] else "")
-        print(f"| {dpi} | {t['forms']} | {t['pages']} | {exact:.2f}% ({t['exact']}/{t['values']}) | {flagged} | "
-              f"{t['needless']} | {t['seconds'] / max(t['pages'], 1):.1f} |")
+        flagged = f"{t['flagged']}/{t['wrong']}"
+        layer = f"{t['layer_flagged']}/{t['planted']}" if kind == "searchable" else "–"
+        per_page = statistics.median(t["per_page"]) if t["per_page"] else 0.0
+        print(f"| {dpi} | {kind} | {reader} | {t['forms']} | {t['pages']} | {exact:.2f}% ({t['exact']}/{t['values']}) | "
+              f"{flagged} | {t['wrong'] - t['flagged']} | {layer} | {per_page:.1f} | {peak:.0f} |")
+
+
+def tally(plan, scans, results, planted, baselines, scorer, misses: bool) -> dict:
+    """Given the forms, their scans, a reader's results and the planted layer digits, return the class's totals."""
+    total = {"values": 0, "exact": 0, "wrong": 0, "flagged": 0, "pages": 0, "forms": 0, "per_page": [],
+             "planted": 0, "layer_flagged": 0}
+    for (name, _pdf, truth), scan in zip(plan, scans, strict=True):
+        got = results[str(scan)]
+        result = compare(got["record"], baselines[name], truth, scorer)
+        for key in ("values", "exact", "wrong", "flagged"):
+            total[key] += result[key]
+        pages = _pages(scan)
+        total["pages"] += pages
+        total["forms"] += 1
+        total["per_page"].append(got["seconds"] / max(pages, 1))
+        total["planted"] += len(planted[str(scan)])
+        total["layer_flagged"] += layer_flagged(got["record"], planted[str(scan)])
+        print(f"  {scan.parent.name} {name}: {result['exact']}/{result['values']} exact, {result['flagged']}/"
+              f"{result['wrong']} wrong flagged, {got['seconds'] / max(pages, 1):.1f} s/page", file=sys.stderr)
+        if misses:
+            for m in result["misses"]:
+                print(f"      {m}", file=sys.stderr)
+    return total
 
 
 def _pages(path: Path) -> int:
