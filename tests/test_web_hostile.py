@@ -17,6 +17,7 @@ import time
 import zipfile
 from collections.abc import Iterator
 from decimal import Decimal
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -426,6 +427,53 @@ def test_two_reviewers_correcting_one_item_at_once_both_are_kept_and_the_later_a
     rows = corrections(db_path)
     assert sorted(r["value"] for r in rows) == ["0.5", "1"] and all(r["undone_at"] is None for r in rows)
     assert str(item(db_path, fid, "3.1.2").self) == rows[-1]["value"]
+
+
+def seen_of(html: str, action: str, **fields: str) -> dict[str, str]:
+    """The hidden fields of the form on a page posting to action whose hidden inputs include fields."""
+    for form in re.findall(rf'<form method="post" action="{re.escape(action)}"[^>]*>(.*?)</form>', html, re.S):
+        hidden = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form))
+        if all(hidden.get(k) == v for k, v in fields.items()):
+            return {k: unescape(v) for k, v in hidden.items()}
+    raise AssertionError(f"no form to {action} with {fields}")
+
+
+def test_a_correction_made_on_a_page_someone_changed_since_is_refused_not_written_over(db_path):
+    # 甲 opens the form (3.1.2 reads 3); 乙 corrects it to 1; 甲, still looking at 3, types 0.5: that would undo
+    # 乙's correction without 甲 ever seeing it.
+    fid = form_id(db_path, "filled_errors.docx")
+    a, b = client(db_path), client(db_path)
+    page_a = a.get(f"/forms/{fid}").text
+    form_b = seen_of(b.get(f"/forms/{fid}").text, f"/forms/{fid}/set", item="3.1.2")
+    assert b.post(f"/forms/{fid}/set", data={**form_b, "field": "self", "value": "1", "why": "原件为 1"}
+                  ).status_code == 303
+    form_a = seen_of(page_a, f"/forms/{fid}/set", item="3.1.2")
+    r = a.post(f"/forms/{fid}/set", data={**form_a, "field": "self", "value": "0.5", "why": "原件为 0.5"})
+    assert r.status_code == 409
+    assert flashes(r.text)[-1] == ("未保存 3.1.2 的更正（自评 0.5）：你打开页面之后，此项已被更改（现在 自评 1、督查 1）。"
+                                   "请核对现在的值后再保存。")
+    assert [x["value"] for x in corrections(db_path)] == ["1"]
+    row = re.search(r'<tr id="row-3.1.2".*?</tr>', r.text, re.S)[0]  # the page shows it as it is now
+    assert "1 已更正" in text_of(row)
+
+
+def test_an_acceptance_made_on_a_page_someone_changed_since_is_refused(db_path):
+    # 甲 sees over_cap on 3.1.2 reading 3; 乙 forces it to 2, still over the max: 甲's click would accept a 2
+    # that 甲 never saw.
+    fid = form_id(db_path, "filled_errors.docx")
+    a, b = client(db_path), client(db_path)
+    accept_a = seen_of(a.get(f"/forms/{fid}").text, f"/forms/{fid}/accept", kind="over_cap", item="3.1.2")
+    form_b = seen_of(b.get(f"/forms/{fid}").text, f"/forms/{fid}/set", item="3.1.2")
+    assert b.post(f"/forms/{fid}/set", data={**form_b, "field": "self", "value": "2", "why": "原件为 2",
+                                             "force": "1"}).status_code == 303
+    r = a.post(f"/forms/{fid}/accept", data={**accept_a, "why": "同意"})
+    assert r.status_code == 409
+    assert flashes(r.text)[-1] == ("未接受 超出分值 over_cap：你打开页面之后，此项或此问题已被更改。"
+                                   "请核对现在的情况后再接受。")
+    assert [x["action"] for x in corrections(db_path)] == ["set"]
+    fresh = seen_of(r.text, f"/forms/{fid}/accept", kind="over_cap", item="3.1.2")
+    assert a.post(f"/forms/{fid}/accept", data={**fresh, "why": "同意"}).status_code == 303
+    assert [x["action"] for x in corrections(db_path)] == ["set", "accept"]
 
 
 def test_a_correction_while_an_ingest_holds_the_database_is_a_chinese_503_without_the_path(db_path):

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from .. import review
 from ..form import Form
-from ..store import StoreError
+from ..store import StoreError, load_form
 from . import views
 from .base import checked_post, database, flash, form_exists, no_form, redirect, reviewer, store_problem
 from .pages import form_response
@@ -26,6 +26,16 @@ def change_to_flash(change: review.Change) -> str:
         lines.append("问题未变化。")
     lines.append(f"当前状态：{views.STATUS_LABEL.get(change.form.status, change.form.status)}")
     return "\n".join(lines)
+
+
+def stale(db, form_id: int, item: str | None, kind: str | None, seen: str | None) -> Form | None:
+    """Given a change as posted with the token of what its page showed (seen), return the effective form when that
+    no longer matches (someone changed the item or the finding since the page was opened), else None. A post
+    without a token (a script) is checked by the review rules alone."""
+    if not seen:
+        return None
+    form = load_form(db, form_id)
+    return form if views.seen_token(form, item, kind) != seen else None
 
 
 def anchor(form: Form, code: str | None) -> str:
@@ -49,13 +59,22 @@ def _set(request: Request, data: dict[str, str]) -> Response:
             user = reviewer(request, db)
             if not form_exists(db, form_id):
                 return no_form(request, form_id)
+            retry = {"item": item, "field": field, "value": value, "why": why}
+            now = stale(db, form_id, item, None, data.get("seen"))
+            if now is not None:
+                it = next((i for i in now.items if i.code == item), None)
+                values = "、".join(f"{views.SIDE_NAME[s]} {views.value_to_text(getattr(it, s))}"
+                                  for s in ("self", "inspector")) if it else "无此项"
+                typed = f"{views.SIDE_NAME.get(field, field)} {value or '空'}"
+                flash(request, "error", f"未保存 {item} 的更正（{typed}）：你打开页面之后，此项已被更改（现在 {values}）。"
+                                        "请核对现在的值后再保存。")
+                return form_response(request, db, form_id, user, 409, retry=retry)
             try:
                 change = review.set_value(db, form_id, item, field, value, why, who=user,
                                           force=data.get("force") == "1")
             except review.ReviewError as e:
                 flash(request, "error", f"未保存 {item} 的更正：{e}")
-                return form_response(request, db, form_id, user, 400,
-                                     retry={"item": item, "field": field, "value": value, "why": why})
+                return form_response(request, db, form_id, user, 400, retry=retry)
     except StoreError as e:
         return store_problem(request, e)
     flash(request, "ok", change_to_flash(change))
@@ -76,6 +95,10 @@ def _accept(request: Request, data: dict[str, str]) -> Response:
             user = reviewer(request, db)
             if not form_exists(db, form_id):
                 return no_form(request, form_id)
+            if stale(db, form_id, item, kind, data.get("seen")) is not None:
+                flash(request, "error", f"未接受 {views.kind_to_label(kind)}：你打开页面之后，此项或此问题已被更改。"
+                                        "请核对现在的情况后再接受。")
+                return form_response(request, db, form_id, user, 409)
             try:
                 change = review.accept(db, form_id, kind, item, why, who=user)
             except review.ReviewError as e:

@@ -7,6 +7,8 @@ Numbers a person reads are 1-based (第1页 表1 第8行 第6列); the stored ce
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import logging
 import re
 import threading
@@ -269,6 +271,10 @@ def form_to_page(form_id: int, form: Form, evidence: dict[str, Any]) -> dict[str
         else:
             form_level.append(d)  # null item, or an item this rubric no longer has: still shown, never dropped
     items = [item_to_view(it, by_item.get(it.code, [])) for it in form.items]
+    for v in items:
+        v["seen"] = seen_token(form, v["code"])
+        for f in v["findings"]:
+            f["seen"] = seen_token(form, f["item"], f["kind"])
     flagged = [v for v in items if v["open"]]
     for v in flagged:
         v["evidence"] = evidence.get(v["code"])
@@ -283,8 +289,19 @@ def form_to_page(form_id: int, form: Form, evidence: dict[str, Any]) -> dict[str
     return {"id": form_id, "form": form, "title": form.institution or form.source, "status": form.status,
             "status_label": STATUS_LABEL.get(form.status, form.status), "facts": facts, "errors": s.errors,
             "warnings": s.warnings, "flagged": flagged, "all_items": items,
-            "form_level": [finding_to_view(d) for d in form_level],
+            "form_level": [{**finding_to_view(d), "seen": seen_token(form, d.item, d.kind)} for d in form_level],
             "open_form_level": sum(1 for d in form_level if is_open(d))}
+
+
+def seen_token(form: Form, item: str | None, kind: str | None = None) -> str:
+    """Given an effective form, an item (None: form level) and, for an acceptance, the kind, return a token of what
+    the page shows of them: the item's values and the findings of that kind. A change posted with a token that no
+    longer matches was made on a page someone else changed since (see changes.stale)."""
+    it = next((i for i in form.items if i.code == item), None) if item else None
+    values = [value_to_text(it.self), value_to_text(it.inspector)] if it else None
+    findings = sorted(d.message for d in form.discrepancies if kind and d.kind == kind and d.item == item)
+    text = json.dumps([values, findings], ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def flagged_codes(form: Form) -> list[str]:
