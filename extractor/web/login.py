@@ -45,7 +45,7 @@ def _login(request: Request, data: dict[str, str]) -> Response:
     st = station(request)
     address = request.client.host if request.client else ""
     target = safe_next(data.get("next"))
-    wait = st.logins.wait_seconds(address)
+    wait = st.logins.attempt(address)
     if wait:  # refused before the password is even checked: guessing on costs the guesser time, not us
         session(request).flash.append(("error", f"登录失败次数过多，请 {math.ceil(wait / 60)} 分钟后再试。"
                                                 "too many failed logins from this computer: try again later"))
@@ -58,8 +58,7 @@ def _login(request: Request, data: dict[str, str]) -> Response:
             no_accounts = not has_accounts(db)
     except StoreError as e:
         return store_problem(request, e)
-    if name is None:
-        st.logins.failed(address)
+    if name is None:  # the attempt stays counted as failed
         session(request).flash.append(("error", "用户名或密码不对，请重试。"))
         return render(request, "login.html", {"next": target, "no_accounts": no_accounts,
                                               "name": data.get("name", "")}, 401)

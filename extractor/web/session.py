@@ -93,20 +93,19 @@ class LoginThrottle:
         self._failures: dict[str, list[float]] = {}
         self._lock = threading.Lock()
 
-    def wait_seconds(self, address: str) -> float:
-        """Given a client address, return how long it must wait before trying to log in again (0: it may now)."""
+    def attempt(self, address: str) -> float:
+        """Given a client address about to try a password, return how long it must wait first (then it may not try
+        now), or 0 and count the attempt as failed until it succeeds: counted up front, so that many guesses sent
+        at once cannot all pass the check before any of them has failed."""
         with self._lock:
             recent = self._recent(address)
-            if len(recent) < MAX_FAILED_LOGINS:
-                return 0.0
-            return max(0.0, recent[0] + LOGIN_WINDOW_SECONDS - time.monotonic())
-
-    def failed(self, address: str) -> None:
-        with self._lock:
+            if len(recent) >= MAX_FAILED_LOGINS:
+                return max(0.001, recent[0] + LOGIN_WINDOW_SECONDS - time.monotonic())
             if len(self._failures) >= MAX_ADDRESSES and address not in self._failures:
                 for a in [a for a in self._failures if not self._recent(a)]:
                     del self._failures[a]
-            self._failures[address] = [*self._recent(address), time.monotonic()][-MAX_FAILED_LOGINS:]
+            self._failures[address] = [*recent, time.monotonic()]
+            return 0.0
 
     def succeeded(self, address: str) -> None:
         with self._lock:
