@@ -537,6 +537,25 @@ def test_guessing_passwords_from_one_address_is_stopped_after_ten_failures(db_pa
     assert log_in(colleague, "张三").status_code == 303 and colleague.get("/").status_code == 200
 
 
+def test_guesses_sent_all_at_once_are_held_to_the_same_ten(db_path):
+    assert add_user(db_path, "张三").exit_code == 0
+    app = create_app(db_path, lan=True, allowed_hosts=None)
+    codes: list[int] = []
+
+    def guess(n: int) -> None:
+        c = TestClient(app, base_url=BASE, follow_redirects=False, client=("192.168.1.66", 50000 + n))
+        csrf = csrf_of(c.get("/login").text)
+        codes.append(c.post("/login", data={"name": "张三", "password": f"guess {n}", "csrf": csrf,
+                                            "next": "/"}).status_code)
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(24)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(codes) == [401] * 10 + [429] * 14
+
+
 def test_one_damaged_form_is_a_failed_line_in_the_list_not_an_error_for_all(db_path):
     fid = form_id(db_path, "filled_errors.docx")
     con = sqlite3.connect(db_path)
