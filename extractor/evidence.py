@@ -108,6 +108,8 @@ def cell_to_where(cell: dict[str, Any] | None) -> str:
     if not cell:
         return ""
     parts = [f"第{cell['page']}页"] if cell.get("page") is not None else []
+    if cell.get("ref"):  # a spreadsheet cell: its sheet and A1 address say more than a table number
+        return " ".join([str(cell["ref"]), *parts])
     if isinstance(cell.get("table"), int):
         parts.append(f"表{cell['table'] + 1}")
     if isinstance(cell.get("row"), int):

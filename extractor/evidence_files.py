@@ -67,9 +67,12 @@ def original_file(form: Form) -> Iterator[tuple[Path | None, str | None]]:
     """Given a form, yield (the original file as ingested, None), or (None, why not): missing, changed since (its
     sha256 differs), or a member its container no longer holds. A member is unpacked again into a private
     temporary folder removed when the block ends."""
-    source = form.source
+    source = file_source(form.source)
     path_text = str(getattr(form, "path", None) or "")
-    member = "!" in source or "!" in path_text
+    from .containers import CONTAINER_SUFFIXES
+
+    # A member's source starts with its container's (a.zip!b.docx); a "!" in a plain file's name makes no member.
+    member = "!" in source and source.split("!", 1)[0].lower().endswith(CONTAINER_SUFFIXES)
     if not member:
         candidates = [Path(p) for p in (path_text, source) if p]
         found = next((p for p in candidates if p.is_file()), None)
@@ -92,6 +95,16 @@ def original_file(form: Form) -> Iterator[tuple[Path | None, str | None]]:
             yield None, f"压缩包中已无此文件 (the archive no longer holds {safe(source.rsplit('!', 1)[-1])})"
             return
         yield _checked(hit.path, form)
+
+
+SHEET_FILE_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".et", ".ods")
+
+
+def file_source(source: str) -> str:
+    """Given a form's source, return the source of the file it was read from: a workbook's sheet
+    ("book.xlsx!自评表", "a.zip!book.xlsx!自评表") is a part of its file, not an archive member."""
+    head, sep, _sheet = source.rpartition("!")
+    return head if sep and head.lower().endswith(SHEET_FILE_SUFFIXES) else source
 
 
 def _container_path(path_text: str, source: str) -> Path | None:

@@ -273,7 +273,7 @@ def provenance_to_where(prov: dict[str, Any] | None) -> str:
     """Given a provenance dict (0-based table/row/col, 1-based page, bbox), return it as readable text, 1-based."""
     if not prov:
         return ""
-    parts = []
+    parts = [str(prov["ref"])] if prov.get("ref") else []  # a spreadsheet cell: "自评表!F12"
     if prov.get("page") is not None:
         parts.append(f"第{prov['page']}页")
     cells = [f"{name}{prov[k] + 1}" for k, name in (("table", "表"), ("row", "行"), ("col", "列"))
@@ -283,6 +283,12 @@ def provenance_to_where(prov: dict[str, Any] | None) -> str:
     if prov.get("bbox"):
         parts.append("bbox " + ",".join(f"{x:g}" for x in prov["bbox"]))
     return " · ".join(parts)
+
+
+def item_place(it: ItemResult) -> dict[str, Any]:
+    """Given an item, return its row's provenance with the spreadsheet address of its score cells (ref), if any."""
+    refs = [c["ref"] for c in (it.self_cell, it.inspector_cell) if c and c.get("ref")]
+    return {**(it.provenance or {}), **({"ref": "、".join(refs)} if refs else {})}
 
 
 def _row_key(prov: dict[str, Any] | None) -> tuple | None:
@@ -344,7 +350,7 @@ def discrepancy_to_finding(form: Form, d: Discrepancy) -> Finding:
     elif it is not None:
         f.raw_label, f.self_raw, f.inspector_raw = it.raw_label, it.self_raw, it.inspector_raw
         f.self_note, f.inspector_note = it.self_note, it.inspector_note
-        f.where = provenance_to_where(it.provenance) if it.present else "表中无此行 not in the form"
+        f.where = provenance_to_where(item_place(it)) if it.present else "表中无此行 not in the form"
     elif d.kind == "header_missing":
         f.where = "表头 header"
     if not f.where and d.row:

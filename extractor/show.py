@@ -36,6 +36,9 @@ def cell_to_where(it: ItemResult) -> str:
     first = cells[0] if cells else (it.provenance or {})
     if not first or not isinstance(first.get("row"), int):
         return ""
+    refs = [str(c["ref"]) for c in cells if c.get("ref")]
+    if refs:  # a spreadsheet: the sheet and A1 addresses of the score cells
+        return "、".join(refs)
     parts = [f"第{first['page']}页"] if first.get("page") else []
     if isinstance(first.get("table"), int):
         parts.append(f"表{first['table'] + 1}")

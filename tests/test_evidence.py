@@ -184,6 +184,18 @@ def test_a_changed_original_is_not_pictured(tmp_path):
     assert all(e.image is None and e.note.startswith("原文件已更改") for e in ev.values())
 
 
+def test_a_file_whose_name_holds_an_exclamation_mark_is_pictured(tmp_path):
+    # "!" separates an archive's members in a source; in a plain file's name it is only a character.
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    draw_pdf(inbox / "急!自评表.pdf")
+    db = tmp_path / "x.db"
+    run("ingest", str(inbox), "--db", str(db))
+    ev = form_to_evidence(1, load_form(open_db(db, readonly=True), 1))
+    assert sorted(ev) == sorted(PLANTED)
+    assert all(e.image is not None and e.note is None for e in ev.values()), [e.note for e in ev.values()]
+
+
 def test_an_archive_member_is_unpacked_again_for_its_picture(tmp_path):
     pdf = tmp_path / "form.pdf"
     draw_pdf(pdf)

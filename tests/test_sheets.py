@@ -161,3 +161,19 @@ def test_libreoffice_without_calc_is_told_apart_and_the_stamp_records_it(tmp_pat
     (program / "libsclo.so").write_bytes(b"")
     assert has_calc(str(program / "soffice")) is True
     assert set(installed_extras()) >= {"libreoffice", "libreoffice_calc"}
+
+
+@needs_soffice
+def test_reports_and_show_name_a_spreadsheet_items_cell_by_its_sheet_and_address(read):
+    _, by_key, _, forms = read
+    db = str(forms.parent / "s.db")
+    key, rec, item = next((k, r, i) for k, r in by_key.items() for i in r["items"]
+                          if any(d["kind"] == "over_cap" and d["item"] == i["code"] for d in r["discrepancies"]))
+    ref = item["self_cell"]["ref"]
+    assert "!" in ref, ref
+    md = CliRunner().invoke(main, ["report", "--db", db, "--format", "md", "--source", rec["source"]]).stdout
+    row = next(line for line in md.splitlines() if "over_cap" in line and item["code"] in line)
+    assert ref.replace("!", "\\!") in row, row  # Markdown escapes "!" so that no cell makes an image
+    shown = CliRunner().invoke(main, ["show", str(rec["id"]), "--db", db]).stdout
+    line = next(x for x in shown.splitlines() if x.lstrip("! ").startswith(item["code"] + " "))
+    assert ref in line, line
