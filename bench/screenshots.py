@@ -1,4 +1,5 @@
-"""Screenshots of the review station for docs/screenshots: the forms list and a flagged form's page.
+"""Screenshots of the review station for docs/screenshots: the forms list and a flagged form's page; and two cards
+of the HTML report (a PDF row cropped from the page, a Word row drawn from the stored cells).
 
     python bench/screenshots.py [--out docs/screenshots]
 
@@ -58,6 +59,20 @@ def save(page, path: Path, full_page: bool = False, clip_height: int | None = No
         raise SystemExit(f"{path} is {size} bytes, over {MAX_BYTES}: take a smaller clip")
 
 
+def report_cards(browser, db: Path, tmp: Path, out: Path) -> None:
+    """Screenshot the HTML report's first card of a PDF form (a cropped row) and of a Word form (a drawn row)."""
+    report = tmp / "report.html"
+    run("report", "--db", str(db), "-o", str(report))
+    page = browser.new_page(viewport={"width": 1200, "height": 900}, locale="zh-CN")
+    page.goto(report.as_uri())
+    card = "xpath=ancestor::div[contains(concat(' ', @class, ' '), ' card ')][1]"
+    for name, first in (("report-card-pdf.png", 'img[src^="data:image/png"]'), ("report-card-word.png", "table.ev-row")):
+        path = out / name
+        page.locator(first).first.locator(card).screenshot(path=str(path))
+        print(f"{path}: {path.stat().st_size // 1000} KB")
+    page.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
@@ -94,6 +109,7 @@ def main() -> None:
                 page.wait_for_function("() => [...document.querySelectorAll('img.page-image')]"
                                        ".every(i => i.complete && i.naturalWidth > 0)", timeout=120_000)
                 save(page, args.out / "form-page-word.png", clip_height=1400)
+                report_cards(browser, db, Path(tmp), args.out)
                 browser.close()
         finally:
             proc.terminate()

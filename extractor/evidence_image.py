@@ -21,6 +21,7 @@ from PIL import Image, ImageDraw
 
 EVIDENCE_DPI = 130.0  # a row strip of an A4 page is about 1075 px wide: digits legible, the file small
 MARGIN_PT = 4.0  # kept around the row's band, so the rules around its cells show
+RULE_PT = 1.0  # within this of the band's edges the margin is the row's own rule: not faded
 MAX_WIDTH_PX = 1200  # a wider strip (a landscape page) is scaled down to this
 OUTLINE_PX = 3
 SELF_COLOUR = (0, 92, 230)  # blue
@@ -133,10 +134,12 @@ def page_to_strip(page: PageImage, band: Box, cells: dict[str, Box]) -> Strip:
     factor = min(1.0, MAX_WIDTH_PX / max(crop.size[0], 1))
     if factor < 1.0:
         crop = crop.resize((round(crop.size[0] * factor), max(1, round(crop.size[1] * factor))), Image.LANCZOS)
-    strip = _greyscale_with_outline_colours(crop)
+    k = page.scale * factor
+    # The margin shows the rules around the row; the neighbouring rows' text in it is faded, so the eye stays on the row.
+    keep = (max(0, round((band[1] - box[1] - RULE_PT) * k)), round((band[3] - box[1] + RULE_PT) * k))
+    strip = _greyscale_with_outline_colours(crop, keep)
     draw = ImageDraw.Draw(strip)
     outlines = {}
-    k = page.scale * factor
     for side, index in (("self", SELF_INDEX), ("inspector", INSPECTOR_INDEX)):
         cell = cells.get(side)
         if cell is None:
@@ -155,8 +158,14 @@ def page_to_strip(page: PageImage, band: Box, cells: dict[str, Box]) -> Strip:
     return Strip(uri, strip.size[0], strip.size[1], box, outlines)
 
 
-def _greyscale_with_outline_colours(crop: Image.Image) -> Image.Image:
-    grey = crop.convert("L").point(lambda v: v * (_GREYS - 1) // 255)
+def _greyscale_with_outline_colours(crop: Image.Image, keep: tuple[int, int] | None = None) -> Image.Image:
+    grey = crop.convert("L")
+    if keep is not None:
+        faded = grey.point(lambda v: 255 - (255 - v) // 4)
+        for top, bottom in ((0, keep[0]), (keep[1], grey.size[1])):
+            if bottom > top:
+                grey.paste(faded.crop((0, top, grey.size[0], bottom)), (0, top))
+    grey = grey.point(lambda v: v * (_GREYS - 1) // 255)
     strip = Image.frombytes("P", grey.size, grey.tobytes())
     palette: list[int] = []
     for i in range(_GREYS):
