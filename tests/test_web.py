@@ -232,6 +232,19 @@ def test_a_refused_correction_is_400_with_a_chinese_message_and_changes_nothing(
     assert effective(db_path, fid).status == "flagged"
 
 
+def test_an_empty_value_blanks_a_score_only_with_force(db_path):
+    fid = form_id(db_path, "filled_errors.docx")
+    c = client(db_path)
+    csrf = csrf_of(c.get(f"/forms/{fid}").text)
+    data = {"csrf": csrf, "item": "3.1.2", "field": "inspector", "value": "", "why": "原件此格为空"}
+    r = c.post(f"/forms/{fid}/set", data=data)
+    assert r.status_code == 400 and "分数为空。要把此项改为空白，请勾选「强制」。" in text_of(r.text)
+    assert corrections(db_path) == []
+    assert c.post(f"/forms/{fid}/set", data={**data, "force": "1"}).status_code == 303
+    it = next(i for i in effective(db_path, fid).items if i.code == "3.1.2")
+    assert (it.inspector, it.inspector_kind) == (None, "blank")
+
+
 def test_force_lets_a_value_above_the_max_through(db_path):
     fid = form_id(db_path, "filled_errors.docx")
     c = client(db_path)

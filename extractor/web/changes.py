@@ -69,6 +69,11 @@ def _set(request: Request, data: dict[str, str]) -> Response:
                 flash(request, "error", f"未保存 {item} 的更正（{typed}）：你打开页面之后，此项已被更改（现在 {values}）。"
                                         "请核对现在的值后再保存。")
                 return form_response(request, db, form_id, user, 409, retry=retry)
+            if not value and data.get("force") != "1":
+                # An empty field is as easily a slip as a meaning: blanking a score takes 强制, as on the CLI it
+                # takes an explicit --self "".
+                flash(request, "error", f"未保存 {item} 的更正：分数为空。要把此项改为空白，请勾选「强制」。")
+                return form_response(request, db, form_id, user, 400, retry=retry)
             try:
                 change = review.set_value(db, form_id, item, field, value, why, who=user,
                                           force=data.get("force") == "1")
