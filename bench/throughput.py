@@ -1,29 +1,33 @@
-"""Throughput benchmark: `selfeval ingest` over a folder of forms against the floor of reading them.
+"""Throughput benchmark: CPU seconds of `selfeval ingest --jobs 1` against the floor of reading the same forms.
 
 The set: N distinct generated forms (default 90), two thirds .docx and one third .pdf (LibreOffice exports
 when soffice is installed, for half of the PDFs; reportlab drawings for the rest), each from its own seed.
 
 - floor: python-docx alone (docx.Document, then every table's row.cells texts) and pdfplumber alone
   (extract_tables() on every page) reading the same files one after the other, in one fresh process;
-- ingest: the whole `selfeval ingest DIR --db tmp.db` as a subprocess (default jobs: all cores).
+- ingest: the whole `selfeval ingest DIR --db tmp.db --jobs 1` in one fresh process (its worker included).
 
-Both are timed as whole processes (interpreter start and imports included); the floor's reading time alone
-is printed too. The goal is ingest < floor. When it is not met, a cProfile of a one-process ingest
-(jobs=1) over the same set is printed, top lines by cumulative and by own time.
+Both are measured the same way, as CPU seconds (user + system) of the whole process tree, interpreter start
+and imports included: CPU time does not depend on how many cores there are or how busy the machine is, so
+the ratio measures the work, not the parallelism. Each is run on all the forms, on the .docx alone and on the
+PDFs alone, and printed side by side with the ratio. Then wall time: `selfeval ingest --jobs N` against the
+floor split over N processes run at once (N = cores), which does depend on a quiet machine.
 
-usage: python bench/throughput.py [--forms 90] [--seed 0] [--no-profile] [--keep DIR]
+CPU seconds of a tree are read portably with psutil: a small runner executes the command in-process, samples
+its descendants' cpu_times every 50 ms (the last sample of each is kept), and at exit adds its own times; where
+the OS reports reaped children's times (POSIX), those are used when larger (they include a worker's last 50 ms).
+
+usage: python bench/throughput.py [--forms 90] [--seed 0] [--jobs N] [--keep DIR] [--profile DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
-import io
 import json
 import os
 import pstats
 import random
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,14 +37,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-# The floor, run in a fresh process: read every file with the bare libraries, print the reading time.
+# The floor: read every file given (or every file of a folder) with the bare libraries.
 FLOOR = r"""
-import json, sys, time
+import sys
 from pathlib import Path
 import docx, pdfplumber
-start = time.perf_counter()
+def files(args):
+    for a in map(Path, args):
+        yield from (sorted(a.rglob("*")) if a.is_dir() else [a])
 cells = 0
-for p in sorted(Path(sys.argv[1]).iterdir()):
+for p in files(sys.argv[1:]):
     if p.suffix == ".docx":
         for table in docx.Document(str(p)).tables:
             for row in table.rows:
@@ -49,8 +55,62 @@ for p in sorted(Path(sys.argv[1]).iterdir()):
         with pdfplumber.open(p) as pdf:
             for page in pdf.pages:
                 cells += sum(len(r) for t in page.extract_tables() for r in t)
-print(json.dumps({"read_seconds": time.perf_counter() - start, "cells": cells}))
+print(cells)
 """
+
+# Runs `python -c FLOOR args` or `selfeval args` in this process and prints the tree's CPU seconds as JSON on
+# the last line of stderr (stdout is the command's own).
+RUNNER = r"""
+import json, os, sys, threading, time
+import psutil
+me = psutil.Process()
+seen = {}
+def sample():
+    while True:
+        for p in me.children(recursive=True):
+            try:
+                t = p.cpu_times()
+                seen[p.pid] = t.user + t.system
+            except psutil.Error:
+                pass
+        time.sleep(0.05)
+threading.Thread(target=sample, daemon=True).start()
+mode, args = sys.argv[1], sys.argv[2:]
+start = time.perf_counter()
+code = 0
+try:
+    if mode == "floor":
+        sys.argv = ["floor", *args]
+        exec(compile(os.environ["THROUGHPUT_FLOOR"], "floor", "exec"), {"__name__": "__main__"})
+    else:
+        sys.argv = ["selfeval", *args]
+        import cli
+        cli.main()
+except SystemExit as e:
+    code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+t = me.cpu_times()
+polled = sum(seen.values())
+reaped = getattr(t, "children_user", 0.0) + getattr(t, "children_system", 0.0)
+sys.stderr.write("\n" + json.dumps({"cpu": t.user + t.system + max(polled, reaped), "own": t.user + t.system,
+                                    "children": max(polled, reaped), "wall": time.perf_counter() - start,
+                                    "code": code}) + "\n")
+sys.exit(code)
+"""
+
+
+def measure(mode: str, args: list[str]) -> dict:
+    """Given "floor" or "ingest" and its arguments, run it in a fresh process; return its CPU and wall seconds."""
+    env = {**os.environ, "THROUGHPUT_FLOOR": FLOOR, "PYTHONIOENCODING": "utf-8"}
+    done = subprocess.run([sys.executable, "-c", RUNNER, mode, *args], cwd=ROOT, capture_output=True,
+                          text=True, encoding="utf-8", env=env)
+    lines = done.stderr.strip().splitlines()
+    try:
+        out = json.loads(lines[-1])
+    except (IndexError, json.JSONDecodeError):
+        raise SystemExit(f"{mode} {' '.join(args[:2])} failed ({done.returncode}):\n{done.stderr[-2000:]}") from None
+    if out["code"] not in (0, None):
+        raise SystemExit(f"{mode} {' '.join(args[:2])} exited {out['code']}:\n{done.stderr[-2000:]}")
+    return out
 
 
 def random_variant(rng: random.Random):
@@ -71,12 +131,14 @@ def random_variant(rng: random.Random):
 
 
 def build_set(out: Path, n_forms: int, seed: int) -> dict[str, int]:
-    """Given a folder, a form count and a seed, write the forms (2/3 .docx, 1/3 .pdf); return counts by kind."""
+    """Given a folder, a form count and a seed, write the forms (2/3 .docx under docx/, 1/3 .pdf under pdf/);
+    return counts by kind."""
     from samples.generate import build_form, form_spec, save_docx
     from samples.pdf import convert_docx, set_landscape, soffice_path
     from samples.pdf_reportlab import render_pdf
 
-    out.mkdir(parents=True, exist_ok=True)
+    (out / "docx").mkdir(parents=True, exist_ok=True)
+    (out / "pdf").mkdir(parents=True, exist_ok=True)
     n_pdf = n_forms // 3
     n_lo = n_pdf // 2 if soffice_path() else 0
     counts = {"docx": 0, "pdf (LibreOffice)": 0, "pdf (reportlab)": 0}
@@ -87,79 +149,114 @@ def build_set(out: Path, n_forms: int, seed: int) -> dict[str, int]:
             kind, variant = random_variant(rng)
             spec = form_spec(kind, variant, rng)
             if i < n_forms - n_pdf:
-                save_docx(build_form(spec), out / f"form_{i:03d}.docx")
+                save_docx(build_form(spec), out / "docx" / f"form_{i:03d}.docx")
                 counts["docx"] += 1
             elif i < n_forms - n_pdf + n_lo:
                 doc = build_form(spec)
                 to_convert.append(Path(tmp) / f"form_{i:03d}.docx")
                 save_docx(set_landscape(doc) if rng.random() < 0.3 else doc, to_convert[-1])
             else:
-                render_pdf(spec, out / f"form_{i:03d}.pdf", landscape_page=rng.random() < 0.3,
+                render_pdf(spec, out / "pdf" / f"form_{i:03d}.pdf", landscape_page=rng.random() < 0.3,
                            repeat_header=rng.random() < 0.5, split_rows=rng.random() < 0.7)
                 counts["pdf (reportlab)"] += 1
-        counts["pdf (LibreOffice)"] = len(convert_docx(to_convert, out))
+        counts["pdf (LibreOffice)"] = len(convert_docx(to_convert, out / "pdf"))
     return counts
 
 
-def run(cmd: list[str]) -> tuple[float, str]:
-    """Given a command, run it; return (wall seconds, stdout). Raise with its stderr when it fails."""
+def parallel_floor(files: list[Path], jobs: int) -> float:
+    """Given the files and a process count, run the floor over them split in `jobs` shards at once; return the
+    wall seconds until the last shard is done."""
+    env = {**os.environ, "THROUGHPUT_FLOOR": FLOOR}
     start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd[:3])} failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return seconds, done.stdout
+    procs = [subprocess.Popen([sys.executable, "-c", RUNNER, "floor", *map(str, files[k::jobs])], cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+             for k in range(jobs)]
+    codes = [p.wait() for p in procs]
+    if any(codes):
+        raise SystemExit(f"a floor shard failed: exit codes {codes}")
+    return time.perf_counter() - start
 
 
-def profile_ingest(folder: Path, top: int = 25) -> str:
-    """Given the folder, ingest it in this process with jobs=1 under cProfile; return the top lines."""
+def profile_reading(files: list[Path], out: Path, top: int = 30) -> None:
+    """Given files of one kind and an output file, read them in this process as a worker does (load_worker_state,
+    then path_to_forms per file) under cProfile; write the top lines by cumulative and by own time."""
+    import io
+
     import rubric
-    from extractor.ingest import ingest
-    from extractor.store import open_db
+    from extractor.extract import path_to_forms
+    from extractor.ingest import load_worker_state
 
-    with tempfile.TemporaryDirectory() as tmp:
-        db = open_db(Path(tmp) / "profile.db")
-        prof = cProfile.Profile()
-        prof.enable()
-        ingest(db, [str(folder)], rubric.load_all(), jobs=1)
-        prof.disable()
+    rubrics = rubric.load_all()
+    prof = cProfile.Profile()
+    prof.enable()
+    load_worker_state(rubrics)
+    for f in files:
+        path_to_forms(f, rubrics)
+    prof.disable()
     text = io.StringIO()
     stats = pstats.Stats(prof, stream=text)
     stats.sort_stats("cumulative").print_stats(top)
     stats.sort_stats("tottime").print_stats(top)
-    return text.getvalue()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text.getvalue(), encoding="utf-8")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--forms", type=int, default=90)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--no-profile", action="store_true", help="no cProfile even when the goal is missed")
-    ap.add_argument("--keep", type=Path, help="write the set to this folder (kept)")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes for the wall-time line")
+    ap.add_argument("--keep", type=Path, help="write the set to this folder (kept; reused when it holds forms)")
+    ap.add_argument("--profile", type=Path, help="also write cProfiles of a worker's reading (docx.txt, pdf.txt)")
     args = ap.parse_args()
-    selfeval = shutil.which("selfeval")
-    cli = [selfeval] if selfeval else [sys.executable, str(ROOT / "cli.py")]
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.keep or Path(tmp) / "forms"
         start = time.perf_counter()
-        counts = build_set(folder, args.forms, args.seed)
-        n = sum(counts.values())
-        print(f"set: {n} forms ({', '.join(f'{v} {k}' for k, v in counts.items())}), "
-              f"built in {time.perf_counter() - start:.1f} s; {os.cpu_count()} cores")
-        floor_s, out = run([sys.executable, "-c", FLOOR, str(folder)])
-        floor = json.loads(out.strip().splitlines()[-1])
-        ingest_s, _ = run([*cli, "ingest", str(folder), "--db", str(Path(tmp) / "tmp.db")])
-        print("| reader | wall time | forms/s |")
+        if args.keep and any(folder.glob("*/*.*")):
+            counts = {k: len(list((folder / k).iterdir())) for k in ("docx", "pdf")}
+            print(f"set: {sum(counts.values())} forms reused from {folder}")
+        else:
+            counts = build_set(folder, args.forms, args.seed)
+            print(f"set: {sum(counts.values())} forms ({', '.join(f'{v} {k}' for k, v in counts.items())}), "
+                  f"built in {time.perf_counter() - start:.1f} s")
+        n_docx = len(list((folder / "docx").iterdir()))
+        n_pdf = len(list((folder / "pdf").iterdir()))
+        n_pages = 0
+        import pdfplumber
+
+        for f in (folder / "pdf").iterdir():
+            with pdfplumber.open(f) as pdf:
+                n_pages += len(pdf.pages)
+        print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at start" if hasattr(os, "getloadavg")
+              else f"{os.cpu_count()} cores")
+        rows = []
+        for name, sub, count in ((f"all {n_docx + n_pdf} forms", folder, n_docx + n_pdf),
+                                 (f"{n_docx} .docx", folder / "docx", n_docx),
+                                 (f"{n_pdf} PDFs ({n_pages} pages)", folder / "pdf", n_pdf)):
+            if not count:
+                continue
+            floor = measure("floor", [str(sub)])
+            db = Path(tmp) / f"{sub.name}-{len(rows)}.db"
+            ingest = measure("ingest", ["ingest", str(sub), "--db", str(db), "--jobs", "1"])
+            rows.append((name, floor, ingest))
+        print("\nCPU seconds (user+sys of the whole process tree, start-up included), one core each:")
+        print("| | floor: python-docx row.cells + pdfplumber extract_tables | selfeval ingest --jobs 1 | ratio |")
+        print("|---|---|---|---|")
+        for name, floor, ingest in rows:
+            print(f"| {name} | {floor['cpu']:.2f} | {ingest['cpu']:.2f} | **{ingest['cpu'] / floor['cpu']:.2f}** |")
+        files = sorted(p for p in folder.rglob("*") if p.is_file())
+        floor_wall = parallel_floor(files, args.jobs)
+        db = Path(tmp) / "parallel.db"
+        ingest = measure("ingest", ["ingest", str(folder), "--db", str(db), "--jobs", str(args.jobs)])
+        print(f"\nwall seconds, {args.jobs} processes (depends on how busy the machine is):")
+        print(f"| floor split over {args.jobs} processes | selfeval ingest --jobs {args.jobs} | ratio |")
         print("|---|---|---|")
-        print(f"| floor: python-docx + pdfplumber extract_tables, one process | {floor_s:.1f} s "
-              f"(reading alone {floor['read_seconds']:.1f} s) | {n / floor_s:.1f} |")
-        print(f"| selfeval ingest (all cores) | {ingest_s:.1f} s | {n / ingest_s:.1f} |")
-        ratio = ingest_s / floor_s
-        met = ingest_s < floor_s
-        print(f"ratio ingest/floor: {ratio:.2f} - goal ingest < floor {'met' if met else 'NOT met'}")
-        if not met and not args.no_profile:
-            print("\ncProfile of one-process ingest (jobs=1) over the same set:")
-            print(profile_ingest(folder))
+        print(f"| {floor_wall:.2f} | {ingest['wall']:.2f} (CPU {ingest['cpu']:.2f}) | "
+              f"{ingest['wall'] / floor_wall:.2f} |")
+        if args.profile:
+            for kind in ("docx", "pdf"):
+                profile_reading(sorted((folder / kind).iterdir()), args.profile / f"{kind}.txt")
+            print(f"\nprofiles written to {args.profile}")
 
 
 if __name__ == "__main__":
