@@ -16,6 +16,7 @@ import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import sqlite_utils
@@ -146,15 +147,18 @@ def form_to_row(form_id: int, form: Form) -> dict[str, Any]:
 def db_to_rows(db: sqlite_utils.Database, f: ListFilter) -> tuple[list[dict[str, Any]], int, int]:
     """Given the store and a filter, return the matching forms' lines (flagged first, most errors first), how many
     forms there are in all, and how many a date filter left out for having no fill date."""
-    ids = form_ids(db, include_superseded=f.include_all)
+    if "effective_forms" in db.view_names():
+        lines = sql_rows(db, f.include_all)  # a few queries, whatever the number of forms
+    else:  # a database of an older schema opened read-only has no views: load every form
+        lines = []
+        for fid in form_ids(db, include_superseded=f.include_all):
+            try:
+                lines.append(form_to_row(fid, load_form(db, fid)))
+            except (ValueError, TypeError, KeyError, ArithmeticError) as e:
+                log.error("form %s cannot be loaded: %r", fid, e)
+                lines.append(damaged_row(db, fid))
     rows, undated = [], 0
-    for fid in ids:
-        try:
-            row = form_to_row(fid, load_form(db, fid))
-        except (ValueError, TypeError, KeyError, ArithmeticError) as e:
-            # A row damaged by hand (bad JSON in a cell, say) makes one failed line, not a list nobody can open.
-            log.error("form %s cannot be loaded: %r", fid, e)
-            row = damaged_row(db, fid)
+    for row in lines:
         if f.status and row["status"] != f.status:
             continue
         if f.institution and f.institution.casefold() not in row["institution"].casefold() \
@@ -171,7 +175,48 @@ def db_to_rows(db: sqlite_utils.Database, f: ListFilter) -> tuple[list[dict[str,
         rows.append(row)
     order = {"failed": 0, "flagged": 1, "ok": 2}
     rows.sort(key=lambda r: (order.get(r["status"], 3), -r["errors"], -r["warnings"], r["id"]))
-    return rows, len(ids), undated
+    return rows, len(lines), undated
+
+
+def sql_rows(db: sqlite_utils.Database, include_superseded: bool) -> list[dict[str, Any]]:
+    """Given the store, return every form's line in the forms list from the stored (effective) status and findings
+    and the effective_forms view's totals, without loading the forms: the review module keeps forms.status and
+    the discrepancies table effective after every change."""
+    found: dict[int, list[tuple[str, str, int]]] = {}
+    for fid, kind, severity, accepted in db.execute(
+            "SELECT form_id, kind, severity, coalesce(accepted, 0) FROM discrepancies ORDER BY id").fetchall():
+        found.setdefault(fid, []).append((kind, severity, accepted))
+    where = "" if include_superseded else " WHERE superseded_by IS NULL"
+    lines = []
+    for r in db.execute_returning_dicts(
+            "SELECT id, source, institution, rubric, fill_date, status, error, printed, self_total, inspector_total "
+            f"FROM effective_forms{where} ORDER BY id"):
+        try:
+            lines.append(_sql_row(r, found.get(r["id"], [])))
+        except (ValueError, TypeError, KeyError, ArithmeticError) as e:
+            # A row damaged by hand (bad JSON in a cell, say) makes one failed line, not a list nobody can open.
+            log.error("form %s cannot be listed: %r", r["id"], e)
+            lines.append(damaged_row(db, r["id"]))
+    return lines
+
+
+def _sql_row(r: dict[str, Any], found: list[tuple[str, str, int]]) -> dict[str, Any]:
+    printed = next((p for p in json.loads(r["printed"] or "[]") if p["kind"] == "total"), {})
+    opened = [(k, sev) for k, sev, accepted in found if sev in (ERROR, WARNING) and not accepted]
+    kinds = list(OrderedDict.fromkeys(k for k, _ in opened))
+    totals = {}
+    for side in ("self", "inspector"):
+        value = printed.get(side)
+        value = Decimal(str(value)) if value not in (None, "") else (
+            Decimal(str(r[f"{side}_total"])) if r[f"{side}_total"] is not None and r["status"] != "failed" else None)
+        totals[side] = value_to_text(value) if value is not None else "—"
+    return {"id": r["id"], "source": r["source"], "institution": r["institution"] or "", "rubric": r["rubric"] or "",
+            "fill_date": r["fill_date"] or "", "status": r["status"],
+            "status_label": STATUS_LABEL.get(r["status"], r["status"]),
+            "errors": sum(1 for _, sev in opened if sev == ERROR), "warnings": sum(1 for _, sev in opened if sev == WARNING),
+            "kinds": kinds, "kind_labels": [kind_to_label(k) for k in kinds], "error": r["error"] or "",
+            "unaccepted_kinds": {k for k, _, accepted in found if not accepted},
+            "self_total": totals["self"], "inspector_total": totals["inspector"]}
 
 
 def damaged_row(db: sqlite_utils.Database, form_id: int) -> dict[str, Any]:
