@@ -32,8 +32,10 @@ def label_points(text: str | None) -> str | None:
 def _jieba():
     import jieba
 
+    from .dictionary import load_tokenizer
+
     jieba.setLogLevel(logging.WARNING)
-    jieba.initialize()
+    load_tokenizer(jieba)
     return jieba
 
 
