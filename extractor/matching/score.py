@@ -49,11 +49,17 @@ def row_item_score(label: str, category: str, section: str,
     return (1 - DEFAULT_CONTEXT_WEIGHT) * s + DEFAULT_CONTEXT_WEIGHT * sum(ctx) / len(ctx)
 
 
-def similarity_matrix(a: list[str], b: list[str]) -> np.ndarray:
-    """Given normalized labels a (rows) and b (items), return label_similarity for every pair as a
-    len(a) x len(b) array, computed with rapidfuzz's cdist (C, no Python loop per pair)."""
-    if not a or not b:
-        return np.zeros((len(a), len(b)))
+# Rows of similarities already computed, per list of item texts (a rubric's labels, or its contexts), by row
+# text: forms of one template repeat the same labels, so a batch computes each label's row once per process.
+# Bounded: past these sizes a list's rows, or all lists, are forgotten (then computed again, the same).
+DEFAULT_CACHED_ROWS = 20_000
+DEFAULT_CACHED_LISTS = 64
+_ROWS: dict[tuple[str, ...], dict[str, np.ndarray]] = {}
+
+
+def _similarity_rows(a: list[str], b: list[str]) -> np.ndarray:
+    """Given normalized labels a (rows) and b (items), both non-empty, return label_similarity for every pair
+    as a len(a) x len(b) array, computed with rapidfuzz's cdist (C, no Python loop per pair)."""
     ratio = process.cdist(a, b, scorer=fuzz.ratio, dtype=np.float64)
     partial = process.cdist(a, b, scorer=fuzz.partial_ratio, dtype=np.float64)
     token = process.cdist([tokens(x) for x in a], [tokens(y) for y in b], scorer=fuzz.token_set_ratio,
@@ -70,6 +76,29 @@ def similarity_matrix(a: list[str], b: list[str]) -> np.ndarray:
     return out
 
 
+def similarity_matrix(a: list[str], b: list[str]) -> np.ndarray:
+    """Given normalized labels a (rows) and b (items), return label_similarity for every pair as a
+    len(a) x len(b) array. Each pair's score depends on that pair alone, so a row text met before against
+    the same items reuses its row (see _ROWS)."""
+    if not a or not b:
+        return np.zeros((len(a), len(b)))
+    key = tuple(b)
+    known = _ROWS.get(key)
+    if known is None:
+        if len(_ROWS) >= DEFAULT_CACHED_LISTS:
+            _ROWS.clear()
+        known = _ROWS[key] = {}
+    rows = {x: known[x] for x in a if x in known}
+    missing = [x for x in dict.fromkeys(a) if x not in rows]
+    if missing:
+        if len(known) + len(missing) > DEFAULT_CACHED_ROWS:
+            known.clear()
+        for x, row in zip(missing, _similarity_rows(missing, b), strict=True):
+            row.setflags(write=False)
+            rows[x] = known[x] = row
+    return np.array([rows[x] for x in a], dtype=np.float64)
+
+
 def context_matrix(row_texts: list[str], item_texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Given the rows' and items' context cells (raw), return (similarity, present) arrays: present is
     False where either side has no context, as context_similarity's None."""
@@ -77,8 +106,9 @@ def context_matrix(row_texts: list[str], item_texts: list[str]) -> tuple[np.ndar
     b = [normalize_label(t) for t in item_texts]
     ua, ub = sorted(set(a)), sorted(set(b))
     small = similarity_matrix(ua, ub)
-    ia = np.array([ua.index(x) for x in a], dtype=int)
-    ib = np.array([ub.index(y) for y in b], dtype=int)
+    pa, pb = {x: i for i, x in enumerate(ua)}, {y: i for i, y in enumerate(ub)}
+    ia = np.array([pa[x] for x in a], dtype=int)
+    ib = np.array([pb[y] for y in b], dtype=int)
     sim = small[np.ix_(ia, ib)] if len(ua) and len(ub) else np.zeros((len(a), len(b)))
     present = np.array([x != "" for x in a])[:, None] & np.array([y != "" for y in b])[None, :]
     return sim, present

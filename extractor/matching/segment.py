@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import unicodedata
 from functools import lru_cache
 
@@ -30,7 +31,16 @@ def label_points(text: str | None) -> str | None:
 
 @lru_cache(maxsize=1)
 def _jieba():
-    import jieba
+    blocked = "pkg_resources" not in sys.modules
+    if blocked:
+        # jieba imports pkg_resources only to open its own data files (a third of a second of start-up, and a
+        # deprecation warning); without it jieba opens them by path, the same files.
+        sys.modules["pkg_resources"] = None  # type: ignore[assignment]
+    try:
+        import jieba
+    finally:
+        if blocked and "pkg_resources" in sys.modules and sys.modules["pkg_resources"] is None:
+            del sys.modules["pkg_resources"]
 
     from .dictionary import load_tokenizer
 

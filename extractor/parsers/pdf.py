@@ -45,7 +45,6 @@ import pdfplumber
 from pdfminer.pdfdocument import PDFEncryptionError
 from pdfminer.psexceptions import PSException
 from pdfplumber.page import Page
-from pdfplumber.utils import cluster_objects
 from pdfplumber.utils.exceptions import MalformedPDFException, PdfminerException
 
 from ..model import Document
@@ -235,22 +234,49 @@ def page_to_upright_page(page: Page) -> Page:
     return turned
 
 
+def _chained(objs: list[dict], attr: str, tolerance: float) -> list[list[dict]]:
+    """Given objects and a coordinate, return them clustered as pdfplumber's cluster_objects does: sorted by the
+    coordinate, a value within tolerance of the previous one joins its cluster; each cluster in input order."""
+    order = sorted(range(len(objs)), key=lambda i: objs[i][attr])
+    clusters: list[list[int]] = []
+    last = 0.0
+    for i in order:
+        value = objs[i][attr]
+        if clusters and value <= last + tolerance:
+            clusters[-1].append(i)
+        else:
+            clusters.append([i])
+        last = value
+    return [[objs[i] for i in sorted(c)] for c in clusters]
+
+
 def page_to_deduped_page(page: Page, tolerance: float = DEFAULT_DEDUPE_TOLERANCE) -> Page:
     """Given a page, return it without fake-bold doubled chars (same text, font and size drawn twice in place).
 
     Same rule as pdfplumber's page.dedupe_chars(), which restores the char order with list.index
-    (quadratic: half a second per dense page); this keeps the first char of each cluster in n log n.
+    (quadratic: half a second per dense page); this keeps the first char of each cluster in n log n, and
+    returns the page itself when nothing is doubled (most pages: a glyph drawn once needs no clustering).
     """
     chars = page.chars
-    order = {id(c): i for i, c in enumerate(chars)}
     key = itemgetter("upright", "text", "fontname", "size")
-    kept = []
-    for _, same_glyph in itertools.groupby(sorted(chars, key=key), key=key):
-        for same_line in cluster_objects(list(same_glyph), itemgetter("doctop"), tolerance):
-            for same_spot in cluster_objects(same_line, itemgetter("x0"), tolerance):
-                kept.append(min(same_spot, key=itemgetter("doctop", "x0")))
+    same_glyph: dict[tuple, list[dict]] = {}
+    for c in chars:
+        same_glyph.setdefault(key(c), []).append(c)
+    dropped: set[int] = set()
+    for group in same_glyph.values():
+        if len(group) < 2:
+            continue
+        for same_line in _chained(group, "doctop", tolerance):
+            if len(same_line) < 2:
+                continue
+            for same_spot in _chained(same_line, "x0", tolerance):
+                if len(same_spot) > 1:
+                    first = min(same_spot, key=itemgetter("doctop", "x0"))
+                    dropped.update(id(c) for c in same_spot if c is not first)
+    if not dropped:
+        return page
     deduped = page.filter(lambda obj: True)
-    deduped._objects = {**page.objects, "char": sorted(kept, key=lambda c: order[id(c)])}
+    deduped._objects = {**page.objects, "char": [c for c in chars if id(c) not in dropped]}
     return deduped
 
 
