@@ -42,12 +42,30 @@ class Assignment:
         return sum(self.score_for_row[r] for r in self.item_for_row) / len(self.item_for_row)
 
 
+# A rubric's side of the matrix (normalized labels, category names, sections), once per process per rubric
+# content: every form is scored against every rubric, and normalizing a label is regex work.
+_ITEM_SIDES: dict[tuple, tuple[list[str], list[str], list[str]]] = {}
+DEFAULT_CACHED_RUBRICS = 32
+
+
+def rubric_to_item_side(rubric: Rubric) -> tuple[list[str], list[str], list[str]]:
+    """Given a rubric, return its items' normalized labels, category names and sections, in item order."""
+    cats = {c.code: c.name for c in rubric.categories}
+    key = tuple((i.label, cats[i.category], i.section or "") for i in rubric.items)
+    side = _ITEM_SIDES.get(key)
+    if side is None:
+        if len(_ITEM_SIDES) >= DEFAULT_CACHED_RUBRICS:
+            _ITEM_SIDES.clear()
+        side = _ITEM_SIDES[key] = ([normalize_label(label) for label, _, _ in key], [c for _, c, _ in key],
+                                   [s for _, _, s in key])
+    return side
+
+
 def score_matrix(rows: list[RowText], rubric: Rubric) -> list[list[float]]:
     """Given rows and a rubric, return scores[row][item] (0-100), the same as row_item_score per pair."""
-    cats = {c.code: c.name for c in rubric.categories}
+    labels, categories, sections = rubric_to_item_side(rubric)
     m = matrix([normalize_label(r.label) for r in rows], [r.category for r in rows], [r.section for r in rows],
-               [normalize_label(i.label) for i in rubric.items], [cats[i.category] for i in rubric.items],
-               [i.section or "" for i in rubric.items])
+               labels, categories, sections)
     return m.tolist()
 
 
