@@ -46,6 +46,7 @@ DEFAULT_SCAN_PAGE_S = 30  # added to the deadline for each page of a scan (a PDF
 DEFAULT_MAX_MEMORY = 2 * 1024 ** 3
 PLUGINS_ENV = "SELFEVAL_PLUGINS"  # comma-separated modules every worker imports first (extra parsers, tests)
 SKIPPED = "skipped"
+DEFAULT_WINDOW = 200  # inputs admitted ahead of the oldest not yet stored (slowest first within it)
 SLOW_SUFFIXES = (".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".doc", ".wps", ".rtf", ".xls", ".et", ".ods")
 
 __all__ = ["DEFAULT_IGNORED_NAMES", "DEFAULT_FILE_TIMEOUT_S", "DEFAULT_MAX_FILE_BYTES", "DEFAULT_MAX_MEMORY",
@@ -403,6 +404,14 @@ def ingest(db: sqlite_utils.Database, paths: list[str], rubrics: dict[str, Rubri
             for inp in paths_to_inputs(paths):
                 run.slots.append(run.admit(inp))
                 run.flush()
+                if len(run.slots) >= DEFAULT_WINDOW:
+                    # Forms are stored in input order, so every result read ahead of the oldest one waits in memory
+                    # (a quarter of a MB each): reading on until half the window is stored keeps that flat.
+                    for ev in sup.events():
+                        run.on_event(ev)
+                        run.flush()
+                        if len(run.slots) < DEFAULT_WINDOW // 2:
+                            break
             run.flush()
             for ev in sup.events():
                 run.on_event(ev)
