@@ -570,9 +570,11 @@ def page_to_fragments(page: Page, page_number: int, rulings: Rulings, rules: lis
 def page_to_lines(page: Page, fragments: list[Fragment]) -> list[str]:
     """Given a page and its table fragments, return the text lines outside the tables, in reading order."""
 
+    boxes = [f.bbox for f in fragments]
+
     def outside(ch: dict) -> bool:
         cx, cy = (ch["x0"] + ch["x1"]) / 2, (ch["top"] + ch["bottom"]) / 2
-        return not any(b[0] <= cx <= b[2] and b[1] <= cy <= b[3] for b in (f.bbox for f in fragments))
+        return not any(b[0] <= cx <= b[2] and b[1] <= cy <= b[3] for b in boxes)
 
     lines = (line_to_text(line).strip() for line in chars_to_lines([c for c in page.chars if outside(c)]))
     return [line for line in lines if line]
