@@ -552,7 +552,7 @@ def load_form(db: sqlite_utils.Database, form_id: int, effective: bool = True) -
                                               row=json.loads(d["row"]) if d.get("row") else None,
                                               total=d.get("total"), category=d.get("category")))
     if effective:
-        from .review import apply_corrections  # corrections are the review module's concept
+        from .corrections import apply_corrections  # the reviewers' changes: their own module, no cycle
 
         apply_corrections(db, form_id, form)
     return form

@@ -16,8 +16,10 @@ from .xlsx import Sheet, XlsxParser
 __all__ = ["ParseError", "Parser", "PARSERS", "Sheet", "parser_for", "path_to_document", "path_to_sheets"]
 
 # A scanned PDF is handed to the scan parser: the PDF parser itself never imports OCR.
-PARSERS: list[Parser] = [DocxParser(), PdfParser(scan_reader=pdf_scan_to_document), LegacyWordParser(), ImageParser(),
-                         XlsxParser(), SpreadsheetConvertParser()]
+# Likewise an old Word or Excel file under a .docx or .xlsx name goes to the converting parser, handed in.
+PARSERS: list[Parser] = [DocxParser(ole_reader=LegacyWordParser().path_to_document),
+                         PdfParser(scan_reader=pdf_scan_to_document), LegacyWordParser(), ImageParser(),
+                         XlsxParser(ole_reader=SpreadsheetConvertParser().path_to_sheets), SpreadsheetConvertParser()]
 
 
 def parser_for(path: Path) -> Parser | None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import warnings
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,8 +81,14 @@ class _Grid:
 
 
 class XlsxParser(Parser):
+    """Excel .xlsx/.xlsm. An old .xls under an .xlsx name goes to ole_reader (the registry passes the converting
+    parser's, which itself reads its converted output with this parser: handing it in keeps the two acyclic)."""
+
     suffixes = (".xlsx", ".xlsm", ".xltx", ".xltm")
     kind = "xlsx"
+
+    def __init__(self, ole_reader: Callable[[Path], list[Sheet]] | None = None) -> None:
+        self.ole_reader = ole_reader
 
     def path_to_document(self, path: Path) -> Document:
         """Given a workbook, return the Document of its first sheet that holds a table (the first sheet when
@@ -96,7 +103,7 @@ class XlsxParser(Parser):
         with open_regular(path) as f:
             head = f.read(8)
         if head.startswith(OLE2_MAGIC):
-            return _ole_to_sheets(path)
+            return _ole_to_sheets(path, self.ole_reader)
         infos, clean = path_to_guarded(path)
         book = _load(clean)
         kind = "xlsm" if path.suffix.lower() in (".xlsm", ".xltm") else self.kind
@@ -113,14 +120,14 @@ class XlsxParser(Parser):
         return out
 
 
-def _ole_to_sheets(path: Path) -> list[Sheet]:
+def _ole_to_sheets(path: Path, ole_reader: Callable[[Path], list[Sheet]] | None) -> list[Sheet]:
     """An OLE2 file under an .xlsx name: password-protected (EncryptedPackage), or an old .xls to convert."""
     info = path_to_ole_info(path)
     if info is not None and info.kind == ENCRYPTED_OOXML:
         raise ParseError(PASSWORD_PROTECTED_BOOK)
-    from .sheets_convert import SpreadsheetConvertParser  # it imports this module
-
-    return SpreadsheetConvertParser().path_to_sheets(path)
+    if ole_reader is None:
+        raise ParseError("an old Excel (.xls) file under an .xlsx name: open it in Excel or WPS and save it as .xlsx")
+    return ole_reader(path)
 
 
 def _load(data: bytes):
