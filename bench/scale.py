@@ -200,15 +200,16 @@ def main() -> None:
         selfeval = [sys.executable, "-c", "import sys, cli; sys.argv[0] = 'selfeval'; cli.main()"]
         load = f", load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
         print(f"ingest --jobs {args.jobs} on {os.cpu_count()} cores{load}", flush=True)
+        log = open(base / "ingest.log", "w+", encoding="utf-8")  # a file, never a pipe nobody reads while it runs
         popen = psutil.Popen([*selfeval, "ingest", str(folder), "--db", str(db), "--jobs", str(args.jobs)],
-                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                             encoding="utf-8")
+                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
         watch = Watch(popen, db, args.poll)
         threads = [threading.Thread(target=f, daemon=True) for f in (watch.memory, watch.reader)]
         for th in threads:
             th.start()
         cpu = 0.0
         children: dict[int, float] = {}
+        reported = 0
         while popen.poll() is None:
             try:
                 for p in popen.children(recursive=True):
@@ -218,12 +219,21 @@ def main() -> None:
                 cpu = c.user + c.system
             except psutil.Error:
                 pass
+            if watch.counts and watch.counts[-1][1] >= reported + 1000:
+                reported = watch.counts[-1][1] // 1000 * 1000
+                workers = [v for k, v in watch.rss.items() if k != popen.pid]
+                print(f"  {watch.counts[-1][1]} stored at {watch.counts[-1][0]:.0f} s; peak RSS so far: ingest "
+                      f"{watch.rss.get(popen.pid, 0) / 2**20:.0f} MB, largest worker "
+                      f"{max(workers, default=0) / 2**20:.0f} MB; reader worst "
+                      f"{max(watch.latencies, default=0):.2f} s", flush=True)
             time.sleep(0.5)
         total = time.perf_counter() - watch.start
         watch.done.set()
         for th in threads:
             th.join(timeout=60)
-        summary = popen.stderr.read().strip().splitlines()[-1:] if popen.stderr else []
+        log.seek(0)
+        summary = log.read().strip().splitlines()[-1:]
+        log.close()
         print(f"ingest: {total:.0f} s wall, about {cpu + sum(children.values()):.0f} CPU s; {' '.join(summary)}")
         print("| forms stored | time for the last 1,000 | forms/s |")
         print("|---|---|---|")
