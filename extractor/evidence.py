@@ -234,10 +234,13 @@ def _add_images(form: Form, items: list[ItemResult], out: dict[str, Evidence]) -
                 if plans[it.code]:
                     add_note(out[it.code], why or "")
             return
+        # A scanned page the OCR turned upright (Cell.rotation) is turned the same way, so its boxes fit.
+        turns = {c["page"]: c["rotation"] for it in items for c in (it.self_cell, it.inspector_cell, *(it.row_cells or []))
+                 if c and c.get("rotation") and c.get("page")}
         if form.kind == "image":
-            rendered = image_file_to_pages(path, pages)
+            rendered = image_file_to_pages(path, pages, turns)
         else:
-            rendered = pdf_to_pages(path, pages, deskew=form.kind == "pdf-scan")
+            rendered = pdf_to_pages(path, pages, deskew=form.kind == "pdf-scan", turns=turns)
     add_strips(rendered, plans, out)
 
 

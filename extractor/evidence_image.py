@@ -51,9 +51,11 @@ class Strip:
     outlines: dict[str, tuple[int, int, int, int]]  # self | inspector -> (x0, y0, x1, y1) pixels, inclusive
 
 
-def pdf_to_pages(path: Path, pages: set[int], deskew: bool = False) -> dict[int, PageImage]:
-    """Given a PDF and the 1-based pages wanted, return each rendered at EVIDENCE_DPI (turned back by its skew when
-    deskew, for a scanned PDF); a page the file does not have is left out."""
+def pdf_to_pages(path: Path, pages: set[int], deskew: bool = False,
+                 turns: dict[int, int] | None = None) -> dict[int, PageImage]:
+    """Given a PDF, the 1-based pages wanted and the quarter turns (degrees clockwise) the OCR gave some of them,
+    return each rendered at EVIDENCE_DPI, turned so, and turned back by its skew when deskew (a scanned PDF); a page
+    the file does not have is left out."""
     import pypdfium2 as pdfium
 
     out: dict[int, PageImage] = {}
@@ -67,13 +69,19 @@ def pdf_to_pages(path: Path, pages: set[int], deskew: bool = False) -> dict[int,
                 image = page.render(scale=EVIDENCE_DPI / 72.0).to_pil().convert("RGB")
             finally:
                 page.close()
+            image = turned(image, (turns or {}).get(number, 0))
             out[number] = PageImage(straighten(image, EVIDENCE_DPI) if deskew else image, EVIDENCE_DPI / 72.0)
     finally:
         pdf.close()
     return out
 
 
-def image_file_to_pages(path: Path, pages: set[int]) -> dict[int, PageImage]:
+def turned(image: Image.Image, degrees: int) -> Image.Image:
+    """Given a page image and a quarter turn clockwise (0, 90, 180, 270), return it turned so."""
+    return image.rotate(-degrees, expand=True) if degrees % 360 else image
+
+
+def image_file_to_pages(path: Path, pages: set[int], turns: dict[int, int] | None = None) -> dict[int, PageImage]:
     """Given an image file (every frame a page) and the 1-based pages wanted, return each at its own resolution,
     its scale from the dpi the OCR worked with (stated by the file, else as for an A4 page), turned back by its
     skew."""
@@ -85,7 +93,7 @@ def image_file_to_pages(path: Path, pages: set[int]) -> dict[int, PageImage]:
             if number not in pages:
                 continue
             upright = ImageOps.exif_transpose(frame) if number == 1 else frame
-            rgb = upright.convert("RGB")
+            rgb = turned(upright.convert("RGB"), (turns or {}).get(number, 0))
             stated = frame.info.get("dpi")
             dpi = image_dpi(rgb.size, float(stated[0]) if isinstance(stated, tuple) and stated and stated[0] else None)
             out[number] = PageImage(straighten(rgb, dpi), dpi / 72.0)

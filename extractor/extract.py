@@ -185,6 +185,8 @@ def cell_to_dict(cell: Cell, role: str | None = None) -> dict:
         out["bbox"] = [round(x, 1) for x in cell.bbox]
     if cell.confidence is not None:
         out["confidence"] = round(cell.confidence, 3)
+    if cell.rotation:
+        out["rotation"] = cell.rotation  # a scanned page the OCR turned upright: bbox is on the turned page
     out.update(_sheet_keys(cell))
     out["text"] = cell.text
     if role:

@@ -340,3 +340,31 @@ def test_a_turned_scan_in_a_pdf_reads_as_the_same_scan_upright(tmp_path):
     shifts = [max(abs(a - b) for a, b in zip(c.bbox, d.bbox, strict=True))
               for t, u in zip(sideways.tables, upright.tables, strict=True) for c, d in zip(t.cells, u.cells, strict=True)]
     assert max(shifts) < 2.0  # points of the upright page, whichever way the paper went through the scanner
+
+
+def test_the_evidence_of_a_turned_scan_is_cropped_from_the_page_turned_upright(tmp_path):
+    # The boxes are in points of the page the OCR turned upright (Cell.rotation): the picture must turn it too.
+    _needs_ocr()
+    import base64
+    import io
+
+    import rubric
+    from extractor.evidence import form_to_evidence
+    from extractor.extract import path_to_form
+    from samples.scan import make_scan
+
+    strips = {}
+    for turn in (0, 90):
+        path = make_scan(FORM_PDF, tmp_path / f"page2_{turn}.pdf", 150, seed=5, pages=[2], turn=turn)
+        # page 2 starts the table with its header; alone it fits the rubric too little to be chosen, so it is named
+        form = path_to_form(path, rubric.load_all(), rubric_id="qinghai-2024")
+        form.path = str(path)
+        code = next(i.code for i in form.items if i.self_cell and NUMBER.match(i.self_cell["text"] or ""))
+        strips[turn] = (code, form_to_evidence(0, form, items=[code])[code])
+    (code0, upright), (code90, sideways) = strips[0], strips[90]
+    assert code0 == code90 and upright.image and sideways.image, (upright.note, sideways.note)
+    a, b = (Image.open(io.BytesIO(base64.b64decode(e.image.split(",", 1)[1]))).convert("L") for e in (upright, sideways))
+    assert abs(a.size[0] - b.size[0]) <= 4 and abs(a.size[1] - b.size[1]) <= 4, (a.size, b.size)
+    b = b.resize(a.size)
+    diff = sum(abs(x - y) for x, y in zip(a.getdata(), b.getdata(), strict=True)) / (a.size[0] * a.size[1])
+    assert diff < 25, diff  # the same row, whichever way the paper went through the scanner
