@@ -113,3 +113,16 @@ def pytest_make_collect_report(collector):
     report = outcome.get_result()
     if os.environ.get("CI") and report.skipped:  # a module-level importorskip: the whole file did not run
         _fail_skip(report, collector.nodeid)
+
+
+def copy_database(src: Path, target: Path) -> Path:
+    """Copy a database made once per module for one test to change (SQLite's backup reads through the WAL)."""
+    import sqlite3
+
+    s, d = sqlite3.connect(src), sqlite3.connect(target)
+    try:
+        s.backup(d)
+    finally:
+        s.close()
+        d.close()
+    return target

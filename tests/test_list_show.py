@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import unicodedata
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from click.testing import CliRunner
 
 from cli import main
 
-from .conftest import SAMPLES
+from .conftest import SAMPLES, copy_database
 from .forms import qinghai_form
 
 FILES = ["qh_err_overcap_20.docx", "qh_merged_01.docx", "broken_truncated_33.docx", "national_merged_30.docx"]
@@ -40,12 +39,7 @@ def ingested(tmp_path_factory) -> Path:
 
 @pytest.fixture()
 def db(ingested: Path, tmp_path: Path) -> str:
-    path = tmp_path / "s.db"
-    src, dst = sqlite3.connect(ingested), sqlite3.connect(path)
-    src.backup(dst)
-    src.close()
-    dst.close()
-    return str(path)
+    return str(copy_database(ingested, tmp_path / "s.db"))
 
 
 def cli(db: str, *args: str):

@@ -8,7 +8,6 @@ printed 自评 total 83 counts the 2, and over_cap 6.2.6 is its only error or wa
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from click.testing import CliRunner
 from cli import main
 from extractor.store import open_db
 
-from .conftest import SAMPLES
+from .conftest import SAMPLES, copy_database
 from .test_store import make_old_db
 
 FORM = SAMPLES / "qh_err_overcap_20.docx"
@@ -37,12 +36,7 @@ def ingested(tmp_path_factory) -> Path:
 @pytest.fixture()
 def db(ingested: Path, tmp_path: Path) -> str:
     """A fresh copy of the ingested database for each test (backup reads through the WAL)."""
-    path = tmp_path / "s.db"
-    src, dst = sqlite3.connect(ingested), sqlite3.connect(path)
-    src.backup(dst)
-    src.close()
-    dst.close()
-    return str(path)
+    return str(copy_database(ingested, tmp_path / "s.db"))
 
 
 def cli(db: str, *args: str):

@@ -22,6 +22,8 @@ from extractor.review import current_user  # noqa: E402
 from extractor.store import load_form, open_db  # noqa: E402
 from extractor.web import create_app, is_loopback  # noqa: E402
 
+from .conftest import copy_database  # noqa: E402
+
 FORMS = Path(__file__).parent / "fixtures" / "forms"
 BASE = "http://127.0.0.1:8765"
 LOOPBACK = ("127.0.0.1",)
@@ -44,12 +46,7 @@ def ingested(tmp_path_factory) -> Path:
 @pytest.fixture
 def db_path(ingested: Path, tmp_path: Path) -> Path:
     """A fresh copy of the ingested database for each test (SQLite's backup: WAL content included)."""
-    target = tmp_path / "web.db"
-    src, dst = sqlite3.connect(ingested), sqlite3.connect(target)
-    src.backup(dst)
-    src.close()
-    dst.close()
-    return target
+    return copy_database(ingested, tmp_path / "web.db")
 
 
 def form_id(db_path: Path, name: str) -> int:

@@ -30,6 +30,7 @@ from cli import main  # noqa: E402
 from extractor.web import create_app  # noqa: E402
 from extractor.web.session import MAX_SESSIONS, Sessions  # noqa: E402
 
+from .conftest import copy_database  # noqa: E402
 from .forms import default_cell, qinghai_form  # noqa: E402
 from .test_web import (  # noqa: E402
     BASE,
@@ -67,12 +68,7 @@ def ingested(tmp_path_factory) -> Path:
 @pytest.fixture
 def db_path(ingested: Path, tmp_path: Path) -> Path:
     """A fresh copy of the ingested database for each test."""
-    target = tmp_path / "web.db"
-    src, dst = sqlite3.connect(ingested), sqlite3.connect(target)
-    src.backup(dst)
-    src.close()
-    dst.close()
-    return target
+    return copy_database(ingested, tmp_path / "web.db")
 
 
 def flashes(html: str) -> list[str]:
