@@ -156,16 +156,13 @@ _NO_TABLE = "no self-evaluation table found (no table with a 自评 column and i
 
 
 def provenance(row: L.Row, cell: Cell | None) -> dict:
+    """Given a row and the cell that stands for it, return the row's provenance: table and row (0-based), and the
+    cell's column, page, bbox, confidence and spreadsheet keys."""
     out: dict = {"table": row.table, "row": row.row}
     if cell is not None:
+        where = cell_to_dict(cell)
         out["col"] = cell.col
-        if cell.page is not None:
-            out["page"] = cell.page
-        if cell.bbox is not None:
-            out["bbox"] = [round(x, 1) for x in cell.bbox]
-        if cell.confidence is not None:
-            out["confidence"] = round(cell.confidence, 3)
-        out.update(_sheet_keys(cell))
+        out.update({k: where[k] for k in ("page", "bbox", "confidence", "ref", "hidden", "number_format") if k in where})
     elif row.label_cell is not None and row.label_cell.page is not None:
         out["page"] = row.label_cell.page
     return out
