@@ -6,7 +6,6 @@ Word page images). Stored cells keep table/row/col 0-based and page 1-based.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,15 +50,6 @@ def item_cells(it: ItemResult) -> dict[str, dict[str, Any]]:
     if not out and it.provenance and it.provenance.get("bbox") and it.self_raw is not None:
         out["self"] = it.provenance
     return out
-
-
-def file_sha256(path: Path) -> str:
-    """Given a file, return its sha256 (hex), read in chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @contextmanager
@@ -115,6 +105,8 @@ def _container_path(path_text: str, source: str) -> Path | None:
 
 
 def _checked(path: Path, form: Form) -> tuple[Path | None, str | None]:
+    from .extract import file_sha256  # the same digest the ingest recorded
+
     if form.sha256 and file_sha256(path) != form.sha256:
         return None, f"原文件已更改 (the original file has changed since it was read: {safe(str(path))})"
     return path, None
