@@ -126,3 +126,37 @@ def copy_database(src: Path, target: Path) -> Path:
         s.close()
         d.close()
     return target
+
+
+WEB_FORMS = ("filled_errors.docx", "national_filled.docx", "filled_pdf.pdf")
+
+
+def ingest_web_forms(tmp_path_factory) -> Path:
+    """Ingest the review station's test forms (tests/fixtures/forms: filled_errors.docx flagged with over_cap on
+    3.1.2, whose self cell reads 3 and max is 1, and total_mismatch; national_filled.docx; filled_pdf.pdf) into a
+    database made once per module; return its path."""
+    import shutil
+
+    from click.testing import CliRunner
+
+    from cli import main
+
+    folder = tmp_path_factory.mktemp("inbox")
+    for name in WEB_FORMS:
+        shutil.copy(Path(__file__).parent / "fixtures" / "forms" / name, folder / name)
+    db = tmp_path_factory.mktemp("db") / "template.db"
+    result = CliRunner().invoke(main, ["ingest", str(folder), "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    return db
+
+
+def stop_process(proc) -> None:
+    """Stop a server started by a test: terminate, and kill it when it does not end within 10 s."""
+    import subprocess
+
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

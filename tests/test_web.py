@@ -22,7 +22,7 @@ from extractor.review import current_user  # noqa: E402
 from extractor.store import load_form, open_db  # noqa: E402
 from extractor.web import create_app, is_loopback  # noqa: E402
 
-from .conftest import copy_database  # noqa: E402
+from .conftest import copy_database, ingest_web_forms  # noqa: E402
 
 FORMS = Path(__file__).parent / "fixtures" / "forms"
 BASE = "http://127.0.0.1:8765"
@@ -34,13 +34,7 @@ PASSWORD = "correct horse 9"
 def ingested(tmp_path_factory) -> Path:
     """One database of three real forms: filled_errors.docx (flagged: over_cap on 3.1.2, total_mismatch),
     national_filled.docx and filled_pdf.pdf."""
-    folder = tmp_path_factory.mktemp("inbox")
-    for name in ("filled_errors.docx", "national_filled.docx", "filled_pdf.pdf"):
-        shutil.copy(FORMS / name, folder / name)
-    db = tmp_path_factory.mktemp("db") / "template.db"
-    result = CliRunner().invoke(main, ["ingest", str(folder), "--db", str(db)])
-    assert result.exit_code == 0, result.output
-    return db
+    return ingest_web_forms(tmp_path_factory)
 
 
 @pytest.fixture

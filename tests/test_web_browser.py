@@ -26,6 +26,8 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not 
 from cli import main  # noqa: E402
 from extractor.store import load_form, open_db  # noqa: E402
 
+from .conftest import stop_process  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 FORMS = ROOT / "tests" / "fixtures" / "forms"
 SAMPLES = ROOT / "samples" / "forms"
@@ -82,12 +84,7 @@ def station(tmp_path_factory) -> Iterator[tuple[str, Path]]:
     try:
         yield base, db
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 @pytest.fixture(scope="module")

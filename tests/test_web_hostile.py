@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import queue
 import re
-import shutil
 import socket
 import sqlite3
 import subprocess
@@ -30,11 +29,10 @@ from cli import main  # noqa: E402
 from extractor.web import create_app  # noqa: E402
 from extractor.web.session import MAX_SESSIONS, Sessions  # noqa: E402
 
-from .conftest import copy_database  # noqa: E402
+from .conftest import copy_database, ingest_web_forms, stop_process  # noqa: E402
 from .forms import default_cell, qinghai_form  # noqa: E402
 from .test_web import (  # noqa: E402
     BASE,
-    FORMS,
     LOOPBACK,
     PASSWORD,
     add_user,
@@ -56,13 +54,7 @@ START_TIMEOUT_S = 60
 def ingested(tmp_path_factory) -> Path:
     """One database of three real forms, as in test_web: filled_errors.docx is flagged (over_cap on 3.1.2 whose
     self cell reads 3 and max is 1, total_mismatch)."""
-    folder = tmp_path_factory.mktemp("inbox")
-    for name in ("filled_errors.docx", "national_filled.docx", "filled_pdf.pdf"):
-        shutil.copy(FORMS / name, folder / name)
-    db = tmp_path_factory.mktemp("db") / "template.db"
-    result = CliRunner().invoke(main, ["ingest", str(folder), "--db", str(db)])
-    assert result.exit_code == 0, result.output
-    return db
+    return ingest_web_forms(tmp_path_factory)
 
 
 @pytest.fixture
@@ -290,12 +282,7 @@ def server(db_path) -> Iterator[int]:
     try:
         yield port
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 def exchange(port: int, head: bytes, body: bytes = b"", timeout: float = 10) -> bytes:
