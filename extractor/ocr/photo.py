@@ -1,0 +1,263 @@
+"""Phone photos of a page: find the paper against the background, correct the perspective, even the light.
+
+A photographed page is a keystoned, slightly rotated quadrilateral of paper on a darker desk, lit unevenly.
+``photo_to_page`` turns it into what a scan would be before the rest of the OCR reads it (pipeline.read_page):
+
+1. ``page_to_quadrilateral``: on a copy of at most DEFAULT_FIND_SIDE pixels, ink closed away, the paper is the
+   largest bright region (Otsu's threshold; Canny edges when that finds no page); its outline reduced to four
+   convex corners (approxPolyDP, minAreaRect when the outline will not reduce), each side then fitted at full
+   resolution to the strongest brightness step across it (sub-pixel), and the corners the sides' intersections.
+   A photo is recognised only where the quadrilateral stands out: it covers DEFAULT_MIN_AREA..DEFAULT_MAX_AREA
+   of the frame, every corner lies inside the frame, the region fills its quadrilateral, and the surface around
+   it is darker than the paper inside it by DEFAULT_MIN_CONTRAST. An ordinary scan (paper filling the frame)
+   has no such quadrilateral and is returned unchanged, the very same object, so scans read exactly as before.
+2. the quadrilateral is mapped onto an upright rectangle of the paper's proportions (A4 or Letter when its own
+   proportions are within DEFAULT_SNAP of one, else its own), at the photo's own resolution of the page but at
+   most DEFAULT_PHOTO_DPI (the dpi from the page's long side in inches);
+3. the light is evened out: every channel divided by the paper's brightness around each pixel (ink closed away,
+   prepare.paper_level), so the paper comes out at DEFAULT_PAPER_LEVEL everywhere and hues (a red seal) stay;
+   a thin band along the edges (DEFAULT_EDGE_INCHES) is set to paper, so no sliver of desk is taken for a rule.
+
+The rectified page is a ``RectifiedPage`` (a PageImage): it records the photo's corners, size and dpi, so a
+reader (or a test) sees that and how a page was rectified.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .prepare import paper_level
+from .sources import PageImage
+
+DEFAULT_PHOTO_DPI = 200.0  # a rectified page is at most this fine (a 12 MP photo holds ~260 dpi of an A4 page)
+DEFAULT_FIND_SIDE = 800  # pixels: the page is looked for on a copy this large
+DEFAULT_MIN_AREA, DEFAULT_MAX_AREA = 0.20, 0.95  # shares of the frame a photographed page covers
+DEFAULT_MIN_FILL = 0.95  # the bright region fills at least this share of its quadrilateral
+DEFAULT_MIN_CONTRAST = 0.80  # the surface around the page is at most this bright relative to the paper
+DEFAULT_BORDER = 0.005  # share of the frame's size: a corner nearer the frame's edge is the frame's, no page's
+DEFAULT_SNAP = 0.04  # proportions this close to A4's or Letter's are taken for that paper
+DEFAULT_PAPER_LEVEL = 245.0  # the paper's brightness after the light is evened out
+DEFAULT_EDGE_INCHES = 0.08  # along the rectified page's edges: set to paper
+PAPERS = ((8.27, 11.69), (8.5, 11.0))  # inches: A4, Letter
+
+
+@dataclass
+class RectifiedPage(PageImage):
+    """A photographed page after ``photo_to_page``: the upright page, and where it lay in the photo."""
+
+    corners: tuple[tuple[float, float], ...] = ()  # tl, tr, br, bl in the photo's pixels
+    photo_size: tuple[int, int] = (0, 0)  # the photo's width and height in pixels
+    photo_dpi: float = 0.0  # the dpi the photo was given (stated or estimated)
+
+
+def _grey(pixels: np.ndarray) -> np.ndarray:
+    return pixels if pixels.ndim == 2 else cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY)
+
+
+def _order(corners: np.ndarray) -> np.ndarray:
+    """Given four corners, return them clockwise (in image coordinates) starting from the top-left one."""
+    centre = corners.mean(axis=0)
+    angles = np.arctan2(corners[:, 1] - centre[1], corners[:, 0] - centre[0])
+    ring = corners[np.argsort(angles)]  # clockwise on screen: y grows downwards
+    start = int(np.argmin(ring.sum(axis=1)))
+    return np.roll(ring, -start, axis=0)
+
+
+def _candidates(small: np.ndarray) -> list[np.ndarray]:
+    """Given the small grey photo, ink closed away, return the outlines of bright regions that may be the page:
+    Otsu's region first, then the regions Canny's edges close."""
+    out = []
+    _t, bright = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    bright = cv2.morphologyEx(bright, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
+    contours, _h = cv2.findContours(bright, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    out += sorted(contours, key=cv2.contourArea, reverse=True)[:2]
+    edges = cv2.dilate(cv2.Canny(small, 20, 60), np.ones((3, 3), np.uint8))
+    contours, _h = cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    out += sorted(contours, key=cv2.contourArea, reverse=True)[:3]
+    return out
+
+
+def _four_corners(contour: np.ndarray) -> np.ndarray | None:
+    """Given an outline, return its four convex corners (approxPolyDP; the minimum-area rectangle when the hull
+    will not reduce to four), or None."""
+    hull = cv2.convexHull(contour)
+    perimeter = cv2.arcLength(hull, True)
+    for share in (0.01, 0.02, 0.03, 0.05):
+        poly = cv2.approxPolyDP(hull, share * perimeter, True)
+        if len(poly) == 4 and cv2.isContourConvex(poly):
+            return poly.reshape(4, 2).astype(np.float64)
+        if len(poly) < 4:
+            break
+    box = cv2.boxPoints(cv2.minAreaRect(hull))
+    return box.astype(np.float64) if cv2.contourArea(box) > 0 else None
+
+
+def _stands_out(small: np.ndarray, region: np.ndarray, quad: np.ndarray) -> bool:
+    """Given the small grey photo, a bright region's outline and its four corners, return whether it is a page
+    lying on a background: its size, its corners inside the frame, filling its quadrilateral, darker around."""
+    h, w = small.shape
+    area = cv2.contourArea(quad.astype(np.float32))
+    if not DEFAULT_MIN_AREA * w * h <= area <= DEFAULT_MAX_AREA * w * h:
+        return False
+    border = DEFAULT_BORDER * max(w, h)
+    if (
+        quad[:, 0].min() < border
+        or quad[:, 1].min() < border
+        or quad[:, 0].max() > w - 1 - border
+        or quad[:, 1].max() > h - 1 - border
+    ):
+        return False
+    if cv2.contourArea(region) < DEFAULT_MIN_FILL * area:
+        return False
+    inside = np.zeros((h, w), np.uint8)
+    cv2.fillConvexPoly(inside, np.round(quad).astype(np.int32), 255)
+    reach = max(int(0.03 * max(w, h)), 3)
+    kernel = np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)
+    outer = cv2.dilate(inside, kernel) & ~inside
+    inner = inside & ~cv2.erode(inside, kernel)
+    if not outer.any() or not inner.any():
+        return False
+    return float(np.median(small[outer > 0])) <= DEFAULT_MIN_CONTRAST * float(np.median(small[inner > 0]))
+
+
+def _refine(grey: np.ndarray, quad: np.ndarray, reach: float) -> np.ndarray:
+    """Given the full-size grey photo, the page's four corners (tl, tr, br, bl) and how far they may be off
+    (pixels), return the corners where each side meets the next, each side fitted through the strongest
+    brightness step across it (sub-pixel); a side that finds no step keeps its first line."""
+    smooth = cv2.GaussianBlur(grey.astype(np.float32), (0, 0), 1.0)
+    lines = []
+    for i in range(4):
+        a, b = quad[i], quad[(i + 1) % 4]
+        along = (b - a) / max(np.linalg.norm(b - a), 1e-9)
+        normal = np.array([along[1], -along[0]])  # points out of the page (corners run clockwise on screen)
+        ts = np.linspace(0.08, 0.92, 48)
+        offsets = np.arange(-reach, reach + 1.0)
+        base = a[np.newaxis, :] + (b - a)[np.newaxis, :] * ts[:, np.newaxis]
+        points = base[:, np.newaxis, :] + offsets[np.newaxis, :, np.newaxis] * normal[np.newaxis, np.newaxis, :]
+        profile = cv2.remap(
+            smooth,
+            points[..., 0].astype(np.float32),
+            points[..., 1].astype(np.float32),
+            cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
+        step = profile[:, :-2] - profile[:, 2:]  # paper inside (bright) to desk outside (dark): positive
+        found = []
+        for k, row in enumerate(step):
+            j = int(np.argmax(row))
+            if row[j] < 8.0:  # no edge worth the name here (a grey level per pixel)
+                continue
+            left, right = (row[j - 1] if j > 0 else row[j]), (row[j + 1] if j + 1 < len(row) else row[j])
+            denom = left - 2 * row[j] + right
+            sub = 0.5 * (left - right) / denom if denom < 0 else 0.0
+            found.append(base[k] + (offsets[j + 1] + sub) * normal)
+        if len(found) >= 12:
+            vx, vy, x0, y0 = cv2.fitLine(np.array(found, np.float32), cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
+            lines.append((np.array([x0, y0], np.float64), np.array([vx, vy], np.float64)))
+        else:
+            lines.append((a.astype(np.float64), along))
+    out = []
+    for i in range(4):
+        (p, u), (q, v) = lines[i - 1], lines[i]  # the side before corner i and the side after it
+        matrix = np.array([[u[0], -v[0]], [u[1], -v[1]]])
+        if abs(np.linalg.det(matrix)) < 1e-6:
+            out.append(quad[i])
+            continue
+        s, _t = np.linalg.solve(matrix, q - p)
+        corner = p + s * u
+        out.append(corner if np.linalg.norm(corner - quad[i]) <= 2 * reach else quad[i])
+    return np.array(out)
+
+
+def page_to_quadrilateral(pixels: np.ndarray) -> np.ndarray | None:
+    """Given a photo (BGR or grey), return the corners of the page lying in it (tl, tr, br, bl as a 4x2 float
+    array in its pixels), or None when no page stands out against a background (an ordinary scan)."""
+    grey = _grey(pixels)
+    h, w = grey.shape
+    scale = min(1.0, DEFAULT_FIND_SIDE / max(h, w))
+    small = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else grey
+    k = max(int(0.012 * max(small.shape)) | 1, 3)  # closes text and rules away, not the paper's corners
+    closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    closed = cv2.GaussianBlur(closed, (5, 5), 0)
+    for contour in _candidates(closed):
+        quad = _four_corners(contour)
+        if quad is None:
+            continue
+        quad = _order(quad)
+        if _stands_out(closed, contour, quad):
+            return _refine(grey, quad / scale, reach=2.0 / scale + 4.0)
+    return None
+
+
+def _paper(width: float, height: float) -> tuple[float, float] | None:
+    """Given a page's width and height (any unit), return the paper (inches, as oriented) whose proportions it
+    has within DEFAULT_SNAP, or None."""
+    ratio = max(width, height) / max(min(width, height), 1e-9)
+    for short, long in PAPERS:
+        if abs(ratio / (long / short) - 1.0) <= DEFAULT_SNAP:
+            return (short, long) if height >= width else (long, short)
+    return None
+
+
+def quadrilateral_to_page(
+    pixels: np.ndarray, corners: np.ndarray, dpi: float = DEFAULT_PHOTO_DPI
+) -> tuple[np.ndarray, float]:
+    """Given a photo and its page's corners (tl, tr, br, bl), return the upright page (perspective corrected,
+    A4 or Letter proportions where the quadrilateral's are near them, else its own) and its dpi: the photo's own
+    resolution of the page, at most dpi."""
+    tl, tr, br, bl = corners
+    width = max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl))
+    height = max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr))
+    paper = _paper(width, height)
+    if paper is None:  # its own proportions, the long side taken for an A4 page's
+        long_in = PAPERS[0][1]
+        paper = (width / max(width, height) * long_in, height / max(width, height) * long_in)
+    own = max(width, height) / max(paper)
+    out_dpi = min(dpi, own)
+    size = (max(int(round(paper[0] * out_dpi)), 1), max(int(round(paper[1] * out_dpi)), 1))
+    target = np.array([[0, 0], [size[0], 0], [size[0], size[1]], [0, size[1]]], dtype=np.float32)
+    matrix = cv2.getPerspectiveTransform(corners.astype(np.float32), target)
+    page = cv2.warpPerspective(
+        pixels,
+        matrix,
+        size,
+        flags=cv2.INTER_AREA if out_dpi < own else cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    return page, float(out_dpi)
+
+
+def even_light(pixels: np.ndarray, dpi: float) -> np.ndarray:
+    """Given an upright page (BGR or grey) and its dpi, return it with the light evened out: every channel divided
+    by the paper's brightness around each pixel (the same factor for all, so hues stay), the paper at
+    DEFAULT_PAPER_LEVEL, and a band of DEFAULT_EDGE_INCHES along the edges set to paper."""
+    level = paper_level(_grey(pixels), dpi).astype(np.float32)
+    gain = DEFAULT_PAPER_LEVEL / np.maximum(level, 16.0)
+    out = pixels.astype(np.float32) * (gain if pixels.ndim == 2 else gain[..., np.newaxis])
+    out = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    edge = max(int(round(DEFAULT_EDGE_INCHES * dpi)), 1)
+    paper = int(DEFAULT_PAPER_LEVEL)
+    out[:edge], out[-edge:], out[:, :edge], out[:, -edge:] = paper, paper, paper, paper
+    return out
+
+
+def photo_to_page(image: PageImage, dpi: float = DEFAULT_PHOTO_DPI) -> PageImage:
+    """Given a page image, return it as a scan would be when it is a photo of a page (a RectifiedPage: the page
+    found against its background, perspective corrected at most dpi fine, the light evened out), else the very
+    same image unchanged (an ordinary scan)."""
+    corners = page_to_quadrilateral(image.pixels)
+    if corners is None:
+        return image
+    page, page_dpi = quadrilateral_to_page(image.pixels, corners, dpi)
+    height, width = image.pixels.shape[:2]
+    return RectifiedPage(
+        even_light(page, page_dpi),
+        page_dpi,
+        image.number,
+        corners=tuple((float(x), float(y)) for x, y in corners),
+        photo_size=(width, height),
+        photo_dpi=float(image.dpi),
+    )
