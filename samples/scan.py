@@ -10,6 +10,8 @@ with pdftoppm (pypdfium2 when poppler is missing), then per page:
 - seal: a red official seal (42 mm ring, star, the institution's name around the rim, 专用章 below the star)
   printed over a score cell of the page (a number in the right-hand columns, read from the source PDF's
   text layer, chosen by the seed); blended by multiplication, so black ink under the seal stays black;
+  with ``grey`` the stamped, noisy page is converted to grey, as a grayscale scanner records it: the seal
+  stays, a mid-grey ring over the digits;
 - rotate: the page turned by that many degrees (the sign alternates page by page), white corners;
 - noise: slightly yellowish paper, uneven lighting (a smooth brightness field), scanner blur and grain.
 
@@ -171,17 +173,41 @@ def scan_noise(page: Image.Image, rng: np.random.RandomState, dpi: int, grain: f
     return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
 
 
+def seal_radius(dpi: int) -> float:
+    """The radius (pixels at dpi) of the middle of a seal's ring as ``draw_seal`` draws it."""
+    return int(SEAL_DIAMETER_MM / 25.4 * dpi) / 2 - 1.2 * dpi / 25.4
+
+
+def rotated_point(point: tuple[float, float], size: tuple[int, int], angle: float) -> tuple[float, float]:
+    """Where a point (pixels) of an image of size lies after PIL's ``rotate(angle)`` (counter-clockwise, about
+    the centre, same size)."""
+    cx, cy = size[0] / 2, size[1] / 2
+    a = math.radians(angle)
+    dx, dy = point[0] - cx, point[1] - cy
+    return cx + dx * math.cos(a) + dy * math.sin(a), cy - dx * math.sin(a) + dy * math.cos(a)
+
+
 def scan_page(page: Image.Image, dpi: int, spots: list[tuple[float, float]], number: int, seal: bool,
-              rotate: float, noise: bool, seed: int, grain: float = 6.0) -> Image.Image:
-    """Given one clean page image and its score spots, return it sealed, tilted and noisy as asked."""
+              rotate: float, noise: bool, seed: int, grain: float = 6.0,
+              seals: list | None = None) -> Image.Image:
+    """Given one clean page image and its score spots, return it sealed, tilted and noisy as asked; the seal's
+    centre on the returned page (pixels) and its ring's radius are appended to seals as (x, y, radius)."""
     rng = np.random.RandomState(seed * 1000 + number)
+    centre = None
     if seal and spots:
         fx, fy = spots[rng.randint(len(spots))]
         shift = rng.uniform(-0.15, 0.15, 2) * SEAL_DIAMETER_MM / 25.4 * dpi
-        page = stamp(page, draw_seal(dpi, rng=rng), (fx * page.width + shift[0], fy * page.height + shift[1]))
+        drawn = draw_seal(dpi, rng=rng)
+        centre = (fx * page.width + shift[0], fy * page.height + shift[1])
+        page = stamp(page, drawn, centre)
+        # stamp pastes at whole pixels: the ring's centre is the pasted image's centre
+        centre = (int(centre[0] - drawn.width / 2) + drawn.width / 2, int(centre[1] - drawn.height / 2) + drawn.height / 2)
     if rotate:
         angle = rotate if number % 2 else -rotate
         page = page.rotate(angle, resample=Image.BICUBIC, expand=False, fillcolor=(255, 255, 255))
+        centre = centre and rotated_point(centre, page.size, angle)
+    if centre is not None and seals is not None:
+        seals.append((centre[0], centre[1], seal_radius(dpi)))
     if noise:
         page = scan_noise(page, rng, dpi, grain)
     return page
@@ -190,7 +216,7 @@ def scan_page(page: Image.Image, dpi: int, spots: list[tuple[float, float]], num
 def make_scan(pdf_path: Path | str, out_path: Path | str, dpi: int, seal: bool = True, rotate: float = 1.0,
               noise: bool = True, seed: int = 0, grey: bool = False, pages: list[int] | None = None,
               quality: int = 70, grain: float = 6.0, turn: int = 0, text_layer: bool = False, wrong_digits: int = 0,
-              planted: list | None = None) -> Path:
+              planted: list | None = None, seals: list | None = None) -> Path:
     """Given a form PDF (with a text layer), write its scan to out_path and return it.
 
     out_path's suffix picks the format: .pdf (JPEG pages at dpi, no text layer), .tif/.tiff (all pages),
@@ -198,7 +224,8 @@ def make_scan(pdf_path: Path | str, out_path: Path | str, dpi: int, seal: bool =
     turn (0, 90, 180, 270) turns every page that many degrees clockwise (the paper fed sideways or upside down).
     text_layer (.pdf only) makes a searchable scan (samples/scan_layer.py): the source's characters drawn
     invisibly where the scan put them, `wrong_digits` score numbers with another first digit, each appended to
-    `planted` as {page, image, layer}.
+    `planted` as {page, image, layer}. Each seal stamped is appended to `seals` as {page (1-based, of the scan),
+    x, y (its centre, pixels of the scan's page), radius (of the middle of its ring, pixels)}.
     """
     pdf_path, out_path = Path(pdf_path), Path(out_path)
     images = rasterise(pdf_path, dpi)
@@ -206,10 +233,18 @@ def make_scan(pdf_path: Path | str, out_path: Path | str, dpi: int, seal: bool =
     chosen = pages or list(range(1, len(images) + 1))
     scanned = []
     for number in chosen:
-        page = scan_page(images[number - 1], dpi, spots[number - 1], number, seal, rotate, noise, seed, grain)
+        stamped: list = []
+        page = scan_page(images[number - 1], dpi, spots[number - 1], number, seal, rotate, noise, seed, grain,
+                         stamped)
         if turn % 360:
+            w, h = page.size
             page = page.transpose({90: Image.Transpose.ROTATE_270, 180: Image.Transpose.ROTATE_180,
                                    270: Image.Transpose.ROTATE_90}[turn % 360])
+            stamped = [{90: (h - y, x), 180: (w - x, h - y), 270: (y, w - x)}[turn % 360] + (r,)
+                       for x, y, r in stamped]
+        if seals is not None:
+            seals.extend({"page": len(scanned) + 1, "x": x, "y": y, "radius": r} for x, y, r in stamped)
+        # a grayscale scanner sees the stamped, printed page and records its brightness only
         scanned.append(page.convert("L") if grey else page)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     suffix = out_path.suffix.lower()

@@ -1,13 +1,16 @@
 """Page preparation: seal removal, deskew, binarisation and rule masks (a page already turned upright, see
-orient.py). Lengths are in inches and scaled by the page's dpi."""
+orient.py). Lengths are in inches and scaled by the page's dpi. A red seal is lifted by its colour (here); on a
+page without colour (a grayscale scan) the seal is found by its shape and suppressed by seal.py."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
+
+from .seal import Seal, grey_to_seals, rotate_seals, suppress_seals
 
 DEFAULT_ASSUMED_PAGE_INCHES = 11.69  # long side of an A4 page: the dpi of an image file without one
 DEFAULT_MIN_DPI, DEFAULT_MAX_DPI = 100.0, 600.0  # a dpi stated by an image file outside this is ignored
@@ -83,13 +86,24 @@ def remove_seal(image: np.ndarray, dpi: float = DEFAULT_RENDER_DPI, strict: bool
 
 
 def unseal(image: np.ndarray, dpi: float = DEFAULT_RENDER_DPI) -> tuple[np.ndarray, np.ndarray]:
-    """Given a page (BGR or grey), return it grey without its red seal, strictly and gently (``remove_seal``)."""
-    if image.ndim == 2:
-        return image.copy(), image.copy()
-    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    red = red_mask(image, dpi)
-    if not red.any():
-        return grey, grey.copy()
+    """Given a page (BGR or grey), return it grey without its seal, strictly and gently (``remove_seal``)."""
+    grey, gentle, _seals = unseal_page(image, dpi)
+    return grey, gentle
+
+
+def unseal_page(image: np.ndarray, dpi: float = DEFAULT_RENDER_DPI) -> tuple[np.ndarray, np.ndarray, list[Seal]]:
+    """Given a page (BGR or grey), return it grey without its seal, strictly and gently (``remove_seal``), and
+    the seals found by shape: a red seal is lifted by its colour; a page without seal red (a grayscale scan,
+    or a colour page whose seal is grey) has its seals found by shape and suppressed (seal.py, the same
+    suppression for both)."""
+    grey = image.copy() if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    red = red_mask(image, dpi) if image.ndim == 3 else None
+    if red is None or not red.any():
+        paper = paper_level(grey, dpi)
+        seals = grey_to_seals(grey, paper, dpi)
+        if seals:
+            grey = suppress_seals(grey, paper, seals, dpi)
+        return grey, grey.copy(), seals
     paper = paper_level(grey, dpi).astype(np.float32)
     through = image[..., 2].astype(np.float32)
     ratio = float(np.percentile((through / np.maximum(paper, 1.0))[red], DEFAULT_SEAL_PERCENTILE))
@@ -105,7 +119,7 @@ def unseal(image: np.ndarray, dpi: float = DEFAULT_RENDER_DPI) -> tuple[np.ndarr
     stretched = np.minimum(low + (under - low) * (1 - low) / (high - low), 1.0)
     strict = np.where((under <= low) | (dark > 0), under, stretched)
     grey[red] = (strict * paper)[red].astype(np.uint8)
-    return grey, gentle
+    return grey, gentle, []
 
 
 def binarize(grey: np.ndarray, dpi: float) -> np.ndarray:
@@ -170,20 +184,23 @@ class Prepared:
     clean: np.ndarray
     dpi: float
     skew: float
+    seals: list[Seal] = field(default_factory=list)  # seals found by shape (grey pages), pixels of this page
 
 
 def prepare(image: np.ndarray, dpi: float) -> Prepared:
-    """Given a page image and its dpi, return it unsealed, deskewed, binarized, with its rules found.
+    """Given a page image and its dpi, return it unsealed, deskewed, binarized, with its rules found (and the
+    seals found by shape, where they lie on the deskewed page).
 
     Rules are looked for on the page with the seal lifted gently (a thin rule under the seal stays), text
     on the page with the seal lifted strictly (``remove_seal``)."""
-    grey, ruled = unseal(image, dpi)
+    grey, ruled, seals = unseal_page(image, dpi)
     skew = estimate_skew(binarize(ruled, dpi), dpi)
     if abs(skew) >= DEFAULT_MIN_SKEW:
         grey, ruled = rotate(grey, skew), rotate(ruled, skew)
+        seals = rotate_seals(seals, grey.shape, skew)
     ink = binarize(grey, dpi)
     horizontal, vertical = line_masks(binarize(ruled, dpi), dpi)
     rules = cv2.dilate(horizontal | vertical, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))) > 0
     clean = grey.copy()
     clean[rules] = paper_level(grey, dpi)[rules]
-    return Prepared(grey, np.where(rules, 0, ink).astype(np.uint8), horizontal, vertical, clean, dpi, skew)
+    return Prepared(grey, np.where(rules, 0, ink).astype(np.uint8), horizontal, vertical, clean, dpi, skew, seals)
