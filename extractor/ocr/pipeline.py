@@ -15,6 +15,7 @@ from .engine import Engine, load_engine
 from .grid import Box, Text, ink_to_grids
 from .layer import LayerChars, layer_to_page, second_opinion
 from .orient import page_to_turn, turn
+from .photo import photo_to_page
 from .prepare import prepare
 from .read import _is_number, read_texts
 from .sources import PageImage
@@ -39,6 +40,7 @@ def read_page(engine: Engine, image: PageImage, layer: LayerChars | None = None)
     """Given a page image (and its scan's text layer, points of the page as displayed), return its table
     fragments (in points of the upright page), free lines and cell confidences."""
     started = time.perf_counter()
+    image = photo_to_page(image)  # a phone photo of a page becomes an upright, evenly lit page; a scan is kept
     if image.dpi > DEFAULT_MAX_WORK_DPI:  # a 600 dpi scan holds nothing more to read, only more to compute
         scale = DEFAULT_MAX_WORK_DPI / image.dpi
         pixels = cv2.resize(image.pixels, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
