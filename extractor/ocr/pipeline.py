@@ -18,6 +18,7 @@ from .orient import page_to_turn, turn
 from .photo import photo_to_page
 from .prepare import prepare
 from .read import _is_number, read_texts
+from .seal import seal_confidence
 from .sources import PageImage
 from .text import _group_lines, _open_end, add_missed_ink, assign_boxes, detect_boxes, texts_to_string
 
@@ -76,6 +77,7 @@ def read_page(engine: Engine, image: PageImage, layer: LayerChars | None = None)
                                          colspan=c.colspan, page=image.number, bbox=bbox,
                                          open_end=_open_end(c.texts, c.box)))
             conf = min(t.confidence for t in c.texts) if c.texts else None
+            conf = seal_confidence(conf, c.box, page.seals)  # digits under a grey seal: never a guess
             if placed is not None:
                 conf = second_opinion(fragment.pieces[-1], conf, placed)
                 mismatches += fragment.pieces[-1].doubt_kind == "text_layer_mismatch"
