@@ -20,8 +20,9 @@ record is compared with the truth of its source form:
   subtotal_mismatch on that side that the text-layer reading of the same PDF does not have;
 - right but low-confidence: items read exactly that low_confidence_value still sends to review;
 - silent wrong: values not exact that nothing flags;
-- s/page: OCR seconds per page (rasterising included, scan generation not), median over forms; peak MB: the
-  reading child's peak resident memory.
+- s/page: OCR wall seconds per page (rasterising included, scan generation not), median over forms; CPU s/page:
+  the reading child's CPU seconds (process time, every thread) per page, median over forms: robust on a loaded
+  machine, where wall time waits for other processes; peak MB: the reading child's peak resident memory.
 
 usage: python bench/ocr.py [--dpi 150] [--classes scan,turned,searchable] [--only NAME,...] [--forms N]
                            [--seed 0] [--baseline REV] [--misses] [--keep DIR]
@@ -133,10 +134,10 @@ from extractor.export import form_to_json
 from extractor.extract import path_to_form
 rubrics = rubric.load_all()
 for path in json.loads(sys.stdin.read()):
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     record = form_to_json(path_to_form(__import__("pathlib").Path(path), rubrics))
-    print(json.dumps({"path": path, "seconds": time.perf_counter() - started, "record": record}, ensure_ascii=False),
-          flush=True)
+    print(json.dumps({"path": path, "seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu,
+                      "record": record}, ensure_ascii=False), flush=True)
 try:
     import resource
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
@@ -222,21 +223,22 @@ def main() -> None:
             for _reader, root in readers[1:]:
                 subprocess.run(["git", "worktree", "remove", "--force", str(root)], cwd=ROOT, capture_output=True)
     print("| dpi | class | reader | forms | pages | values exact | wrong values flagged | silent wrong | "
-          "layer digits flagged | s/page (median) | peak MB |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "layer digits flagged | s/page (median) | CPU s/page (median) | peak MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for dpi, kind, reader, t, peak in rows:
         exact = 100.0 * t["exact"] / t["values"] if t["values"] else 100.0
         flagged = f"{t['flagged']}/{t['wrong']}"
         layer = f"{t['layer_flagged']}/{t['planted']}" if kind == "searchable" else "–"
         per_page = statistics.median(t["per_page"]) if t["per_page"] else 0.0
+        cpu_page = statistics.median(t["cpu_page"]) if t["cpu_page"] else 0.0
         print(f"| {dpi} | {kind} | {reader} | {t['forms']} | {t['pages']} | {exact:.2f}% ({t['exact']}/{t['values']}) | "
-              f"{flagged} | {t['wrong'] - t['flagged']} | {layer} | {per_page:.1f} | {peak:.0f} |")
+              f"{flagged} | {t['wrong'] - t['flagged']} | {layer} | {per_page:.1f} | {cpu_page:.1f} | {peak:.0f} |")
 
 
 def tally(plan, scans, results, planted, baselines, scorer, misses: bool) -> dict:
     """Given the forms, their scans, a reader's results and the planted layer digits, return the class's totals."""
     total = {"values": 0, "exact": 0, "wrong": 0, "flagged": 0, "pages": 0, "forms": 0, "per_page": [],
-             "planted": 0, "layer_flagged": 0}
+             "cpu_page": [], "planted": 0, "layer_flagged": 0}
     for (name, _pdf, truth), scan in zip(plan, scans, strict=True):
         got = results[str(scan)]
         result = compare(got["record"], baselines[name], truth, scorer)
@@ -246,10 +248,12 @@ def tally(plan, scans, results, planted, baselines, scorer, misses: bool) -> dic
         total["pages"] += pages
         total["forms"] += 1
         total["per_page"].append(got["seconds"] / max(pages, 1))
+        total["cpu_page"].append(got.get("cpu", 0.0) / max(pages, 1))
         total["planted"] += len(planted[str(scan)])
         total["layer_flagged"] += layer_flagged(got["record"], planted[str(scan)])
         print(f"  {scan.parent.name} {name}: {result['exact']}/{result['values']} exact, {result['flagged']}/"
-              f"{result['wrong']} wrong flagged, {got['seconds'] / max(pages, 1):.1f} s/page", file=sys.stderr)
+              f"{result['wrong']} wrong flagged, {got['seconds'] / max(pages, 1):.1f} s/page, "
+              f"{got.get('cpu', 0.0) / max(pages, 1):.1f} CPU s/page", file=sys.stderr)
         if misses:
             for m in result["misses"]:
                 print(f"      {m}", file=sys.stderr)
