@@ -4,9 +4,11 @@ A photographed page is a keystoned, slightly rotated quadrilateral of paper on a
 ``photo_to_page`` turns it into what a scan would be before the rest of the OCR reads it (pipeline.read_page):
 
 1. ``page_to_quadrilateral``: on a copy of at most DEFAULT_FIND_SIDE pixels, ink closed away, the paper is the
-   largest bright region (Otsu's threshold; Canny edges when that finds no page); its outline reduced to four
-   convex corners (approxPolyDP, minAreaRect when the outline will not reduce), each side then fitted at full
-   resolution to the strongest brightness step across it (sub-pixel), and the corners the sides' intersections.
+   largest bright region (Otsu's threshold on the photo divided by the brightest surface around each point, so
+   light falling off to one side leaves the paper bright; then on the photo as it is; then Canny's edges); its
+   outline reduced to four convex corners (approxPolyDP, minAreaRect when the outline will not reduce), each
+   side then fitted at full resolution to the strongest brightness step across it (sub-pixel), and the corners
+   the sides' intersections.
    A photo is recognised only where the quadrilateral stands out: it covers DEFAULT_MIN_AREA..DEFAULT_MAX_AREA
    of the frame, every corner lies inside the frame, the region fills its quadrilateral, and the surface around
    it is darker than the paper inside it by DEFAULT_MIN_CONTRAST. An ordinary scan (paper filling the frame)
@@ -37,6 +39,7 @@ DEFAULT_FIND_SIDE = 800  # pixels: the page is looked for on a copy this large
 DEFAULT_MIN_AREA, DEFAULT_MAX_AREA = 0.20, 0.95  # shares of the frame a photographed page covers
 DEFAULT_MIN_FILL = 0.95  # the bright region fills at least this share of its quadrilateral
 DEFAULT_MIN_CONTRAST = 0.80  # the surface around the page is at most this bright relative to the paper
+DEFAULT_LIGHT_REACH = 0.3  # share of the frame's size: the paper is within this of any point of the desk
 DEFAULT_BORDER = 0.005  # share of the frame's size: a corner nearer the frame's edge is the frame's, no page's
 DEFAULT_SNAP = 0.04  # proportions this close to A4's or Letter's are taken for that paper
 DEFAULT_PAPER_LEVEL = 245.0  # the paper's brightness after the light is evened out
@@ -66,14 +69,26 @@ def _order(corners: np.ndarray) -> np.ndarray:
     return np.roll(ring, -start, axis=0)
 
 
-def _candidates(small: np.ndarray) -> list[np.ndarray]:
-    """Given the small grey photo, ink closed away, return the outlines of bright regions that may be the page:
-    Otsu's region first, then the regions Canny's edges close."""
+def _flatten(small: np.ndarray) -> np.ndarray:
+    """Given the small grey photo, ink closed away, return it divided by the brightest surface around each pixel
+    (within DEFAULT_LIGHT_REACH of the frame's size): the light falls on the desk as on the paper, so the paper
+    comes out near 255 on its dark side as on its bright side and the desk at its share of the paper's
+    brightness."""
+    reach = max(int(DEFAULT_LIGHT_REACH * max(small.shape)) | 1, 3)
+    light = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_RECT, (reach, reach)))
+    light = cv2.blur(light, (reach, reach)).astype(np.float32)
+    return np.clip(small.astype(np.float32) * 255.0 / np.maximum(light, 1.0), 0, 255).astype(np.uint8)
+
+
+def _candidates(flat: np.ndarray, small: np.ndarray) -> list[np.ndarray]:
+    """Given the small grey photo flattened and as it is (ink closed away from both), return the outlines of
+    bright regions that may be the page: Otsu's regions of each, then the regions Canny's edges close."""
     out = []
-    _t, bright = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    bright = cv2.morphologyEx(bright, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
-    contours, _h = cv2.findContours(bright, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    out += sorted(contours, key=cv2.contourArea, reverse=True)[:2]
+    for grey in (flat, small):
+        _t, bright = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        bright = cv2.morphologyEx(bright, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
+        contours, _h = cv2.findContours(bright, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        out += sorted(contours, key=cv2.contourArea, reverse=True)[:2]
     edges = cv2.dilate(cv2.Canny(small, 20, 60), np.ones((3, 3), np.uint8))
     contours, _h = cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
     out += sorted(contours, key=cv2.contourArea, reverse=True)[:3]
@@ -96,8 +111,9 @@ def _four_corners(contour: np.ndarray) -> np.ndarray | None:
 
 
 def _stands_out(small: np.ndarray, region: np.ndarray, quad: np.ndarray) -> bool:
-    """Given the small grey photo, a bright region's outline and its four corners, return whether it is a page
-    lying on a background: its size, its corners inside the frame, filling its quadrilateral, darker around."""
+    """Given the small grey photo (flattened), a bright region's outline and its four corners, return whether it
+    is a page lying on a background: its size, its corners inside the frame, filling its quadrilateral, the
+    surface around it darker than the paper inside it."""
     h, w = small.shape
     area = cv2.contourArea(quad.astype(np.float32))
     if not DEFAULT_MIN_AREA * w * h <= area <= DEFAULT_MAX_AREA * w * h:
@@ -182,12 +198,13 @@ def page_to_quadrilateral(pixels: np.ndarray) -> np.ndarray | None:
     k = max(int(0.012 * max(small.shape)) | 1, 3)  # closes text and rules away, not the paper's corners
     closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     closed = cv2.GaussianBlur(closed, (5, 5), 0)
-    for contour in _candidates(closed):
+    flat = _flatten(closed)
+    for contour in _candidates(flat, closed):
         quad = _four_corners(contour)
         if quad is None:
             continue
         quad = _order(quad)
-        if _stands_out(closed, contour, quad):
+        if _stands_out(flat, contour, quad):
             return _refine(grey, quad / scale, reach=2.0 / scale + 4.0)
     return None
 
@@ -218,7 +235,8 @@ def quadrilateral_to_page(
     own = max(width, height) / max(paper)
     out_dpi = min(dpi, own)
     size = (max(int(round(paper[0] * out_dpi)), 1), max(int(round(paper[1] * out_dpi)), 1))
-    target = np.array([[0, 0], [size[0], 0], [size[0], size[1]], [0, size[1]]], dtype=np.float32)
+    # The corners are the paper's outline; the page's pixel centres lie half a pixel inside it.
+    target = np.array([[0, 0], [size[0], 0], [size[0], size[1]], [0, size[1]]], dtype=np.float32) - 0.5
     matrix = cv2.getPerspectiveTransform(corners.astype(np.float32), target)
     page = cv2.warpPerspective(
         pixels,

@@ -1,0 +1,157 @@
+"""Phone photos of a form page (issue 13): samples/photo.py makes them, extractor/ocr/photo.py rectifies them.
+
+- the page's quadrilateral is found within a pixel of the corners the generator planted (keystone up to 6 %,
+  rotation up to 4 degrees, light falling off to one side, JPEG quality 75), also through a JPEG whose EXIF says
+  it is turned (a phone's photo, or a HEIC converted to JPEG);
+- the rectified page lies on the source page: its pixels correlate with the page the photo was made from (a
+  pixel's misplacement would show), at the photo's own resolution of the page and in its proportions;
+- an ordinary scan (tilted, sealed, noisy, a black band along one edge, the committed fixtures) is returned
+  unchanged, the very same object, so scans read exactly as before;
+- one photographed page of filled_pdf.pdf (tests/fixtures/forms) read by OCR end to end: the tables of its text
+  layer (tests/fixtures/scans/filled_pdf_pages.json), every number and empty cell exact.
+
+Pages are small (75 dpi) except the end-to-end one (150 dpi, one page).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("extractor.ocr", reason="the OCR extra is not installed: pip install 'selfeval[ocr]'")
+cv2 = pytest.importorskip("cv2")
+np = pytest.importorskip("numpy")
+
+from PIL import Image  # noqa: E402
+
+from extractor.ocr import pipeline, sources  # noqa: E402
+from extractor.ocr.photo import RectifiedPage, page_to_quadrilateral, photo_to_page  # noqa: E402
+from extractor.parsers.scan import ImageParser  # noqa: E402
+from samples.photo import make_photo, make_photos, photo_image  # noqa: E402
+from samples.scan import rasterise, scan_page  # noqa: E402
+
+FIXTURES = Path(__file__).parent / "fixtures"
+FORM_PDF = FIXTURES / "forms" / "filled_pdf.pdf"  # a Letter page: 8.5 x 11 inches
+SCANS = FIXTURES / "scans"
+PAGES = json.loads((SCANS / "filled_pdf_pages.json").read_text(encoding="utf-8"))["pages"]
+NUMBER = re.compile(r"^\d+(\.\d+)?$")
+DPI = 75
+
+
+@pytest.fixture(scope="module")
+def page() -> Image.Image:
+    """Page 2 of filled_pdf.pdf at 75 dpi."""
+    return rasterise(FORM_PDF, DPI)[1]
+
+
+def _pixels(image: Image.Image) -> np.ndarray:
+    return sources.pil_to_pixels(image)
+
+
+def _ncc(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a - a.mean(), b - b.mean()
+    return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
+
+
+@pytest.mark.parametrize(
+    ("seed", "keystone", "rotation", "shading"),
+    [(0, 0.06, 4.0, 0.35), (1, 0.03, 2.0, 0.35), (2, 0.0, 0.0, 0.0), (3, 0.06, 4.0, 0.5), (4, 0.045, 3.0, 0.2)],
+)
+def test_the_page_is_found_within_a_pixel_of_its_planted_corners(page, tmp_path, seed, keystone, rotation, shading):
+    truth = make_photo(page, tmp_path / "photo.jpg", seed, keystone, rotation, shading, quality=75)
+    (photo,) = sources.image_file_pages(tmp_path / "photo.jpg")
+    corners = page_to_quadrilateral(photo.pixels)
+    assert corners is not None
+    assert np.abs(corners - np.array(truth)).max() <= 1.0, (corners, truth)
+
+
+def test_the_rectified_page_lies_on_the_source_page(page):
+    image, _truth = photo_image(page, seed=5, keystone=0.06, rotation=4.0, shading=0.35)
+    photo = sources.PageImage(_pixels(image), 90.0, 1)
+    rectified = photo_to_page(photo)
+    assert isinstance(rectified, RectifiedPage)
+    assert rectified.photo_size == image.size and rectified.photo_dpi == 90.0 and len(rectified.corners) == 4
+    assert abs(rectified.dpi - DPI) < 0.1  # the page's own resolution in the photo (under the 200 dpi cap)
+    height, width = rectified.pixels.shape[:2]
+    assert (abs(width - page.width) <= 1, abs(height - page.height) <= 1) == (True, True)  # Letter proportions
+    grey = cv2.cvtColor(rectified.pixels, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    source = cv2.resize(np.asarray(page.convert("L"), np.float32), (width, height), interpolation=cv2.INTER_AREA)
+    got, want = (cv2.GaussianBlur(a, (0, 0), 1.0)[6:-6, 6:-6] for a in (grey, source))
+    assert _ncc(got, want) >= 0.97  # one pixel off gives 0.95 or less
+    paper = grey[grey > 200]
+    assert abs(float(np.median(paper)) - 245.0) <= 3  # the light evened out: paper alike on both sides
+    left, right = (
+        np.median(grey[:, : width // 4][grey[:, : width // 4] > 200]),
+        np.median(grey[:, -width // 4 :][grey[:, -width // 4 :] > 200]),
+    )
+    assert abs(float(left) - float(right)) <= 4
+
+
+def test_a_turned_jpeg_is_read_upright_by_its_exif_orientation(page, tmp_path):
+    image, truth = photo_image(page, seed=6, keystone=0.05, rotation=3.0, shading=0.35)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # the stored pixels are to be turned 90 degrees clockwise to show
+    image.transpose(Image.Transpose.ROTATE_90).save(tmp_path / "turned.jpg", "JPEG", quality=75, exif=exif)
+    (photo,) = sources.image_file_pages(tmp_path / "turned.jpg")
+    assert photo.pixels.shape[:2] == (image.height, image.width)
+    corners = page_to_quadrilateral(photo.pixels)
+    assert corners is not None and np.abs(corners - np.array(truth)).max() <= 1.0
+
+
+def _scan(page: Image.Image, rotate: float, seed: int) -> sources.PageImage:
+    return sources.PageImage(_pixels(scan_page(page, DPI, [(0.8, 0.3)], 1, True, rotate, True, seed)), DPI, 1)
+
+
+@pytest.mark.parametrize(("rotate", "seed"), [(0.0, 0), (1.5, 1), (-2.0, 2)])
+def test_an_ordinary_scan_is_returned_unchanged(page, rotate, seed):
+    scan = _scan(page, rotate, seed)
+    assert page_to_quadrilateral(scan.pixels) is None
+    assert photo_to_page(scan) is scan
+
+
+def test_a_scan_with_a_black_band_along_one_edge_is_no_photo(page):
+    scan = _scan(page, 1.0, 3)
+    scan.pixels[:, :40] = 20  # the scanner's lid left open along the left edge
+    assert photo_to_page(scan) is scan
+
+
+@pytest.mark.parametrize("name", ["page2_photo.jpg", "page4_grey.png", "filled_scan_150.pdf"])
+def test_the_committed_scans_are_no_photos(name):
+    path = SCANS / name
+    pages = sources.pdf_pages(path.read_bytes()) if path.suffix == ".pdf" else sources.image_file_pages(path)
+    for image in pages:
+        assert photo_to_page(image) is image
+
+
+def _page_cells(doc):
+    return [[(c.row, c.col, c.rowspan, c.colspan, c.text) for c in t.cells] for t in doc.tables]
+
+
+def test_a_photographed_page_reads_as_its_text_layer(tmp_path, monkeypatch):
+    photo = tmp_path / "page2.jpg"
+    make_photos(FORM_PDF, photo, dpi=150, seed=1, keystone=0.06, rotation=4.0, shading=0.35, quality=75, pages=[2])
+    rectified = []
+    original = pipeline.photo_to_page
+
+    def spy(image):
+        out = original(image)
+        rectified.append(isinstance(out, RectifiedPage))
+        return out
+
+    monkeypatch.setattr(pipeline, "photo_to_page", spy)
+    doc = ImageParser().path_to_document(photo)
+    assert rectified == [True]
+    assert (doc.kind, doc.pages) == ("image", 1)
+    got, want = _page_cells(doc), [[tuple(cell) for cell in t] for t in PAGES["2"]]
+    assert [[cell[:4] for cell in t] for t in got] == [[cell[:4] for cell in t] for t in want]  # same grid, spans
+    numbers = [
+        (g[4], w[4])
+        for t, u in zip(got, want, strict=True)
+        for g, w in zip(t, u, strict=True)
+        if NUMBER.match(w[4]) or not w[4]
+    ]
+    assert len(numbers) == 36
+    assert [(g, w) for g, w in numbers if g != w] == []
