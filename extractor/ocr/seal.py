@@ -31,6 +31,9 @@ DEFAULT_STROKE_MIN = 0.016  # inches (0.4 mm): seal strokes are at least this th
 DEFAULT_WORK_DPI = 75.0  # circles are looked for on a copy this fine
 DEFAULT_RING_WIDTH = 0.06  # inches: how far from the circle the ring's ink is looked for
 DEFAULT_RING_COVER = 0.60  # share of the ring's angles that must show seal-grey ink
+DEFAULT_RING_THIN = 0.03  # inches: the ring's ink lies this close to its centre line (a 1.2 mm stroke)
+DEFAULT_RING_THIN_SHARE = 0.80  # ... for at least this share of it (arc text spreads wider)
+DEFAULT_OUTSIDE_INK = 0.15  # the ring is the seal's rim: at most this share of the band outside it is seal ink
 DEFAULT_RING_GREY_SHARE = 0.60  # of the ring's ink pixels, at least this share is seal grey (not black)
 DEFAULT_INSIDE_INK = 0.03  # share of the inside (star, arc text) that must be seal-grey ink
 DEFAULT_INSIDE_EMPTY = 0.70  # a filled disc is no ring: at most this share of the band inside the ring is ink
@@ -38,7 +41,7 @@ DEFAULT_SEAL_MARGIN = 0.04  # inches beyond the ring that are suppressed too (th
 DEFAULT_SEAL_EDGE = 0.01  # inches: a seal stroke's soft edge beyond its seal-grey core
 DEFAULT_SEAL_CLOSE = 0.012  # inches: thin print crossing a seal stroke is closed over, to be divided out
 DEFAULT_SEAL_LOCAL = 0.10  # inches: the window the seal's own level around a pixel is taken from (patchy ink)
-DEFAULT_KEEP_SHARE = (0.45, 0.65)  # on a seal stroke, the page divided by the seal's level: print below the
+DEFAULT_KEEP_SHARE = (0.50, 0.70)  # on a seal stroke, the page divided by the seal's level: print below the
 # first, paper above the second, stretched between (the seal's grain is no print)
 DEFAULT_SEAL_INK_PERCENTILE = 5  # the seal's darkest ink: this percentile of its ring's seal-grey pixels
 DEFAULT_SEAL_TRUST = 0.95  # a cell under a seal read less confidently than this goes to review
@@ -98,23 +101,35 @@ def grey_to_seals(grey: np.ndarray, paper: np.ndarray, dpi: float) -> list[Seal]
     return seals
 
 
+def fit_circle(xs: np.ndarray, ys: np.ndarray) -> tuple[float, float, float]:
+    """Given points, return the circle (x, y, radius) through them by least squares (Kasa's algebraic fit)."""
+    a = np.column_stack([xs, ys, np.ones_like(xs)])
+    d, e, f = np.linalg.lstsq(a, -(xs**2 + ys**2), rcond=None)[0]
+    cx, cy = -d / 2, -e / 2
+    return float(cx), float(cy), float(math.sqrt(max(cx * cx + cy * cy - f, 0.0)))
+
+
 def verify(ratio: np.ndarray, mask: np.ndarray, cx: float, cy: float, r: float, dpi: float) -> Seal | None:
     """Given a page (shares of paper), its seal-grey mask and a candidate circle, return the seal there (its
-    ring refitted to the ink) or None when the candidate has no seal's ring of seal-grey ink."""
+    ring refitted to the ink) or None when the candidate has no seal's ring of seal-grey ink: the ring of a
+    seal's size, a thin stroke drawn round most of the circle in seal grey (not black), seal ink inside but
+    none just outside (the ring is the rim), not a filled disc."""
     w = DEFAULT_RING_WIDTH * dpi
-    reach = int(r + 2 * w) + 1
+    nominal = DEFAULT_SEAL_DIAMETER * dpi / 2
+    reach = int(nominal * (1 + DEFAULT_SEAL_SIZE_TOLERANCE) + 3 * w) + 1
     x0, y0 = max(int(cx) - reach, 0), max(int(cy) - reach, 0)
     x1, y1 = min(int(cx) + reach + 1, ratio.shape[1]), min(int(cy) + reach + 1, ratio.shape[0])
-    if x1 - x0 < reach or y1 - y0 < reach:
-        return None
-    yy, xx = np.mgrid[y0:y1, x0:x1]
-    dist = np.hypot(xx - cx, yy - cy)
+    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
     part, sealish = ratio[y0:y1, x0:x1], mask[y0:y1, x0:x1] > 0
-    band = np.abs(dist - r) <= w
-    ring = band & sealish
-    if not ring.any():
+    for _ in range(3):  # the ring's centre line, refitted to its ink: not the Hough circle's edge
+        dist = np.hypot(xx - cx, yy - cy)
+        ring = (np.abs(dist - r) <= w) & sealish
+        if ring.sum() < 20:
+            return None
+        cx, cy, r = fit_circle(xx[ring].astype(np.float64), yy[ring].astype(np.float64))
+    if abs(r - nominal) > DEFAULT_SEAL_SIZE_TOLERANCE * nominal:
         return None
-    r = float(np.median(dist[ring]))  # the ring's centre line, not the Hough circle's edge
+    dist = np.hypot(xx - cx, yy - cy)
     band = np.abs(dist - r) <= w
     ring = band & sealish
     angles = np.arctan2(yy[ring] - cy, xx[ring] - cx)
@@ -125,14 +140,19 @@ def verify(ratio: np.ndarray, mask: np.ndarray, cx: float, cy: float, r: float, 
     inner_band = (dist < r - w) & (dist >= r - 2 * w)
     inside_ink = (sealish & inside).sum() / max(inside.sum(), 1)
     inner_full = (part[inner_band] < DEFAULT_SEAL_GREY[1]).mean() if inner_band.any() else 1.0
+    thin = (np.abs(dist[ring] - r) <= DEFAULT_RING_THIN * dpi).mean()  # a ring's stroke, not a band of text
+    outer_band = (dist > r + w) & (dist <= r + 2.5 * w)
+    outside_ink = sealish[outer_band].mean() if outer_band.any() else 0.0
     if (
         cover < DEFAULT_RING_COVER
+        or thin < DEFAULT_RING_THIN_SHARE
+        or outside_ink > DEFAULT_OUTSIDE_INK
         or grey_share < DEFAULT_RING_GREY_SHARE
         or inside_ink < DEFAULT_INSIDE_INK
         or inner_full > DEFAULT_INSIDE_EMPTY
     ):
         return None
-    return Seal(float(cx), float(cy), r, float(np.percentile(part[ring], DEFAULT_SEAL_INK_PERCENTILE)))
+    return Seal(cx, cy, r, float(np.percentile(part[ring], DEFAULT_SEAL_INK_PERCENTILE)))
 
 
 def suppress_seals(grey: np.ndarray, paper: np.ndarray, seals: list[Seal], dpi: float) -> np.ndarray:
