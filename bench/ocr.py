@@ -10,6 +10,8 @@ paper noise), in classes:
 - searchable: a searchable PDF: the page images with an invisible text layer (the source's characters where the
   scan put them), two score numbers per form with a wrong digit in the layer ("layer digits flagged": how many of
   those the reader flagged text_layer_mismatch naming the layer's number).
+- grey:       grayscale scans (the seal stamped, then the page recorded grey, as a grayscale scanner does): the
+  seal a mid-grey ring over a score cell of every page, to be found by its shape.
 
 Each reader reads each class in a child process of its own (its peak RSS is the class's peak MB), and every
 record is compared with the truth of its source form:
@@ -24,7 +26,7 @@ record is compared with the truth of its source form:
   the reading child's CPU seconds (process time, every thread) per page, median over forms: robust on a loaded
   machine, where wall time waits for other processes; peak MB: the reading child's peak resident memory.
 
-usage: python bench/ocr.py [--dpi 150] [--classes scan,turned,searchable] [--only NAME,...] [--forms N]
+usage: python bench/ocr.py [--dpi 150] [--classes scan,turned,searchable,grey] [--only NAME,...] [--forms N]
                            [--seed 0] [--baseline REV] [--misses] [--keep DIR]
 Needs the OCR extra (pip install 'selfeval[ocr]') and, for the baseline, git.
 """
@@ -120,7 +122,7 @@ def compare(record: dict, baseline: dict, truth: dict, scorer) -> dict:
     return out
 
 
-CLASSES = ("scan", "turned", "searchable")
+CLASSES = ("scan", "turned", "searchable", "grey")
 BASELINE = "8b082a7"  # the reader before issue 13 (no turned pages, searchable scans fail as no form)
 WRONG_DIGITS = 2  # per searchable form
 
@@ -153,7 +155,7 @@ def make_class_scan(kind: str, pdf: Path, out: Path, dpi: int, k: int, seed: int
     planted: list[dict] = []
     make_scan(pdf, out, dpi, seal=True, rotate=(1.0, 1.5, 2.0)[k % 3], noise=True, seed=seed + k,
               turn=(90, 180, 270)[k % 3] if kind == "turned" else 0, text_layer=kind == "searchable",
-              wrong_digits=WRONG_DIGITS if kind == "searchable" else 0, planted=planted)
+              wrong_digits=WRONG_DIGITS if kind == "searchable" else 0, planted=planted, grey=kind == "grey")
     return planted
 
 
