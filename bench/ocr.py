@@ -12,6 +12,9 @@ paper noise), in classes:
   those the reader flagged text_layer_mismatch naming the layer's number).
 - grey:       grayscale scans (the seal stamped, then the page recorded grey, as a grayscale scanner does): the
   seal a mid-grey ring over a score cell of every page, to be found by its shape.
+- photo:      phone photos of the scanned pages (samples/photo.py): each page on a desk, keystoned 0, 3 or 6 %,
+  rotated 4, 0 or 2 degrees (page by page in turn), light falling off to one side by 35 %, a PDF of the JPEG
+  photos at quality 75.
 
 Each reader reads each class in a child process of its own (its peak RSS is the class's peak MB), and every
 record is compared with the truth of its source form:
@@ -50,6 +53,7 @@ import rubric  # noqa: E402
 from extractor.checks import ERROR, WARNING  # noqa: E402
 from extractor.export import form_to_json  # noqa: E402
 from extractor.extract import path_to_form  # noqa: E402
+from samples.photo import make_photos  # noqa: E402
 from samples.scan import make_scan  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -122,7 +126,7 @@ def compare(record: dict, baseline: dict, truth: dict, scorer) -> dict:
     return out
 
 
-CLASSES = ("scan", "turned", "searchable", "grey")
+CLASSES = ("scan", "turned", "searchable", "grey", "photo")
 BASELINE = "8b082a7"  # the reader before issue 13 (no turned pages, searchable scans fail as no form)
 WRONG_DIGITS = 2  # per searchable form
 
@@ -153,6 +157,10 @@ print(json.dumps({"peak_mb": peak}))
 def make_class_scan(kind: str, pdf: Path, out: Path, dpi: int, k: int, seed: int) -> list[dict]:
     """Given a class, a source PDF and its index, write its scan to out; return the planted layer digits."""
     planted: list[dict] = []
+    if kind == "photo":  # page i of form k: keystone and rotation cycle through their ranges
+        make_photos(pdf, out, dpi, seed=seed + k, keystone=[(0.0, 0.03, 0.06)[(k + i) % 3] for i in range(3)],
+                    rotation=[(4.0, 0.0, 2.0)[(k + i) % 3] for i in range(3)], shading=0.35, quality=75)
+        return planted
     make_scan(pdf, out, dpi, seal=True, rotate=(1.0, 1.5, 2.0)[k % 3], noise=True, seed=seed + k,
               turn=(90, 180, 270)[k % 3] if kind == "turned" else 0, text_layer=kind == "searchable",
               wrong_digits=WRONG_DIGITS if kind == "searchable" else 0, planted=planted, grey=kind == "grey")
