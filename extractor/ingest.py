@@ -25,7 +25,7 @@ import sqlite_utils
 
 from rubric import Rubric
 
-from . import stamp, supervisor, tempdirs
+from . import pages_group, stamp, supervisor, tempdirs
 from .containers import CONTAINER_SUFFIXES, Member
 from .extract import path_to_forms
 from .form import FAILED, FLAGGED, Form
@@ -187,6 +187,22 @@ def read_task(path: str, source: str, sha: str, rubric_id: str | None) -> Form |
                     error=f"could not read the file ({type(e).__name__}: {str(e)[:120]}); please report it")
 
 
+def read_group_task(members: list[tuple[str, str, str]], rubric_id: str | None) -> list[Form]:
+    """Given the image members (path, source, sha256) of one container folder, in name order, return their Forms
+    (extractor/pages_group.py: one per run of pages that continue one table), or [] when reading them together
+    raised (the parent then reads each alone). Sends ("pages", n) first, n the pages of them all, for the parent
+    to extend the deadline by each page's allowance."""
+    pages = sum(scanned_pages(Path(path)) for path, _source, _sha in members)
+    if pages:
+        supervisor.send(("pages", pages))
+    try:
+        return pages_group.images_to_forms(members, _RUBRICS, rubric_id)
+    except MemoryError:
+        raise
+    except Exception:  # noqa: BLE001 - none: the parent reads the members one by one instead, each failing alone
+        return []
+
+
 def unpack_task(path: str, source: str, workdir: str) -> int:
     """Given a container file, unpack it under workdir, sending each member as ("member", Member) as it is
     written (so the members before a hang or crash are kept); return how many."""
@@ -216,6 +232,7 @@ class _Slot:
     members: list[Member] = field(default_factory=list)
     path: Path | None = None
     origin: Path | None = None  # for an archive member: the file given (the container), which outlives the run
+    group: list[Member] | None = None  # image members read together as one job (pages_group), in name order
 
 
 def _failed(source: str, error: str, sha: str = "", kind: str | None = None) -> Form:
@@ -294,6 +311,66 @@ class _Run:
             self.reading[sha].append(slot)
         return slot
 
+    def known(self, sha: str) -> tuple[str | None, list[int]]:
+        """Given a sha256, return (why it is skipped, or None; the ids of the failed records a new read replaces)."""
+        known = self.db.execute("SELECT id, status, reader_version, extras FROM forms WHERE sha256 = ? ORDER BY id",
+                                [sha]).fetchall()
+        if not known:
+            return None, []
+        stale = any((r[2], r[3]) != (self.stamp["reader_version"], self.stamp["extras"]) for r in known)
+        if not all(r[1] == FAILED for r in known) or not (self.retry_failed or stale):
+            return f"already ingested (form {known[0][0]})", []
+        return None, [r[0] for r in known]
+
+    def admit_group(self, members: list[Member]) -> list[_Slot]:
+        """Given two or more image members of one container folder (name order), return their slots: one job reading
+        them together, or each member alone when they were stored one by one before (or cannot all be hashed)."""
+        alone = [self.admit(Input(m.path, m.source), container_kind=False) for m in members] if any(
+            m.path is None for m in members) else None
+        shas: list[str] = []
+        size = 0
+        for m in members if alone is None else ():
+            try:
+                sha, n = regular_sha256(m.path, self.max_bytes)
+            except OSError:
+                sha = None
+            if sha is None:
+                alone = [self.admit(Input(x.path, x.source), container_kind=False) for x in members]
+                break
+            shas.append(sha)
+            size += n
+        if alone is not None:
+            return alone
+        sha = pages_group.group_sha256(shas)
+        source = pages_group.group_source([m.source for m in members])
+        skip, retry = self.known(sha)
+        if skip is not None:
+            return [_Slot(source, sha=sha, skip=skip)]
+        if not retry and all(self.known(h)[0] for h in shas):  # read and stored one by one before: skipped alike
+            return [self.admit(Input(m.path, m.source), container_kind=False) for m in members]
+        slot = _Slot(source, sha=sha, retry=retry, waiting="read", group=members)
+        if sha not in self.reading:
+            self.reading[sha] = []
+            args = ([(str(m.path), m.source, h) for m, h in zip(members, shas, strict=True)], self.rubric_id)
+            self.sup.submit(("read", sha), read_group_task, args, self.timeout, priority=(1, -size))
+        self.reading[sha].append(slot)
+        return [slot]
+
+    def regroup(self, slot: _Slot, forms: list[Form] | None) -> None:
+        """Given a group's slot and the Forms its job returned (None: the job was stopped), put their slots in its
+        place; a stopped job's members are read again one by one, so a hostile one fails alone."""
+        if not forms:
+            outcomes = [self.admit(Input(m.path, m.source), container_kind=False) for m in slot.group or []]
+        else:
+            outcomes = []
+            for f in forms:
+                skip, retry = (None, slot.retry) if f.sha256 == slot.sha else self.known(f.sha256)
+                outcomes.append(_Slot(f.source, sha=f.sha256, skip=skip, retry=retry, form=None if skip else f))
+        for o in outcomes:
+            o.origin = slot.origin
+        i = self.slots.index(slot)
+        self.slots[i:i + 1] = outcomes
+
     # -- worker events --
 
     def on_event(self, ev: supervisor.Event) -> None:
@@ -304,6 +381,9 @@ class _Run:
                 self.sup.extend(ev.task, ev.value[1] * self.page_s)
                 return
             slots = self.reading.pop(key, [])
+            for s in [s for s in slots if s.group is not None]:
+                self.regroup(s, list(ev.value) if ev.kind == "result" else None)
+            slots = [s for s in slots if s.group is None]
             more: list[Form] = []
             if ev.kind == "result":
                 form, *more = ev.value if isinstance(ev.value, list) else [ev.value]
@@ -330,8 +410,12 @@ class _Run:
             outcomes.append(_Slot(slot.source, sha=slot.sha, retry=slot.retry,
                                   form=_failed(slot.source, error, slot.sha, suffix)))
             members = [m for m in members if m.source != slot.source]
-        for m in container_records(slot.source, members, top_done=error is not None):
-            if m.source == slot.source and m.error:  # the container's own record: its bytes, its retry
+        for m in pages_group.members_to_units(container_records(slot.source, members, top_done=error is not None)):
+            if isinstance(m, list):  # photos of one folder: read together, perhaps one form of several pages
+                for o in self.admit_group(m):
+                    o.origin = slot.origin or slot.path
+                    outcomes.append(o)
+            elif m.source == slot.source and m.error:  # the container's own record: its bytes, its retry
                 outcomes.append(_Slot(m.source, sha=slot.sha, retry=slot.retry,
                                       form=_failed(m.source, m.error, slot.sha, suffix)))
             else:
