@@ -70,7 +70,8 @@ def pdf_to_pages(path: Path, pages: set[int], deskew: bool = False,
             finally:
                 page.close()
             image = turned(image, (turns or {}).get(number, 0))
-            out[number] = PageImage(straighten(image, EVIDENCE_DPI) if deskew else image, EVIDENCE_DPI / 72.0)
+            image, dpi = rectified(image, EVIDENCE_DPI) if deskew else (image, EVIDENCE_DPI)
+            out[number] = PageImage(straighten(image, dpi) if deskew else image, dpi / 72.0)
     finally:
         pdf.close()
     return out
@@ -96,6 +97,7 @@ def image_file_to_pages(path: Path, pages: set[int], turns: dict[int, int] | Non
             rgb = turned(upright.convert("RGB"), (turns or {}).get(number, 0))
             stated = frame.info.get("dpi")
             dpi = image_dpi(rgb.size, float(stated[0]) if isinstance(stated, tuple) and stated and stated[0] else None)
+            rgb, dpi = rectified(rgb, dpi)
             out[number] = PageImage(straighten(rgb, dpi), dpi / 72.0)
     return out
 
@@ -107,6 +109,16 @@ def image_dpi(size: tuple[int, int], stated: float | None) -> float:
     except ImportError:  # without the OCR extra the OCR's rule, written out: a stated dpi in range, else A4
         return stated if stated and 100.0 <= stated <= 600.0 else max(size) / 11.69
     return estimate_dpi((size[1], size[0]), stated)
+
+
+def rectified(image: Image.Image, dpi: float) -> tuple[Image.Image, float]:
+    """Given a scanned page and its dpi, return it as the OCR read it and its dpi: a phone photo of a page
+    perspective-corrected (extractor/ocr/photo.py), anything else unchanged (also without the OCR extra)."""
+    try:
+        from .ocr.photo import picture_to_page
+    except ImportError:
+        return image, dpi
+    return picture_to_page(image, dpi)
 
 
 def straighten(image: Image.Image, dpi: float) -> Image.Image:

@@ -8,13 +8,19 @@
 - an ordinary scan (tilted, sealed, noisy, a black band along one edge, the committed fixtures) is returned
   unchanged, the very same object, so scans read exactly as before;
 - one photographed page of filled_pdf.pdf (tests/fixtures/forms) read by OCR end to end: the tables of its text
-  layer (tests/fixtures/scans/filled_pdf_pages.json), every number and empty cell exact.
+  layer (tests/fixtures/scans/filled_pdf_pages.json), every number and empty cell exact; the evidence strip of
+  one of its rows shows what the source PDF shows at the row's boxes (the photo is rectified for the evidence
+  as for the OCR).
 
 Pages are small (75 dpi) except the end-to-end one (150 dpi, one page).
 """
 
 from __future__ import annotations
 
+import base64
+import copy
+import hashlib
+import io
 import json
 import re
 from pathlib import Path
@@ -25,7 +31,7 @@ pytest.importorskip("extractor.ocr", reason="the OCR extra is not installed: pip
 cv2 = pytest.importorskip("cv2")
 np = pytest.importorskip("numpy")
 
-from PIL import Image  # noqa: E402
+from PIL import Image, ImageChops, ImageStat  # noqa: E402
 
 from extractor.ocr import pipeline, sources  # noqa: E402
 from extractor.ocr.photo import RectifiedPage, page_to_quadrilateral, photo_to_page  # noqa: E402
@@ -126,13 +132,37 @@ def test_the_committed_scans_are_no_photos(name):
         assert photo_to_page(image) is image
 
 
+@pytest.fixture(scope="module")
+def photo_page2(tmp_path_factory) -> Path:
+    """A phone photo of page 2 of filled_pdf.pdf: 150 dpi, keystone 6 %, rotation 4 degrees, shading, JPEG q75."""
+    photo = tmp_path_factory.mktemp("photo") / "page2.jpg"
+    make_photos(FORM_PDF, photo, dpi=150, seed=1, keystone=0.06, rotation=4.0, shading=0.35, quality=75, pages=[2])
+    return photo
+
+
+@pytest.fixture(scope="module")
+def cached_reads():
+    """Read each distinct page image once in this module (keyed by its pixels), whatever test asks for it."""
+    cache: dict[tuple, object] = {}
+    original = pipeline.read_page
+
+    def read_page(engine, image, layer=None):
+        key = (hashlib.sha1(image.pixels.tobytes()).hexdigest(), image.dpi, image.number, repr(layer))
+        if key not in cache:
+            cache[key] = original(engine, image, layer)
+        return copy.deepcopy(cache[key])  # the table joiner moves pieces: never hand out the cached ones
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(pipeline, "read_page", read_page)
+    yield cache
+    patch.undo()
+
+
 def _page_cells(doc):
     return [[(c.row, c.col, c.rowspan, c.colspan, c.text) for c in t.cells] for t in doc.tables]
 
 
-def test_a_photographed_page_reads_as_its_text_layer(tmp_path, monkeypatch):
-    photo = tmp_path / "page2.jpg"
-    make_photos(FORM_PDF, photo, dpi=150, seed=1, keystone=0.06, rotation=4.0, shading=0.35, quality=75, pages=[2])
+def test_a_photographed_page_reads_as_its_text_layer(photo_page2, cached_reads, monkeypatch):
     rectified = []
     original = pipeline.photo_to_page
 
@@ -142,7 +172,7 @@ def test_a_photographed_page_reads_as_its_text_layer(tmp_path, monkeypatch):
         return out
 
     monkeypatch.setattr(pipeline, "photo_to_page", spy)
-    doc = ImageParser().path_to_document(photo)
+    doc = ImageParser().path_to_document(photo_page2)
     assert rectified == [True]
     assert (doc.kind, doc.pages) == ("image", 1)
     got, want = _page_cells(doc), [[tuple(cell) for cell in t] for t in PAGES["2"]]
@@ -155,3 +185,41 @@ def test_a_photographed_page_reads_as_its_text_layer(tmp_path, monkeypatch):
     ]
     assert len(numbers) == 36
     assert [(g, w) for g, w in numbers if g != w] == []
+
+
+def _strip(evidence) -> Image.Image:
+    return Image.open(io.BytesIO(base64.b64decode(evidence.image.split(",", 1)[1]))).convert("L")
+
+
+def test_the_evidence_of_a_photographed_row_is_cropped_from_the_rectified_page(photo_page2, cached_reads, tmp_path):
+    # The boxes are in points of the rectified page: the picture is rectified the same way before cropping, so a
+    # row's strip shows what the source PDF shows at those boxes.
+    import pypdfium2 as pdfium
+
+    import rubric
+    from extractor import evidence_image
+    from extractor.evidence import form_to_evidence
+    from extractor.extract import path_to_form
+
+    form = path_to_form(photo_page2, rubric.load_all(), rubric_id="qinghai-2024")
+    form.path = str(photo_page2)
+    code = next(i.code for i in form.items if i.self_cell and NUMBER.match(i.self_cell["text"] or ""))
+    photo = form_to_evidence(0, form, items=[code])[code]
+    source_pdf = tmp_path / "page2.pdf"  # the photographed page alone, as page 1 of a PDF
+    source, one = pdfium.PdfDocument(str(FORM_PDF)), pdfium.PdfDocument.new()
+    one.import_pages(source, [1])
+    one.save(str(source_pdf))
+    one.close()
+    source.close()
+    printed = copy.deepcopy(form)
+    printed.kind, printed.path, printed.sha256 = "pdf", str(source_pdf), None
+    want = _strip(form_to_evidence(0, printed, items=[code])[code])
+    got = _strip(photo)
+    # the same band of the page: the photo's strip is at the rectified page's dpi, the PDF's at the evidence's
+    assert abs(got.height * want.width / got.width - want.height) <= 3, (got.size, want.size)
+    diff = ImageStat.Stat(ImageChops.difference(got.resize(want.size), want)).mean[0]
+    with pytest.MonkeyPatch.context() as patch:  # the photo cropped as it was taken lands elsewhere
+        patch.setattr(evidence_image, "rectified", lambda image, dpi: (image, dpi))
+        raw = _strip(form_to_evidence(0, form, items=[code])[code])
+    raw_diff = ImageStat.Stat(ImageChops.difference(raw.resize(want.size), want)).mean[0]
+    assert diff < 25 < raw_diff, (diff, raw_diff)

@@ -279,3 +279,15 @@ def photo_to_page(image: PageImage, dpi: float = DEFAULT_PHOTO_DPI) -> PageImage
         photo_size=(width, height),
         photo_dpi=float(image.dpi),
     )
+
+
+def picture_to_page(picture, dpi: float):
+    """Given a page picture (an RGB PIL image, as the evidence renders it) and its dpi, return it as the OCR reads
+    it and its dpi: rectified (RGB) when it is a photo of a page, else the same picture and dpi, so the boxes the
+    OCR stored (points of the rectified page) fall on the same ink."""
+    from PIL import Image
+
+    page = photo_to_page(PageImage(cv2.cvtColor(np.asarray(picture.convert("RGB")), cv2.COLOR_RGB2BGR), dpi, 1))
+    if not isinstance(page, RectifiedPage):
+        return picture, dpi
+    return Image.fromarray(cv2.cvtColor(page.pixels, cv2.COLOR_BGR2RGB)), page.dpi
