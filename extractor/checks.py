@@ -38,6 +38,7 @@ SEVERITY = {
     "full_marks": INFO,  # 满分 read as the item's max
     "formula_uncached": WARNING,  # a spreadsheet's formula cell saved without its value: read blank
     "text_layer_mismatch": WARNING,  # a searchable scan's own text layer reads another number than the page image
+    "pages_reordered": WARNING,  # photos of one form read in their table's order, not their names' (pages_group)
 }
 KINDS = tuple(SEVERITY)
 # A kind this version does not know (a newer reader's finding) still flags the form rather than passing silently.
