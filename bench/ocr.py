@@ -15,6 +15,10 @@ paper noise), in classes:
 - photo:      phone photos of the scanned pages (samples/photo.py): each page on a desk, keystoned 0, 3 or 6 %,
   rotated 4, 0 or 2 degrees (page by page in turn), light falling off to one side by 35 %, a PDF of the JPEG
   photos at quality 75.
+- email:      the same photos, one JPEG per page named IMG_<page>.jpg, attached (last page first) to one .eml per
+  form and read through ingest (extractor/pages_group.py: the photos of one mail that continue one table are one
+  form); scored on the mail's form record (the one with the most items when a reader makes several, as a reader
+  that reads each photo alone does), "records" in the stderr line says how many it made.
 
 Each reader reads each class in a child process of its own (its peak RSS is the class's peak MB), and every
 record is compared with the truth of its source form:
@@ -29,7 +33,7 @@ record is compared with the truth of its source form:
   the reading child's CPU seconds (process time, every thread) per page, median over forms: robust on a loaded
   machine, where wall time waits for other processes; peak MB: the reading child's peak resident memory.
 
-usage: python bench/ocr.py [--dpi 150] [--classes scan,turned,searchable,grey] [--only NAME,...] [--forms N]
+usage: python bench/ocr.py [--dpi 150] [--classes scan,turned,searchable,grey,photo,email] [--only NAME,...] [--forms N]
                            [--seed 0] [--baseline REV] [--misses] [--keep DIR]
 Needs the OCR extra (pip install 'selfeval[ocr]') and, for the baseline, git.
 """
@@ -126,7 +130,7 @@ def compare(record: dict, baseline: dict, truth: dict, scorer) -> dict:
     return out
 
 
-CLASSES = ("scan", "turned", "searchable", "grey", "photo")
+CLASSES = ("scan", "turned", "searchable", "grey", "photo", "email")
 BASELINE = "8b082a7"  # the reader before issue 13 (no turned pages, searchable scans fail as no form)
 WRONG_DIGITS = 2  # per searchable form
 
@@ -154,9 +158,65 @@ print(json.dumps({"peak_mb": peak}))
 """
 
 
+# The email class's reader: every mail ingested (jobs 1) into a database of its own, its records printed; peak MB
+# is the largest of the child and its workers (RUSAGE_CHILDREN: the workers it has waited for).
+_EMAIL_READER = r"""
+import json, sys, time, tempfile, pathlib
+sys.path.insert(0, sys.argv[1])
+import rubric
+from extractor.export import form_to_json
+from extractor.ingest import ingest
+from extractor.store import load_form, open_db
+rubrics = rubric.load_all()
+for path in json.loads(sys.stdin.read()):
+    with tempfile.TemporaryDirectory() as tmp:
+        db = open_db(pathlib.Path(tmp) / "mail.db")
+        started = time.perf_counter()
+        ingest(db, [path], rubrics, jobs=1, timeout=3600)
+        seconds = time.perf_counter() - started
+        records = [form_to_json(load_form(db, row["id"])) for row in db["forms"].rows]
+        db.close()
+    import resource
+    cpu = sum(getattr(resource.getrusage(w), f) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+              for f in ("ru_utime", "ru_stime"))
+    print(json.dumps({"path": path, "seconds": seconds, "cpu_total": cpu, "records": records}, ensure_ascii=False),
+          flush=True)
+import resource
+peak = max(resource.getrusage(w).ru_maxrss for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
+print(json.dumps({"peak_mb": peak}))
+"""
+
+
+def make_email(pdf: Path, out: Path, dpi: int, k: int, seed: int) -> int:
+    """Given a source PDF and its index, write an .eml with a phone photo of each page attached as IMG_<page>.jpg
+    (the last page first: the names give the order, not the attachments'); return its pages."""
+    from email.message import EmailMessage
+
+    import pypdfium2 as pdfium
+
+    pdf_doc = pdfium.PdfDocument(str(pdf))
+    n = len(pdf_doc)
+    pdf_doc.close()
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "school@example.cn", "office@example.cn", f"自评表照片 {pdf.stem}"
+    msg.set_content("自评表的照片见附件。")
+    for page in range(n, 0, -1):
+        jpg = out.parent / f"{out.stem}_pages" / f"IMG_{page}.jpg"
+        jpg.parent.mkdir(parents=True, exist_ok=True)
+        make_photos(pdf, jpg, dpi, seed=seed + k + page, keystone=(0.0, 0.03, 0.06)[(k + page) % 3],
+                    rotation=(4.0, 0.0, 2.0)[(k + page) % 3], shading=0.35, quality=75, pages=[page])
+        msg.add_attachment(jpg.read_bytes(), maintype="image", subtype="jpeg", filename=jpg.name)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(bytes(msg))
+    return n
+
+
 def make_class_scan(kind: str, pdf: Path, out: Path, dpi: int, k: int, seed: int) -> list[dict]:
     """Given a class, a source PDF and its index, write its scan to out; return the planted layer digits."""
     planted: list[dict] = []
+    if kind == "email":
+        EMAIL_PAGES[str(out)] = make_email(pdf, out, dpi, k, seed)
+        return planted
     if kind == "photo":  # page i of form k: keystone and rotation cycle through their ranges
         make_photos(pdf, out, dpi, seed=seed + k, keystone=[(0.0, 0.03, 0.06)[(k + i) % 3] for i in range(3)],
                     rotation=[(4.0, 0.0, 2.0)[(k + i) % 3] for i in range(3)], shading=0.35, quality=75)
@@ -169,11 +229,22 @@ def make_class_scan(kind: str, pdf: Path, out: Path, dpi: int, k: int, seed: int
 
 def read_scans(root: Path, scans: list[Path]) -> tuple[dict[str, dict], float]:
     """Given a reader's checkout and scans, return {path: {seconds, record}} and the reading child's peak MB."""
-    done = subprocess.run([sys.executable, "-c", _READER, str(root)], input=json.dumps([str(p) for p in scans]),
-                          capture_output=True, text=True, cwd=root, timeout=24 * 3600, encoding="utf-8")
+    email = bool(scans) and all(p.suffix == ".eml" for p in scans)
+    done = subprocess.run([sys.executable, "-c", _EMAIL_READER if email else _READER, str(root)],
+                          input=json.dumps([str(p) for p in scans]), capture_output=True, text=True, cwd=root,
+                          timeout=24 * 3600, encoding="utf-8")
     if done.returncode != 0:
         raise SystemExit(f"the reader at {root} failed: {done.stderr[-2000:]}")
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    if email:  # the mail's form: its record with the most items read (CPU: the child's and its workers', per mail)
+        cpu_before = 0.0
+        for line in lines:
+            if "path" in line:
+                line["record"] = max(line["records"], key=lambda r: (len([i for i in r.get("items", [])
+                                                                          if i.get("raw_label") is not None]),
+                                                                     r.get("status") != "failed"),
+                                     default={"status": "failed", "error": "no record"})
+                line["cpu"], cpu_before = line["cpu_total"] - cpu_before, line["cpu_total"]
     return {line["path"]: line for line in lines if "path" in line}, lines[-1]["peak_mb"]
 
 
@@ -220,7 +291,7 @@ def main() -> None:
                 for kind in classes:
                     scans, planted = [], {}
                     for k, (name, pdf, _truth) in enumerate(plan):
-                        scan = tmp / f"{dpi}" / kind / f"scan_{Path(name).stem}.pdf"
+                        scan = tmp / f"{dpi}" / kind / f"scan_{Path(name).stem}.{'eml' if kind == 'email' else 'pdf'}"
                         planted[str(scan)] = make_class_scan(kind, pdf, scan, dpi, k, args.seed)
                         scans.append(scan)
                     for reader, root in readers:
@@ -261,16 +332,22 @@ def tally(plan, scans, results, planted, baselines, scorer, misses: bool) -> dic
         total["cpu_page"].append(got.get("cpu", 0.0) / max(pages, 1))
         total["planted"] += len(planted[str(scan)])
         total["layer_flagged"] += layer_flagged(got["record"], planted[str(scan)])
+        records = f", {len(got['records'])} records ({got['record'].get('source', '')})" if "records" in got else ""
         print(f"  {scan.parent.name} {name}: {result['exact']}/{result['values']} exact, {result['flagged']}/"
               f"{result['wrong']} wrong flagged, {got['seconds'] / max(pages, 1):.1f} s/page, "
-              f"{got.get('cpu', 0.0) / max(pages, 1):.1f} CPU s/page", file=sys.stderr)
+              f"{got.get('cpu', 0.0) / max(pages, 1):.1f} CPU s/page{records}", file=sys.stderr)
         if misses:
             for m in result["misses"]:
                 print(f"      {m}", file=sys.stderr)
     return total
 
 
+EMAIL_PAGES: dict[str, int] = {}  # an .eml's pages (one photo each), as make_email wrote them
+
+
 def _pages(path: Path) -> int:
+    if str(path) in EMAIL_PAGES:
+        return EMAIL_PAGES[str(path)]
     import pypdfium2 as pdfium
 
     pdf = pdfium.PdfDocument(str(path))

@@ -152,25 +152,42 @@ def _continues(a: _Read, b: _Read) -> bool:
     )
 
 
+def _tabled(r: _Read) -> bool:
+    return any(p.fragments for p in r.pages)
+
+
 def best_order(reads: list[_Read]) -> list[_Read]:
     """Given the members read, in name order, return them in the order with the most continued tables; the names'
-    order wins a tie, and is kept beyond MAX_ORDERED members."""
-    if len(reads) > MAX_ORDERED:
-        return reads
-    joins = {(a.index, b.index): _continues(a, b) for a in reads for b in reads if a is not b}
-    best, best_joins = reads, -1
-    for order in itertools.permutations(reads):  # lexicographic from the names' order: the first maximum wins
-        n = sum(joins[(a.index, b.index)] for a, b in itertools.pairwise(order))
-        if n > best_joins:
-            best, best_joins = list(order), n
-    return best
+    order wins a tie, and is kept beyond MAX_ORDERED members. A member without a table (a cover, a page of
+    signatures) keeps its place after the member its name follows; before the first or after the last by name,
+    it stays first or last."""
+    tabled = [r for r in reads if _tabled(r)]
+    best = tabled
+    if len(tabled) <= MAX_ORDERED:
+        joins = {(a.index, b.index): _continues(a, b) for a in tabled for b in tabled if a is not b}
+        most = -1
+        for order in itertools.permutations(tabled):  # lexicographic from the names' order: the first maximum wins
+            n = sum(joins[(a.index, b.index)] for a, b in itertools.pairwise(order))
+            if n > most:
+                best, most = list(order), n
+    after: dict[int | None, list[_Read]] = {}
+    previous: int | None = None
+    for r in reads:
+        if _tabled(r):
+            previous = r.index
+        else:
+            after.setdefault(previous, []).append(r)
+    trailing = after.pop(previous, []) if previous is not None else []  # after the last table's member: the end
+    return after.get(None, []) + [x for r in best for x in [r, *after.get(r.index, [])]] + trailing
 
 
 def chains(order: list[_Read]) -> list[list[_Read]]:
-    """Given the members in reading order, return the runs whose tables continue one another."""
+    """Given the members in reading order, return the runs whose tables continue one another; a member without a
+    table goes with the run it follows (or the one it precedes)."""
     out: list[list[_Read]] = []
     for r in order:
-        if out and _continues(out[-1][-1], r):
+        last = next((x for x in reversed(out[-1]) if _tabled(x)), None) if out else None
+        if out and (not _tabled(r) or last is None or _continues(last, r)):
             out[-1].append(r)
         else:
             out.append([r])

@@ -27,7 +27,7 @@ import pytest
 from PIL import Image
 
 from extractor.containers import Member
-from extractor.ingest import ingest
+from extractor.ingest import PLUGINS_ENV, ingest
 from extractor.pages_group import (
     REORDERED,
     _Read,
@@ -40,6 +40,8 @@ from extractor.pages_group import (
 )
 from extractor.parsers.assemble import Fragment
 from extractor.store import load_form, open_db
+
+from .conftest import copy_database
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FORM_PDF = FIXTURES / "forms" / "filled_pdf.pdf"
@@ -135,6 +137,11 @@ def test_the_tables_order_wins_over_the_names_and_separate_forms_stay_apart():
     # Two first pages: the second's narrow header table does not continue the first's table.
     other = _read(4, (96.0, 130.0, 3), (155.0, 719.0, 8))
     assert [[r.index for r in c] for c in chains(best_order([first, other]))] == [[0], [4]]
+    # A page without a table (a cover, the signatures) goes with the run it follows, in its names' place.
+    cover, signatures = _Read("m.eml!p0.jpg", "c", 6, [_Page()]), _Read("m.eml!p9.jpg", "s", 7, [_Page()])
+    order = best_order([cover, last, first, middle, signatures])  # in their names' order
+    assert [r.index for r in order] == [6, 0, 1, 2, 7]
+    assert [[r.index for r in c] for c in chains(order)] == [[6, 0, 1, 2, 7]]
     # Columns that differ do not join either.
     assert [[r.index for r in c] for c in chains(best_order([first, _read(5, (72.0, 400.0, 6))]))] == [[0], [5]]
 
@@ -222,8 +229,6 @@ def test_an_email_of_pages_named_out_of_the_tables_order_is_read_in_the_tables_o
 
 
 def test_the_same_zip_and_email_ingested_again_are_skipped(sent, rubrics, tmp_path):
-    from conftest import copy_database
-
     folder, db_path, _summary = sent
     db = open_db(copy_database(db_path, tmp_path / "again.db"))
     again = ingest(db, [str(folder / "forms.zip"), str(folder / "mail.eml")], rubrics, jobs=1, timeout=SLOW)
@@ -269,7 +274,26 @@ def test_separate_forms_in_one_zip_stay_two_records_and_a_broken_image_is_report
     assert rows["broken.zip!p2.jpg"]["sha256"] == _sha(broken)
     assert rows["broken.zip!p2.jpg"]["status"] == "failed"
     assert rows["broken.zip!p2.jpg"]["error"].startswith("not a readable image")
-    # Each top of a page was read alone, by OCR, as one image is: a part of a form is no form.
+    # Each top of a page was read alone, by OCR, as one image is (a part of a form is no form).
     for name in ("separate.zip!学校甲.jpg", "separate.zip!学校乙.jpg", "broken.zip!p1.jpg"):
-        assert rows[name]["status"] == "failed" and "rubric" in rows[name]["error"] or rows[name]["kind"] == "image"
-    assert summary.read == 4
+        assert (rows[name]["kind"], rows[name]["status"]) == ("image", "failed")
+    assert summary.read == 4 and summary.failed == 4
+
+
+def test_a_group_whose_job_crashes_is_read_again_photo_by_photo(tmp_path, rubrics, monkeypatch):
+    # tests/photo_crash_plugin.py kills the worker reading a group with a crash*.jpg member (a decoder's crash).
+    monkeypatch.setenv(PLUGINS_ENV, "tests.photo_crash_plugin")
+    monkeypatch.setenv("SELFEVAL_TEST_CRASHED", str(tmp_path / "crashed.txt"))
+    with zipfile.ZipFile(tmp_path / "photos.zip", "w") as z:
+        for name in ("crash_2.jpg", "crash_1.jpg"):
+            z.writestr(name, b"\xff\xd8\xff\xe0" + name.encode() * 8000)  # a JPEG's magic, then no image
+    db = open_db(tmp_path / "s.db")
+    summary = ingest(db, [str(tmp_path / "photos.zip")], rubrics, jobs=1)
+    rows = [(r["source"].rsplit("/", 1)[-1], r["status"], r["error"].split(":")[0]) for r in db["forms"].rows]
+    assert rows == [
+        ("photos.zip!crash_1.jpg", "failed", "not a readable image"),
+        ("photos.zip!crash_2.jpg", "failed", "not a readable image"),
+    ]
+    assert (summary.read, summary.failed) == (2, 2)
+    zipped = str(tmp_path / "photos.zip")
+    assert (tmp_path / "crashed.txt").read_text(encoding="utf-8") == f"{zipped}!crash_1.jpg+{zipped}!crash_2.jpg\n"
