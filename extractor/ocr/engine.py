@@ -1,5 +1,12 @@
-"""The OCR engine: rapidocr's detector, recogniser and angle classifier, loaded once per process (lazily, on
-first use) from the models its wheel ships: nothing is downloaded.
+"""The OCR engine: rapidocr's recogniser (and its detector, loaded only if something asks for it), loaded once
+per process (lazily, on first use) from the models its wheel ships: nothing is downloaded. The angle classifier
+is never loaded (orient.py tells the way up with the recogniser).
+
+Sessions are built here with our own onnxruntime SessionOptions (rapidocr's own builder sets no thread count and
+leaves the thread pool spinning): DEFAULT_THREADS intra-op threads (SELFEVAL_OCR_THREADS overrides; a worker of
+``--jobs`` = all cores wants 1), no spinning (a thread that waits for work sleeps instead of burning a core another
+worker needs), no memory arena and no memory pattern (crops come in every width: a pattern or an arena sized for
+the widest batch stays allocated).
 
 onnxruntime: its telemetry is disabled before it is first imported (ORT_TELEMETRY_DISABLED; onnxruntime 1.32
 writes a device id under ~/.cache/Microsoft at import unless its telemetry is suppressed) and its C++ logger only
@@ -10,6 +17,7 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 from types import ModuleType
 
 import numpy as np
@@ -57,21 +65,69 @@ def import_onnxruntime_quietly() -> ModuleType:
     return ort
 
 
+DEFAULT_THREADS = 2  # onnxruntime intra-op threads per engine (SELFEVAL_OCR_THREADS overrides)
+
+
+def engine_threads() -> int:
+    """Return the intra-op thread count: SELFEVAL_OCR_THREADS when it is a positive number, else DEFAULT_THREADS
+    (at most the machine's cores)."""
+    stated = os.environ.get("SELFEVAL_OCR_THREADS", "")
+    if stated.isdigit() and int(stated) > 0:
+        return int(stated)
+    return max(1, min(DEFAULT_THREADS, os.cpu_count() or 1))
+
+
+def session_options(ort: ModuleType, threads: int):
+    """Given onnxruntime and a thread count, return the SessionOptions every OCR session is built with."""
+    options = ort.SessionOptions()
+    options.log_severity_level = ORT_LOG_SEVERITY
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.enable_cpu_mem_arena = False
+    options.enable_mem_pattern = False
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    return options
+
+
 class Engine:
-    """rapidocr's detector and recognizer sessions, loaded once per process from the package's own models."""
+    """rapidocr's recognizer session (and detector session, on first use), loaded once per process from the
+    package's own models, with our SessionOptions."""
 
     def __init__(self) -> None:
         try:
-            import_onnxruntime_quietly()
-            from rapidocr_onnxruntime import RapidOCR
+            self._ort = import_onnxruntime_quietly()
+            from rapidocr_onnxruntime.ch_ppocr_rec import TextRecognizer
+            from rapidocr_onnxruntime.utils import read_yaml, update_model_path
         except ImportError as error:
             raise ParseError(MISSING_OCR) from error
+        import rapidocr_onnxruntime
+
         logs.capture_library_logs()  # rapidocr's loggers, created at its import
-        ocr = RapidOCR()
-        self.detector = ocr.text_det
-        self.recognizer = ocr.text_rec
-        self.characters: list[str] = ocr.text_rec.postprocess_op.character
+        self._config = update_model_path(read_yaml(Path(rapidocr_onnxruntime.__file__).parent / "config.yaml"))
+        self.threads = engine_threads()
+        self._detector = None
+        self.recognizer = TextRecognizer(self._config["Rec"])
+        self._own_session(self.recognizer.session, self._config["Rec"]["model_path"])
+        self.characters: list[str] = self.recognizer.postprocess_op.character
         self.number_index = np.array([i for i, ch in enumerate(self.characters) if ch in NUMBER_CHARS])
+
+    def _own_session(self, holder, model_path: str) -> None:
+        """Give rapidocr's session holder a session built with our options (rapidocr's own is released)."""
+        holder.session = self._ort.InferenceSession(model_path, sess_options=session_options(self._ort, self.threads),
+                                                    providers=["CPUExecutionProvider"])
+
+    @property
+    def detector(self):
+        """rapidocr's text detector, loaded on first use (the reading path finds text by its ink instead)."""
+        if self._detector is None:
+            from rapidocr_onnxruntime.ch_ppocr_det import TextDetector
+
+            self._detector = TextDetector(self._config["Det"])
+            self._own_session(self._detector.infer, self._config["Det"]["model_path"])
+        return self._detector
 
 
 def load_engine() -> Engine:

@@ -20,7 +20,7 @@ from .prepare import prepare
 from .read import _is_number, read_texts
 from .seal import seal_confidence
 from .sources import PageImage
-from .text import _group_lines, _open_end, add_missed_ink, assign_boxes, detect_boxes, texts_to_string
+from .text import _group_lines, _open_end, ink_to_texts, texts_to_string
 
 DEFAULT_MAX_WORK_DPI = 300.0  # a finer page is scaled down to this first
 DEFAULT_MIN_TEXT_SCORE = 0.3  # a recognised text below this confidence that is no number is dropped (noise)
@@ -51,8 +51,7 @@ def read_page(engine: Engine, image: PageImage, layer: LayerChars | None = None)
     page = prepare(turn(image.pixels, degrees), image.dpi)
     placed = layer_to_page(layer, size, page.dpi, degrees, page.skew) if layer else None
     grids = ink_to_grids(page)
-    free = assign_boxes(detect_boxes(engine, page), grids)
-    add_missed_ink(page, grids)
+    free = ink_to_texts(page, grids)
     for g in grids:
         for c in g.cells:
             if len(c.texts) == 1:
