@@ -197,22 +197,26 @@ def export(db_path: str, fmt: str | None, output: str | None, include_all: bool,
 
     Example: selfeval export -o forms.csv
     """
-    from extractor.export import db_to_json, records_to_bytes
+    from extractor.export import db_to_records, records_to_file, records_to_stream
     from extractor.review import correction_count
     from extractor.store import form_ids
 
     fmt = _output_format(output, fmt, {".json": "json", ".csv": "csv"}, "json")
     db = _open(db_path, readonly=True)
-    records = db_to_json(db, include_all, source)
     n = correction_count(db, form_ids(db, include_all, source))
     if n:
         click.echo(f"{n} correction(s) apply to the exported forms", err=True)
-    data = records_to_bytes(records, fmt)
+    records = db_to_records(db, include_all, source)  # streamed: each form written as soon as it is read
     if output:
-        _write_file(output, data)
-        click.echo(f"wrote {len(records)} form(s) to {safe(output)}", err=True)
+        try:
+            written = records_to_file(records, fmt, output)
+        except OSError as e:
+            raise _os_error(output, e) from None
+        click.echo(f"wrote {written} form(s) to {safe(output)}", err=True)
     else:
-        _write_stdout(data)
+        stdout = click.get_binary_stream("stdout")
+        records_to_stream(records, fmt, stdout)
+        stdout.flush()
 
 
 def _one_form(db, key: str) -> int:

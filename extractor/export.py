@@ -1,19 +1,30 @@
-"""Export: stored forms -> the JSON contract (one object per ingested file) or CSV (one row per item)."""
+"""Export: stored forms -> the JSON contract (one object per ingested file) or CSV (one row per item).
+
+Streamed: the forms are read in batches (store_batch) and each record is written as soon as it is made (the JSON
+list opened, each object written as json.dumps(records, ensure_ascii=False, indent=2) would write it, then closed;
+CSV row by row), so an export of 10,000 forms holds one batch, not the whole database, and its bytes are the same
+as when the whole list was made first.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
-import json
+import os
 import re
+import tempfile
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
 import sqlite_utils
 
+from .export_json import value_to_json
 from .form import Discrepancy, Form
 from .scores import to_json_number
-from .store import form_ids, load_form
+from .store import form_ids
+from .store_batch import ids_to_forms
 
 CSV_COLUMNS = ["form_id", "source", "status", "rubric", "institution", "fill_date", "code", "category", "label",
                "max", "self", "inspector", "self_raw", "inspector_raw", "raw_label", "match_score", "corrected",
@@ -92,18 +103,33 @@ def form_to_json(form: Form, form_id: int | None = None, superseded_by: int | No
     }
 
 
+def db_to_records(db: sqlite_utils.Database, include_superseded: bool = False,
+                  source: str | None = None) -> Iterator[dict]:
+    """Given the store, yield the export records in ingest order, the forms read batch by batch (without the cells
+    kept for evidence, which the contract does not carry)."""
+    for fid, form, superseded_by in ids_to_forms(db, form_ids(db, include_superseded, source), cells=False):
+        yield form_to_json(form, fid, superseded_by)
+
+
 def db_to_json(db: sqlite_utils.Database, include_superseded: bool = False, source: str | None = None) -> list[dict]:
     """Given the store, return the export list in ingest order."""
-    out = []
-    for fid in form_ids(db, include_superseded, source):
-        sup = db.execute("SELECT superseded_by FROM forms WHERE id = ?", [fid]).fetchone()[0]
-        out.append(form_to_json(load_form(db, fid), fid, sup))
-    return out
+    return list(db_to_records(db, include_superseded, source))
 
 
-def json_to_csv(records: list[dict]) -> str:
-    """Given export records, return CSV text: one row per item per form (a failed form: one row); every text cell
-    a spreadsheet would run as a formula is neutralised (see spreadsheet_text)."""
+def records_to_json_chunks(records: Iterable[dict]) -> Iterator[str]:
+    """Given export records, yield the text of json.dumps(records, ensure_ascii=False, indent=2) + newline, one
+    record at a time."""
+    first = True
+    for rec in records:
+        yield ("[\n  " if first else ",\n  ") + value_to_json(rec, "  ")
+        first = False
+    yield "[]\n" if first else "\n]\n"
+
+
+def records_to_csv_chunks(records: Iterable[dict]) -> Iterator[str]:
+    """Given export records, yield CSV text: the header, then one row per item per form (a failed form: one row),
+    a form's rows at a time; every text cell a spreadsheet would run as a formula is neutralised (see
+    spreadsheet_text)."""
     buf = io.StringIO()
     # CRLF, as RFC 4180 and Excel write it: with it, Python's csv quotes a cell holding a lone CR, which Excel would
     # otherwise take for the end of the row.
@@ -115,13 +141,70 @@ def json_to_csv(records: list[dict]) -> str:
         rows = [{**base, **{k: it.get(k) for k in CSV_COLUMNS if k in it}} for it in rec["items"]] or [base]
         for row in rows:
             w.writerow({k: spreadsheet_text(v) for k, v in row.items()})
-    return buf.getvalue()
+        yield buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+    yield buf.getvalue()  # the header alone when there is no record
 
 
-def records_to_bytes(records: list[dict], fmt: str) -> bytes:
-    """Given export records and a format (json or csv), return the bytes to write, file or stdout alike: UTF-8
-    whatever the console's code page, and CSV with a BOM (utf-8-sig) so that Excel on a Chinese Windows reads it
-    as UTF-8 instead of GBK."""
+def json_to_csv(records: Iterable[dict]) -> str:
+    """Given export records, return CSV text: one row per item per form (a failed form: one row); every text cell
+    a spreadsheet would run as a formula is neutralised (see spreadsheet_text)."""
+    return "".join(records_to_csv_chunks(records))
+
+
+def records_to_chunks(records: Iterable[dict], fmt: str) -> Iterator[bytes]:
+    """Given export records and a format (json or csv), yield the bytes to write, file or stdout alike: UTF-8
+    whatever the console's code page, and CSV with a BOM (as utf-8-sig writes it) so that Excel on a Chinese
+    Windows reads it as UTF-8 instead of GBK."""
     if fmt == "csv":
-        return json_to_csv(records).encode("utf-8-sig")
-    return (json.dumps(records, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+        yield "\ufeff".encode()
+        chunks = records_to_csv_chunks(records)
+    else:
+        chunks = records_to_json_chunks(records)
+    for text in chunks:
+        if text:
+            yield text.encode("utf-8")
+
+
+def records_to_bytes(records: Iterable[dict], fmt: str) -> bytes:
+    """Given export records and a format (json or csv), return the bytes to write (see records_to_chunks)."""
+    return b"".join(records_to_chunks(records, fmt))
+
+
+class Counted:
+    """An iterable of records that counts what went through it (the CLI says how many forms it wrote)."""
+
+    def __init__(self, records: Iterable[dict]) -> None:
+        self.records, self.n = records, 0
+
+    def __iter__(self) -> Iterator[dict]:
+        for rec in self.records:
+            self.n += 1
+            yield rec
+
+
+def records_to_stream(records: Iterable[dict], fmt: str, out: BinaryIO) -> int:
+    """Given export records, a format and a binary stream, write them as they are made; return how many."""
+    counted = Counted(records)
+    for chunk in records_to_chunks(counted, fmt):
+        out.write(chunk)
+    return counted.n
+
+
+def records_to_file(records: Iterable[dict], fmt: str, path: str | os.PathLike) -> int:
+    """Given export records, a format and a path, write them to a temporary file beside it, renamed to path when
+    complete (a failure midway leaves no half export, and an existing file as it was); return how many."""
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            n = records_to_stream(records, fmt, out)
+        mask = os.umask(0)  # mkstemp makes the file private; the export gets the mode a new file gets
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return n

@@ -1,0 +1,216 @@
+"""Stored forms read in batches: ids -> (id, Form, superseded_by), one query per table per batch.
+
+`store.load_form` reads one form with a query per table (and its corrections); over 10,000 forms an export or a
+report spent most of its time there. Here a batch of ids costs one query on forms, items and discrepancies each,
+and one on corrections to find the few forms a reviewer touched (those get `apply_corrections`, the same code
+`load_form` runs). The Forms are the ones `load_form(db, id)` returns (tests/test_export_stream.py compares them
+on a real database); with cells=False the items' row_cells and the forms' tables, kept only for evidence and
+kilobytes of JSON each, are neither read nor parsed (None and [] instead); with cells=FLAGGED_CELLS only the rows of
+items a discrepancy names are parsed (the HTML report's evidence cards show no other).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import sqlite_utils
+
+from .form import Discrepancy, ExtraRow, Form, ItemResult, PrintedTotal
+from .store import _unval, json_to_findings
+
+BATCH = 200  # forms per batch: a few MB of rows at a time, and few enough ids for one IN (...) list
+EVIDENCE_ONLY = {"items": ("row_cells",), "forms": ("tables",)}
+FLAGGED_CELLS = "flagged"  # cells=FLAGGED_CELLS: only the rows an evidence card may show (see batch_to_forms)
+# The store writes its JSON itself (json.dumps: no leading whitespace), so the C scanner reads it without
+# json.loads' two whitespace matches per call; a few hundred thousand calls over 10,000 forms.
+_scan = json.JSONDecoder().raw_decode
+# A stored number -> its Decimal: scores repeat (0.5, 1, 2 …), and a Decimal is immutable, so one is shared.
+_DECIMALS: dict[Any, Any] = {}
+
+
+def _json(text: str | None) -> Any:
+    return _scan(text)[0] if text else None
+
+
+def _findings(text: str | None) -> list:
+    return json_to_findings(text) if text else []
+
+
+def _dec(v: Any) -> Any:
+    """store._unval, remembered per value (1 and 1.0 give the same Decimal there too)."""
+    if v is None or isinstance(v, str):
+        return v
+    d = _DECIMALS.get(v)
+    if d is None:
+        if len(_DECIMALS) > 100_000:
+            _DECIMALS.clear()
+        d = _DECIMALS[v] = _unval(v)
+    return d
+
+
+def _rows(
+    db: sqlite_utils.Database, table: str, key: str, ids: Sequence[int], order: str, cells: bool
+) -> list[dict[str, Any]]:
+    """Given a table, its key column and ids, return its rows for those ids as dicts, in order; without cells, the
+    evidence-only columns are not read. A column an older schema lacks is simply absent (read as None)."""
+    names = [c.name for c in db[table].columns]
+    if not cells:
+        names = [n for n in names if n not in EVIDENCE_ONLY.get(table, ())]
+    cols = ", ".join('"' + n.replace('"', '""') + '"' for n in names)
+    cur = db.execute(
+        f"SELECT {cols} FROM {table} WHERE {key} IN ({','.join('?' * len(ids))}) ORDER BY {order}", list(ids)
+    )
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def row_to_form(f: dict[str, Any]) -> Form:
+    """Given a forms row (a dict), return its Form without items and discrepancies (as store.load_form builds
+    it)."""
+    form = Form(
+        source=f["source"],
+        sha256=f["sha256"],
+        status=f["status"],
+        error=f["error"],
+        rubric=f["rubric"],
+        rubric_score=f["rubric_score"],
+        institution=f["institution"],
+        fill_date=f["fill_date"],
+        header={k: f[k] for k in ("batches", "certified_total", "certified_passed")},
+        has_inspector=bool(f["has_inspector"]),
+        kind=f["kind"],
+        findings=_findings(f.get("findings")),
+        path=f.get("path"),
+        tables=_json(f.get("tables")) or [],
+    )
+    for p in json.loads(f["printed"] or "[]"):
+        form.printed.append(
+            PrintedTotal(
+                kind=p["kind"],
+                self=_unval(p["self"]),
+                inspector=_unval(p["inspector"]),
+                self_raw=p["self_raw"],
+                inspector_raw=p["inspector_raw"],
+                category=p.get("category"),
+                provenance=p.get("provenance"),
+            )
+        )
+    form.extra_rows = [ExtraRow(**e) for e in json.loads(f["extra_rows"] or "[]")]
+    return form
+
+
+def row_to_item(r: dict[str, Any]) -> ItemResult:
+    """Given an items row (a dict), return its ItemResult (as store.load_form builds it)."""
+    prov = {
+        k: v
+        for k, v in (
+            ("table", r["table_no"]),
+            ("row", r["row_no"]),
+            ("col", r["col_no"]),
+            ("page", r["page"]),
+            ("confidence", r["confidence"]),
+        )
+        if v is not None
+    }
+    if r["bbox"]:
+        prov["bbox"] = _json(r["bbox"])
+    return ItemResult(
+        code=r["code"],
+        category=r["category"],
+        label=r["label"],
+        max=_dec(r["max"]),
+        scoring=r["scoring"],
+        max_source=r["max_source"],
+        printed_max=r["printed_max"],
+        group_max=_dec(r["group_max"]),
+        self=_dec(r["self"]),
+        inspector=_dec(r["inspector"]),
+        self_raw=r["self_raw"],
+        inspector_raw=r["inspector_raw"],
+        self_kind=r["self_kind"],
+        inspector_kind=r["inspector_kind"],
+        raw_label=r["raw_label"],
+        match_score=r["match_score"],
+        provenance=prov or None,
+        self_note=r.get("self_note"),
+        inspector_note=r.get("inspector_note"),
+        findings=_findings(r.get("findings")),
+        self_cell=_json(r.get("self_cell")),
+        inspector_cell=_json(r.get("inspector_cell")),
+        row_cells=_json(r.get("row_cells")),
+    )
+
+
+def row_to_discrepancy(d: dict[str, Any]) -> Discrepancy:
+    """Given a discrepancies row (a dict), return its Discrepancy (as store.load_form builds it)."""
+    return Discrepancy(
+        d["item"],
+        d["kind"],
+        d["severity"],
+        d["message"],
+        {"accepted": True} if d["accepted"] else None,
+        side=d.get("side"),
+        row=json.loads(d["row"]) if d.get("row") else None,
+        total=d.get("total"),
+        category=d.get("category"),
+    )
+
+
+def _corrected_ids(db: sqlite_utils.Database, ids: Sequence[int]) -> set[int]:
+    if "corrections" not in db.table_names():
+        return set()
+    marks = ",".join("?" * len(ids))
+    return {
+        r[0]
+        for r in db.execute(
+            f"SELECT DISTINCT form_id FROM corrections WHERE form_id IN ({marks})", list(ids)
+        ).fetchall()
+    }
+
+
+def batch_to_forms(
+    db: sqlite_utils.Database, ids: Sequence[int], effective: bool = True, cells: bool | str = True
+) -> list[tuple[int, Form, int | None]]:
+    """Given the store, a batch of form ids and which cells to read (True: all; False: none, no row_cells and no
+    tables; FLAGGED_CELLS: the row_cells of the items a stored discrepancy names, every item's in a form a reviewer
+    touched, since re-checking may flag others), return (id, Form, superseded_by) for each, in the ids' order: the
+    Forms `load_form(db, id, effective)` returns, but for the row_cells not read."""
+    if not ids:
+        return []
+    forms: dict[int, tuple[Form, int | None]] = {}
+    for f in _rows(db, "forms", "id", ids, "id", bool(cells)):
+        forms[f["id"]] = (row_to_form(f), f["superseded_by"])
+    missing = [fid for fid in ids if fid not in forms]
+    if missing:
+        raise KeyError(f"no form with id {missing[0]}")  # as load_form: an id that names no form is an error
+    corrected = _corrected_ids(db, ids) if effective or cells == FLAGGED_CELLS else set()
+    named: dict[int, set[str]] = {}  # per form, the items its stored discrepancies name
+    for d in _rows(db, "discrepancies", "form_id", ids, "form_id, id", bool(cells)):
+        forms[d["form_id"]][0].discrepancies.append(row_to_discrepancy(d))
+        named.setdefault(d["form_id"], set()).add(d["item"])
+    for r in _rows(db, "items", "form_id", ids, "form_id, position", bool(cells)):
+        fid = r["form_id"]
+        if cells == FLAGGED_CELLS and fid not in corrected and r["code"] not in named.get(fid, ()):
+            r["row_cells"] = None  # read, not parsed: no evidence card shows this row
+        forms[fid][0].items.append(row_to_item(r))
+    if effective:
+        from .corrections import apply_corrections  # as in load_form: the reviewers' changes, their own module
+
+        for fid in sorted(corrected):
+            apply_corrections(db, fid, forms[fid][0])
+    return [(fid, *forms[fid]) for fid in ids]
+
+
+def ids_to_forms(
+    db: sqlite_utils.Database, ids: Iterable[int], effective: bool = True, cells: bool = True, batch: int = BATCH
+) -> Iterator[tuple[int, Form, int | None]]:
+    """Given the store and form ids, yield (id, Form, superseded_by) in the ids' order, read batch by batch: at
+    most one batch of forms is held here at a time."""
+    chunk: list[int] = []
+    for fid in ids:
+        chunk.append(fid)
+        if len(chunk) == batch:
+            yield from batch_to_forms(db, chunk, effective, cells)
+            chunk = []
+    yield from batch_to_forms(db, chunk, effective, cells)
