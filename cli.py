@@ -299,6 +299,7 @@ def report(db_path: str, fmt: str | None, output: str | None, only_flagged: bool
     Example: selfeval report -o report.html --since 2024-05-01
     """
     from extractor import report as rep
+    from extractor.export import chunks_to_file
     from extractor.review import correction_count
     from extractor.store import form_ids
 
@@ -306,23 +307,36 @@ def report(db_path: str, fmt: str | None, output: str | None, only_flagged: bool
     if fmt == "xlsx" and not output:
         raise click.UsageError("--format xlsx needs -o FILE.xlsx")
     db = _open(db_path, readonly=True)
-    forms = rep.db_to_forms(db, source=source, since=since, only_flagged=only_flagged, ingested_since=ingested_since)
+    filters = {"source": source, "since": since, "only_flagged": only_flagged, "ingested_since": ingested_since}
     n = correction_count(db, form_ids(db, False, source, since, ingested_since))
     if n:
         click.echo(f"{n} correction(s) apply to the reported forms", err=True)
+    # Streamed: the forms are read in batches, never all held; the HTML page is written section by section.
     if fmt == "xlsx":
         try:
-            rep.forms_to_xlsx(forms, output)
+            count = rep.db_to_xlsx(db, output, **filters)
         except OSError as e:
             raise _os_error(output, e) from None
-        click.echo(f"wrote {len(forms)} form(s) to {safe(output)}", err=True)
+        click.echo(f"wrote {count} form(s) to {safe(output)}", err=True)
         return
-    text = rep.forms_to_html(forms, page_images=page_images) if fmt == "html" else rep.forms_to_md(forms)
-    if output:
-        _write_file(output, text.encode("utf-8"))
-        click.echo(f"wrote {len(forms)} form(s) to {safe(output)}", err=True)
+    if fmt == "html":
+        count, chunks = rep.db_to_html(db, page_images=page_images, **filters)
     else:
-        _write_stdout((text + "\n").encode("utf-8"))
+        count, text = rep.db_to_md(db, **filters)
+        chunks = iter([text])
+    data = (chunk.encode("utf-8") for chunk in chunks)
+    if output:
+        try:
+            chunks_to_file(data, output)
+        except OSError as e:
+            raise _os_error(output, e) from None
+        click.echo(f"wrote {count} form(s) to {safe(output)}", err=True)
+    else:
+        stdout = click.get_binary_stream("stdout")
+        for chunk in data:
+            stdout.write(chunk)
+        stdout.write(b"\n")
+        stdout.flush()
 
 
 @main.group()

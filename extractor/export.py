@@ -193,18 +193,25 @@ def records_to_stream(records: Iterable[dict], fmt: str, out: BinaryIO) -> int:
 
 
 def records_to_file(records: Iterable[dict], fmt: str, path: str | os.PathLike) -> int:
-    """Given export records, a format and a path, write them to a temporary file beside it, renamed to path when
-    complete (a failure midway leaves no half export, and an existing file as it was); return how many."""
+    """Given export records, a format and a path, write them (see chunks_to_file); return how many."""
+    counted = Counted(records)
+    chunks_to_file(records_to_chunks(counted, fmt), path)
+    return counted.n
+
+
+def chunks_to_file(chunks: Iterable[bytes], path: str | os.PathLike) -> None:
+    """Given bytes as they are made and a path, write them to a temporary file beside it, renamed to path when
+    complete (a failure midway leaves no half file, and an existing file as it was)."""
     target = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as out:
-            n = records_to_stream(records, fmt, out)
-        mask = os.umask(0)  # mkstemp makes the file private; the export gets the mode a new file gets
+            for chunk in chunks:
+                out.write(chunk)
+        mask = os.umask(0)  # mkstemp makes the file private; the output gets the mode a new file gets
         os.umask(mask)
         os.chmod(tmp, 0o666 & ~mask)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return n

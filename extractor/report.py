@@ -10,10 +10,14 @@ keep table/row/col 0-based and page 1-based.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
+
+import sqlite_utils
 
 from .form import Form
 from .report_html import (  # noqa: F401
+    db_to_html,
     esc,
     finding_to_html,
     form_to_cards,
@@ -60,9 +64,12 @@ from .report_model import (  # noqa: F401 - the public names of the report, impo
     short_source,
     sorted_forms,
     sources_to_folder,
+    summary_order,
     summary_to_cells,
 )
+from .report_stream import Spill, db_to_report  # noqa: F401
 from .report_xlsx import (  # noqa: F401
+    db_to_xlsx,
     form_to_category_scores,
     forms_to_xlsx,
     rows_to_sheet,
@@ -115,17 +122,35 @@ def form_to_md(form_id: int, form: Form) -> list[str]:
 
 def forms_to_md(forms: list[FormRow]) -> str:
     """Given forms, return the report as GitHub-flavoured markdown: summary table, then each form needing a look."""
-    summaries = forms_to_summaries(forms)
+    by_id = dict(forms)
+    return summaries_to_md(forms_to_summaries(forms), lambda s: form_to_md(s.form_id, by_id[s.form_id]))
+
+
+def db_to_md(db: sqlite_utils.Database, **filters: Any) -> tuple[int, str]:
+    """Given the store and db_to_forms' filters, return how many forms the report covers and the text of
+    forms_to_md(db_to_forms(db, **filters)), the forms read batch by batch (each section kept on disk until the
+    summary's order reaches it)."""
+    summaries, spill = db_to_report(db, lambda fid, f, s: form_to_md(fid, f) if needs_detail(s) else None,
+                                    **filters)
+    try:
+        return len(summaries), summaries_to_md(summaries, lambda s: spill.get(s.form_id))
+    finally:
+        spill.close()
+
+
+def summaries_to_md(summaries: list[Summary], section_of: Callable[[Summary], list[str]]) -> str:
+    """Given the summary lines in the summary's order and a function giving a line's section (its lines; called
+    only for the forms that need a look, in that order), return the markdown report."""
     folder = sources_to_folder([s.source for s in summaries])
     lines = ["# 自评表检查报告 Self-evaluation report", "", counts_line(summaries), ""]
     lines += [f"目录 folder: {md_cell(folder)}", ""] if folder else []
     lines += ["## 汇总 Summary", ""]
     lines += rows_to_md_table(SUMMARY_HEADER, [summary_to_cells(s, n, folder) for n, s in enumerate(summaries, 1)])
-    detail = forms_to_detailed(forms)
+    detail = [s for s in summaries if needs_detail(s)]
     lines += ["", "## 问题明细 Discrepancies", ""]
     if not detail:
         lines.append("无需复核的表 (no form needs a look)")
-    for fid, f in detail:
-        lines += form_to_md(fid, f)
+    for s in detail:
+        lines += section_of(s)
     lines += ["", "---", "", md_cell(ZERO_BASED_NOTE)]
     return "\n".join(lines).rstrip() + "\n"

@@ -9,8 +9,11 @@ Word forms), the raw text, the values and the max. Only flagged items get pictur
 from __future__ import annotations
 
 import html
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+import sqlite_utils
 
 from .checks import ERROR, INFO, WARNING
 from .evidence import Evidence, form_to_evidence
@@ -33,7 +36,6 @@ from .report_model import (
     form_to_corrections,
     form_to_findings,
     form_to_summary,
-    forms_to_detailed,
     forms_to_summaries,
     needs_detail,
     num_text,
@@ -41,6 +43,7 @@ from .report_model import (
     signed_text,
     sources_to_folder,
 )
+from .report_stream import EVIDENCE_CELLS, db_to_report
 from .scores import fmt
 from .terminal import safe
 
@@ -243,13 +246,37 @@ def form_to_html(form_id: int, form: Form, page_images: bool = False) -> str:
 def forms_to_html(forms: list[FormRow], page_images: bool = False) -> str:
     """Given forms, return the report as one self-contained HTML page (inline style, no scripts, no links out;
     pictures as data URIs); with page_images, Word forms' flagged rows get page images too (LibreOffice)."""
-    summaries = forms_to_summaries(forms)
+    by_id = dict(forms)
+    return "".join(summaries_to_html_chunks(forms_to_summaries(forms),
+                                            lambda s: form_to_html(s.form_id, by_id[s.form_id], page_images)))
+
+
+def db_to_html(db: sqlite_utils.Database, page_images: bool = False, **filters: Any) -> tuple[int, Iterator[str]]:
+    """Given the store, page_images and db_to_forms' filters, read the forms batch by batch (each section made as
+    its form is read and kept on disk); return how many forms the report covers and an iterator of the text of
+    forms_to_html(db_to_forms(db, **filters), page_images), to write as it comes."""
+
+    def section(fid: int, form: Form, s: Summary) -> str | None:
+        return form_to_html(fid, form, page_images) if needs_detail(s) else None
+
+    summaries, spill = db_to_report(db, section, cells=EVIDENCE_CELLS, **filters)
+
+    def chunks() -> Iterator[str]:
+        try:
+            yield from summaries_to_html_chunks(summaries, lambda s: spill.get(s.form_id))
+        finally:
+            spill.close()
+
+    return len(summaries), chunks()
+
+
+def summaries_to_html_chunks(summaries: list[Summary], section_of: Callable[[Summary], str]) -> Iterator[str]:
+    """Given the summary lines in the summary's order and a function giving a line's section (called only for the
+    forms that need a look, in that order), yield the page's text."""
     folder = sources_to_folder([s.source for s in summaries])
     rows = "\n".join(summary_to_html(s, n, folder) for n, s in enumerate(summaries, 1))
     folder_line = f"<br>目录 folder: {esc(folder)}" if folder else ""
-    detail = [form_to_html(fid, f, page_images) for fid, f in forms_to_detailed(forms)]
-    body = "\n".join(detail) if detail else '<p class="counts">无需复核的表 (no form needs a look)</p>'
-    return f"""<!DOCTYPE html>
+    yield f"""<!DOCTYPE html>
 <html lang="zh-CN">
 <head>
 <meta charset="utf-8">
@@ -266,7 +293,15 @@ def forms_to_html(forms: list[FormRow], page_images: bool = False) -> str:
 {rows}
 </table>
 <h2>问题明细 Discrepancies</h2>
-{body}
+"""
+    first = True
+    for s in summaries:
+        if needs_detail(s):
+            yield ("" if first else "\n") + section_of(s)
+            first = False
+    if first:
+        yield '<p class="counts">无需复核的表 (no form needs a look)</p>'
+    yield f"""
 <footer>{esc(ZERO_BASED_NOTE)}</footer>
 </body>
 </html>

@@ -21,7 +21,8 @@ from .checks import ERROR, INFO, WARNING
 from .export import form_to_totals
 from .form import FAILED, FLAGGED, OK, STATUS_ZH, Discrepancy, ExtraRow, Form, ItemResult, PrintedTotal
 from .scores import fmt
-from .store import form_ids, load_form
+from .store import form_ids
+from .store_batch import ids_to_forms
 
 FormRow = tuple[int, Form]
 
@@ -223,8 +224,7 @@ def db_to_forms(db: sqlite_utils.Database, source: str | None = None, since: str
     return (id, effective Form) pairs in ingest order; superseded forms left out, and with only_flagged, the forms
     that passed too."""
     ids = form_ids(db, source=source, since=since, ingested_since=ingested_since)
-    forms = [(fid, load_form(db, fid)) for fid in ids]
-    return [(fid, f) for fid, f in forms if not only_flagged or f.status != OK]
+    return [(fid, f) for fid, f, _ in ids_to_forms(db, ids) if not only_flagged or f.status != OK]
 
 
 def form_to_summary(form_id: int, form: Form) -> Summary:
@@ -248,8 +248,13 @@ def form_to_summary(form_id: int, form: Form) -> Summary:
 def forms_to_summaries(forms: list[FormRow]) -> list[Summary]:
     """Given forms, return their summary lines: failed first, then flagged (most errors, then warnings,
     first), then ok; ingest order within each."""
-    rows = [form_to_summary(fid, f) for fid, f in forms]
-    return sorted(rows, key=lambda s: (STATUS_ORDER.get(s.status, 3), -s.errors, -s.warnings, s.form_id))
+    return sorted((form_to_summary(fid, f) for fid, f in forms), key=summary_order)
+
+
+def summary_order(s: Summary) -> tuple:
+    """The summary's order: failed first, then flagged (most errors, then warnings, first), then ok; ingest order
+    within each."""
+    return STATUS_ORDER.get(s.status, 3), -s.errors, -s.warnings, s.form_id
 
 
 def sorted_forms(forms: list[FormRow]) -> list[FormRow]:
