@@ -9,6 +9,7 @@ import re
 import cv2
 import numpy as np
 
+from ..parsers.assemble import is_cjk
 from ..scores import parse_number
 from .engine import Engine
 from .grid import Text
@@ -20,6 +21,7 @@ DEFAULT_CROP_PADS = ((0.0, 0.0), (0.1, 0.05))  # crop padding (along, across) in
 DEFAULT_INK_MARGIN = 0.15  # share of its height: ink no box covered gets this margin, like a detected box
 DEFAULT_STRETCHES = (1.0, 1.6)  # short texts are read from every padding at each of these widths
 DEFAULT_SHORT_RATIO = 2.5  # a crop at most this many times as wide as high is a short text
+DEFAULT_SURE_READING = 0.95  # a first reading whose every character is this sure is not read again
 
 
 # Letters the recognizer reads for digits (and dots for the decimal point); used only when every other
@@ -64,18 +66,22 @@ def read_texts(engine: Engine, page: Prepared, texts: list[Text]) -> None:
     """Recognise texts in place (text, confidence).
 
     A number, or a short text alone in its cell (a crop at most DEFAULT_SHORT_RATIO times as wide as high: a
-    score misread as a letter), is read again from differently padded and stretched crops (DEFAULT_CROP_PADS,
-    DEFAULT_STRETCHES): a lone digit's reading swings with the crop. When every crop reads the same, its
-    confidence is their median; otherwise the text most crops read is kept with its lowest confidence times
-    the share of crops that agree (so a doubtful digit is flagged). See ``combine``.
+    score misread as a letter), whose first reading is uncertain (``uncertain``) is read again from differently
+    padded and stretched crops (DEFAULT_CROP_PADS, DEFAULT_STRETCHES): a lone digit's reading swings with the
+    crop. When every crop reads the same, its confidence is their median; otherwise the text most crops read is
+    kept with its lowest confidence times the share of crops that agree (so a doubtful digit is flagged). See
+    ``combine``. A first reading every character of which the recogniser is DEFAULT_SURE_READING sure is kept
+    as read (the voting crops cost three readings each and would agree).
     """
     if not texts:
         return
     crops = [crop(page, t) for t in texts]
-    first = recognise(engine, crops)
+    lowest: list[float] = []
+    first = recognise(engine, crops, lowest)
     short = [i for i, (text, _c) in enumerate(first)
-             if _is_number(text) or _lookalike_number(text)
-             or (texts[i].alone and crops[i].shape[1] <= DEFAULT_SHORT_RATIO * crops[i].shape[0])]
+             if (_is_number(text) or _lookalike_number(text)
+                 or (texts[i].alone and crops[i].shape[1] <= DEFAULT_SHORT_RATIO * crops[i].shape[0]))
+             and uncertain(text, lowest[i])]
     pads = [(pad, stretch) for stretch in DEFAULT_STRETCHES for pad in DEFAULT_CROP_PADS][1:]
     again = recognise(engine, [crop(page, texts[i], pad, stretch) for i in short for pad, stretch in pads])
     readings = {i: [first[i]] for i in range(len(texts))}
@@ -83,6 +89,16 @@ def read_texts(engine: Engine, page: Prepared, texts: list[Text]) -> None:
         readings[i].extend(again[k * len(pads):(k + 1) * len(pads)])
     for i, text in enumerate(texts):
         text.text, text.confidence = combine(readings[i])
+
+
+def uncertain(text: str, lowest: float) -> bool:
+    """Given a first reading and the probability of its least sure character, return whether the voting crops
+    must read it again: unless it is a number, or plain Chinese (no letter or sign a digit looks like), every
+    character of which is at least DEFAULT_SURE_READING sure."""
+    t = re.sub(r"\s+", "", text)
+    if not t or lowest < DEFAULT_SURE_READING:
+        return True
+    return not (_is_number(t) or all(is_cjk(ch) and ch not in DIGIT_LOOKALIKES for ch in t))
 
 
 def combine(readings: list[tuple[str, float]]) -> tuple[str, float]:
@@ -133,15 +149,20 @@ def _lookalike_number(text: str) -> bool:
     return any(ch.isdigit() for ch in t) and _is_number("".join(DIGIT_LOOKALIKES.get(ch, ch) for ch in t))
 
 
-def recognise(engine: Engine, images: list[np.ndarray]) -> list[tuple[str, float]]:
-    """Given text crops, return (text, confidence) for each.
+def recognise(engine: Engine, images: list[np.ndarray], lowest: list[float] | None = None) -> list[tuple[str, float]]:
+    """Given text crops, return (text, confidence) for each (and, when lowest is a list, append to it the
+    probability of each one's least sure character, 0 for an empty reading).
 
     Confidence is the mean probability of the characters read (the engine's score). A text that is a
     number apart from look-alike letters is decoded again with only digits, '.', signs and 分 allowed;
     its confidence is then the lowest probability of a character it kept.
+
+    Batches of DEFAULT_REC_BATCH crops of similar widths (sorted by width over height: little padding), each
+    padded to its widest crop (at least the recogniser's own width).
     """
     rec = engine.recognizer
     out: list[tuple[str, float]] = [("", 0.0)] * len(images)
+    lows = [0.0] * len(images)
     order = np.argsort([im.shape[1] / max(im.shape[0], 1) for im in images])
     _c, height, width = rec.rec_image_shape
     for start in range(0, len(images), DEFAULT_REC_BATCH):
@@ -150,12 +171,21 @@ def recognise(engine: Engine, images: list[np.ndarray]) -> list[tuple[str, float
         batch = np.concatenate([rec.resize_norm_img(images[i], ratio)[np.newaxis] for i in chunk]).astype(np.float32)
         probs = rec.session(batch)[0]
         for k, i in enumerate(chunk):
-            out[i] = decode(engine, probs[k])
+            out[i], lows[i] = _decode(engine, probs[k])
+        del batch, probs
+    if lowest is not None:
+        lowest.extend(lows)
     return out
 
 
 def decode(engine: Engine, probs: np.ndarray) -> tuple[str, float]:
     """Given one crop's per-step character probabilities, return (text, confidence); see ``recognise``."""
+    return _decode(engine, probs)[0]
+
+
+def _decode(engine: Engine, probs: np.ndarray) -> tuple[tuple[str, float], float]:
+    """Given one crop's per-step character probabilities, return ((text, confidence), the probability of its
+    least sure character)."""
     text, confidences = _ctc(engine.characters, probs.argmax(axis=1), probs)
     text = "".join(TEXT_FIXES.get(ch, ch) for ch in text)
     if _lookalike_number(text):
@@ -165,10 +195,10 @@ def decode(engine: Engine, probs: np.ndarray) -> tuple[str, float]:
         restricted[:, allowed] = probs[:, allowed]
         digits, digit_conf = _ctc(engine.characters, restricted.argmax(axis=1), probs)
         if _is_number(digits):
-            return digits, float(min(digit_conf))
+            return (digits, float(min(digit_conf))), float(min(digit_conf))
     if not confidences:
-        return "", 0.0
-    return text.strip(), float(np.mean(confidences))
+        return ("", 0.0), 0.0
+    return (text.strip(), float(np.mean(confidences))), float(min(confidences))
 
 
 def _ctc(characters: list[str], index: np.ndarray, probs: np.ndarray) -> tuple[str, list[float]]:
