@@ -384,6 +384,8 @@ class _Run:
             for s in [s for s in slots if s.group is not None]:
                 self.regroup(s, list(ev.value) if ev.kind == "result" else None)
             slots = [s for s in slots if s.group is None]
+            if not slots:
+                return
             more: list[Form] = []
             if ev.kind == "result":
                 form, *more = ev.value if isinstance(ev.value, list) else [ev.value]

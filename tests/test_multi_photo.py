@@ -252,13 +252,14 @@ def test_separate_forms_in_one_zip_stay_two_records_and_a_broken_image_is_report
     # The first pages of two forms: each starts with its own header table, so neither continues the other.
     one = _top_of(make_scan(FORM_PDF, tmp_path / "a.jpg", 150, seed=11, pages=[2]), tmp_path / "one.jpg", 0.4)
     two = _top_of(make_scan(FORM_PDF, tmp_path / "b.jpg", 150, seed=12, pages=[2]), tmp_path / "two.jpg", 0.4)
+    alone = _top_of(one, tmp_path / "alone.jpg", 0.9)  # other bytes, or it would be skipped as the same file
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 256)  # a JPEG's magic, then no image (64 KB)
     with zipfile.ZipFile(tmp_path / "separate.zip", "w") as z:
         z.write(one, "学校甲.jpg")
         z.write(two, "学校乙.jpg")
     with zipfile.ZipFile(tmp_path / "broken.zip", "w") as z:
-        z.write(one, "p1.jpg")
+        z.write(alone, "p1.jpg")
         z.write(broken, "p2.jpg")
     db = open_db(tmp_path / "s.db")
     summary = ingest(db, [str(tmp_path / "separate.zip"), str(tmp_path / "broken.zip")], rubrics, jobs=2, timeout=SLOW)
@@ -269,31 +270,35 @@ def test_separate_forms_in_one_zip_stay_two_records_and_a_broken_image_is_report
         "separate.zip!学校乙.jpg",
         "separate.zip!学校甲.jpg",
     ]
-    assert rows["separate.zip!学校甲.jpg"]["sha256"] == rows["broken.zip!p1.jpg"]["sha256"] == _sha(one)
+    assert rows["separate.zip!学校甲.jpg"]["sha256"] == _sha(one)
+    assert rows["broken.zip!p1.jpg"]["sha256"] == _sha(alone)
     assert rows["separate.zip!学校乙.jpg"]["sha256"] == _sha(two)
     assert rows["broken.zip!p2.jpg"]["sha256"] == _sha(broken)
     assert rows["broken.zip!p2.jpg"]["status"] == "failed"
     assert rows["broken.zip!p2.jpg"]["error"].startswith("not a readable image")
-    # Each top of a page was read alone, by OCR, as one image is (a part of a form is no form).
+    # Each top of a page was read alone, by OCR, as one image is: a part of a form is no form.
     for name in ("separate.zip!学校甲.jpg", "separate.zip!学校乙.jpg", "broken.zip!p1.jpg"):
         assert (rows[name]["kind"], rows[name]["status"]) == ("image", "failed")
+        assert rows[name]["error"].startswith("no known rubric matches this form")
     assert summary.read == 4 and summary.failed == 4
 
 
-def test_a_group_whose_job_crashes_is_read_again_photo_by_photo(tmp_path, rubrics, monkeypatch):
-    # tests/photo_crash_plugin.py kills the worker reading a group with a crash*.jpg member (a decoder's crash).
+@pytest.mark.parametrize("how", ["crash", "raise"])
+def test_a_group_whose_job_crashes_is_read_again_photo_by_photo(how, tmp_path, rubrics, monkeypatch):
+    # tests/photo_crash_plugin.py kills the worker reading a group with a crash*.jpg member (a decoder's crash), or
+    # raises inside the reading for a raise*.jpg member (a bug): either way each photo is read again alone.
     monkeypatch.setenv(PLUGINS_ENV, "tests.photo_crash_plugin")
     monkeypatch.setenv("SELFEVAL_TEST_CRASHED", str(tmp_path / "crashed.txt"))
     with zipfile.ZipFile(tmp_path / "photos.zip", "w") as z:
-        for name in ("crash_2.jpg", "crash_1.jpg"):
+        for name in (f"{how}_2.jpg", f"{how}_1.jpg"):
             z.writestr(name, b"\xff\xd8\xff\xe0" + name.encode() * 8000)  # a JPEG's magic, then no image
     db = open_db(tmp_path / "s.db")
     summary = ingest(db, [str(tmp_path / "photos.zip")], rubrics, jobs=1)
     rows = [(r["source"].rsplit("/", 1)[-1], r["status"], r["error"].split(":")[0]) for r in db["forms"].rows]
     assert rows == [
-        ("photos.zip!crash_1.jpg", "failed", "not a readable image"),
-        ("photos.zip!crash_2.jpg", "failed", "not a readable image"),
+        (f"photos.zip!{how}_1.jpg", "failed", "not a readable image"),
+        (f"photos.zip!{how}_2.jpg", "failed", "not a readable image"),
     ]
     assert (summary.read, summary.failed) == (2, 2)
     zipped = str(tmp_path / "photos.zip")
-    assert (tmp_path / "crashed.txt").read_text(encoding="utf-8") == f"{zipped}!crash_1.jpg+{zipped}!crash_2.jpg\n"
+    assert (tmp_path / "crashed.txt").read_text(encoding="utf-8") == f"{zipped}!{how}_1.jpg+{zipped}!{how}_2.jpg\n"
