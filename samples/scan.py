@@ -201,7 +201,8 @@ def scan_page(page: Image.Image, dpi: int, spots: list[tuple[float, float]], num
         centre = (fx * page.width + shift[0], fy * page.height + shift[1])
         page = stamp(page, drawn, centre)
         # stamp pastes at whole pixels: the ring's centre is the pasted image's centre
-        centre = (int(centre[0] - drawn.width / 2) + drawn.width / 2, int(centre[1] - drawn.height / 2) + drawn.height / 2)
+        centre = (int(centre[0] - drawn.width / 2) + drawn.width / 2,
+                  int(centre[1] - drawn.height / 2) + drawn.height / 2)
     if rotate:
         angle = rotate if number % 2 else -rotate
         page = page.rotate(angle, resample=Image.BICUBIC, expand=False, fillcolor=(255, 255, 255))

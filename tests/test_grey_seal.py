@@ -34,7 +34,13 @@ from samples.scan import SEAL_FONT, draw_seal, make_scan, stamp  # noqa: E402
 FONT = "STSong-Light"
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
 DPI = 150
-ROWS = [("项目", "自评", "督查"), ("场地", "5", "4"), ("岗位", "6", "3"), ("制度", "7", "2"), ("档案", "8", "9")]
+ROWS = [
+    ("项目", "自评", "督查"),
+    ("场地", "5", "4"),
+    ("岗位", "6", "3"),
+    ("制度", "7", "2"),
+    ("档案", "8", "9"),
+]
 X_EDGES = [0.3, 1.6, 2.5, 3.9]  # inches: the table's columns
 Y_TOP, ROW_HEIGHT = 0.4, 0.5  # inches from the top
 

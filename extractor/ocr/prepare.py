@@ -35,6 +35,7 @@ DEFAULT_SEAL_INK = (0.45, 0.65)
 DEFAULT_SEAL_INK_SPREAD = 0.15
 DEFAULT_SEAL_INK_EDGE = 0.01  # inches: greys this close to dark ink under a seal are its edges, kept
 DEFAULT_SEAL_PERCENTILE = 15  # the red pixels this dark (patchy stamp ink) or lighter are taken for paper
+DEFAULT_SEAL_RULE = 0.75  # inches: a straight run this long through a grey seal is a rule (no chord of its ring is)
 
 
 def estimate_dpi(shape: tuple[int, ...], stated: float | None = None) -> float:
@@ -91,18 +92,19 @@ def unseal(image: np.ndarray, dpi: float = DEFAULT_RENDER_DPI) -> tuple[np.ndarr
     return grey, gentle
 
 
-def unseal_page(image: np.ndarray, dpi: float = DEFAULT_RENDER_DPI) -> tuple[np.ndarray, np.ndarray, list[Seal]]:
+def unseal_page(
+    image: np.ndarray, dpi: float = DEFAULT_RENDER_DPI, suppress: bool = True
+) -> tuple[np.ndarray, np.ndarray, list[Seal]]:
     """Given a page (BGR or grey), return it grey without its seal, strictly and gently (``remove_seal``), and
     the seals found by shape: a red seal is lifted by its colour; a page without seal red (a grayscale scan,
-    or a colour page whose seal is grey) has its seals found by shape and suppressed (seal.py, the same
-    suppression for both)."""
+    or a colour page whose seal is grey) has its seals found by shape and, unless not `suppress` (the caller
+    deskews first: ``suppress_grey_seals``), suppressed (seal.py, the same page for both)."""
     grey = image.copy() if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     red = red_mask(image, dpi) if image.ndim == 3 else None
     if red is None or not red.any():
-        paper = paper_level(grey, dpi)
-        seals = grey_to_seals(grey, paper, dpi)
-        if seals:
-            grey = suppress_seals(grey, paper, seals, dpi)
+        seals = grey_to_seals(grey, paper_level(grey, dpi), dpi)
+        if seals and suppress:
+            grey = suppress_grey_seals(grey, dpi, seals)
         return grey, grey.copy(), seals
     paper = paper_level(grey, dpi).astype(np.float32)
     through = image[..., 2].astype(np.float32)
@@ -120,6 +122,15 @@ def unseal_page(image: np.ndarray, dpi: float = DEFAULT_RENDER_DPI) -> tuple[np.
     strict = np.where((under <= low) | (dark > 0), under, stretched)
     grey[red] = (strict * paper)[red].astype(np.uint8)
     return grey, gentle, []
+
+
+def suppress_grey_seals(grey: np.ndarray, dpi: float, seals: list[Seal]) -> np.ndarray:
+    """Given a grey page (best deskewed: its rules then run straight), its dpi and the seals found on it by
+    shape, return it with the seals suppressed (seal.suppress_seals) but the table's rules kept: straight runs
+    of ink longer than DEFAULT_SEAL_RULE, which a seal's ring never makes, run on under the seal."""
+    horizontal, vertical = line_masks(binarize(grey, dpi), dpi, length=DEFAULT_SEAL_RULE)
+    rules = cv2.dilate(horizontal | vertical, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
+    return suppress_seals(grey, paper_level(grey, dpi), seals, dpi, rules)
 
 
 def binarize(grey: np.ndarray, dpi: float) -> np.ndarray:
@@ -193,11 +204,14 @@ def prepare(image: np.ndarray, dpi: float) -> Prepared:
 
     Rules are looked for on the page with the seal lifted gently (a thin rule under the seal stays), text
     on the page with the seal lifted strictly (``remove_seal``)."""
-    grey, ruled, seals = unseal_page(image, dpi)
+    grey, ruled, seals = unseal_page(image, dpi, suppress=False)
     skew = estimate_skew(binarize(ruled, dpi), dpi)
     if abs(skew) >= DEFAULT_MIN_SKEW:
         grey, ruled = rotate(grey, skew), rotate(ruled, skew)
         seals = rotate_seals(seals, grey.shape, skew)
+    if seals:  # a grey seal, found by shape, is suppressed on the deskewed page (its rules straight)
+        grey = suppress_grey_seals(grey, dpi, seals)
+        ruled = grey.copy()
     ink = binarize(grey, dpi)
     horizontal, vertical = line_masks(binarize(ruled, dpi), dpi)
     rules = cv2.dilate(horizontal | vertical, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))) > 0

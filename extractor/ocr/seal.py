@@ -155,7 +155,9 @@ def verify(ratio: np.ndarray, mask: np.ndarray, cx: float, cy: float, r: float, 
     return Seal(cx, cy, r, float(np.percentile(part[ring], DEFAULT_SEAL_INK_PERCENTILE)))
 
 
-def suppress_seals(grey: np.ndarray, paper: np.ndarray, seals: list[Seal], dpi: float) -> np.ndarray:
+def suppress_seals(
+    grey: np.ndarray, paper: np.ndarray, seals: list[Seal], dpi: float, rules: np.ndarray | None = None
+) -> np.ndarray:
     """Given a grey page, its paper's brightness and its seals, return the page with each seal's ink lifted to
     the paper while the print under it stays.
 
@@ -163,8 +165,9 @@ def suppress_seals(grey: np.ndarray, paper: np.ndarray, seals: list[Seal], dpi: 
     crosses it and grown by DEFAULT_SEAL_EDGE to take its soft edges) the print below is the page divided by
     the seal's own level there (the mean of the seal-grey ink around it, DEFAULT_SEAL_LOCAL): what comes out
     darker than DEFAULT_KEEP_SHARE[0] of the paper is print and keeps that darkness, what is lighter is seal
-    over paper (its grain stretched away) and becomes paper. Off the seal's strokes the page is left as it is (print, and the soft edges of
-    thin print, which are as grey as seal ink)."""
+    over paper (its grain stretched away) and becomes paper. Off the seal's strokes the page is left as it is
+    (print, and the soft edges of thin print, which are as grey as seal ink). Pixels of `rules` (a mask of the
+    page's ruled lines, at 150 dpi as thin and grey as seal strokes) are kept too: the grid stays whole."""
     out = grey.copy()
     if not seals:
         return out
@@ -189,7 +192,7 @@ def suppress_seals(grey: np.ndarray, paper: np.ndarray, seals: list[Seal], dpi: 
         under = part / np.maximum(local, DEFAULT_SEAL_GREY[0])
         low, high = DEFAULT_KEEP_SHARE
         lifted = np.where(under < low, under, np.minimum(low + (under - low) * (1 - low) / (high - low), 1.0)) * level
-        todo = disc & strokes
+        todo = disc & strokes if rules is None else disc & strokes & (rules[y0:y1, x0:x1] == 0)
         out[y0:y1, x0:x1][todo] = np.clip(lifted[todo], 0, 255).astype(np.uint8)
     return out
 
