@@ -135,10 +135,12 @@ def is_subheader_row(grid: list[list[Cell | None]], r: int, vocab: Vocabulary, o
     return len(words) >= DEFAULT_SUBHEADER_SHARE * len(texts)
 
 
-def table_to_columns(table: Table, vocab: Vocabulary, options: tuple[str, ...] = ()) -> Columns | None:
-    """Given a table, the vocabulary and the rubric's judgments, return its Columns if one of its first rows
-    starts a score-table header (a score column and a label column), else None."""
-    grid = table.grid()
+def table_to_columns(table: Table, vocab: Vocabulary, options: tuple[str, ...] = (),
+                     grid: list[list[Cell | None]] | None = None) -> Columns | None:
+    """Given a table, the vocabulary and the rubric's judgments (and the table's grid, when the caller has it),
+    return its Columns if one of its first rows starts a score-table header (a score column and a label column),
+    else None."""
+    grid = grid if grid is not None else table.grid()
     opts = {flat(o) for o in options}
     for start in range(min(DEFAULT_HEADER_SEARCH_ROWS, table.n_rows)):
         texts = [c.text for c in row_cells(grid, start) if len(flat(c.text)) <= DEFAULT_HEADER_CELL_MAX_CHARS]
@@ -158,8 +160,10 @@ def table_to_columns(table: Table, vocab: Vocabulary, options: tuple[str, ...] =
 def row_cells(grid: list[list[Cell | None]], r: int) -> list[Cell]:
     """The distinct cells covering row r, left to right."""
     out: list[Cell] = []
+    seen: set[int] = set()
     for c in grid[r]:
-        if c is not None and all(c is not o for o in out):
+        if c is not None and id(c) not in seen:
+            seen.add(id(c))
             out.append(c)
     return out
 

@@ -89,10 +89,13 @@ def sheets_to_forms(sheets: list[Sheet], rubrics: dict[str, Rubric], blank: Form
 def document_to_form(doc: Document, rubrics: dict[str, Rubric], form: Form, rubric_id: str | None = None) -> Form:
     """Given a parsed Document, fill form with its header, items, totals and discrepancies."""
     layouts: dict[tuple, L.Layout] = {}
+    texts = L.document_to_cell_words(doc)
 
     def layout_for(r: Rubric) -> L.Layout:
-        # Rubrics may name columns with their own words ([layout]) and judgments: read the form their way.
-        key = (r.vocabulary, r.judgments)
+        # Rubrics may name columns with their own words ([layout]) and judgments: read the form their way. A
+        # judgment counts only where a cell says it (see document_to_cell_words), so rubrics whose judgments no
+        # cell says read the form alike: it is laid out once for them.
+        key = (r.vocabulary, L.options_in(r.judgments, texts))
         if key not in layouts:
             layouts[key] = L.document_to_layout(doc, r.vocabulary, r.judgments)
         return layouts[key]

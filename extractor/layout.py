@@ -34,7 +34,6 @@ from .columns import (
     Columns,
     HeaderColumn,
     cell_extent,
-    overlap,
     row_cells,
     table_edges,
     table_to_columns,
@@ -123,7 +122,8 @@ def document_to_layout(doc: Document, vocab: Vocabulary | None = None, options: 
     header_from = -1
     unknown: dict[int, tuple[int, HeaderColumn, list[str]]] = {}  # header column -> (table, column, body texts)
     for table in doc.tables:
-        cols = table_to_columns(table, vocab, options)
+        grid = table.grid()
+        cols = table_to_columns(table, vocab, options, grid)
         first_body = 0
         if cols is not None:
             current = cols
@@ -138,10 +138,25 @@ def document_to_layout(doc: Document, vocab: Vocabulary | None = None, options: 
         layout.tables.append((table, header_from, cols))
         layout.has_inspector |= any(h.side == INSPECTOR and h.role != NOTE for h in cols.header)
         layout.has_max |= any(h.role == MAX for h in cols.header)
-        table_to_rows(table, cols, first_body, layout, vocab, unknown, options)
+        table_to_rows(table, cols, first_body, layout, vocab, unknown, options, grid)
     _carry_context(layout.rows)
     layout.findings = _unknown_columns(unknown)
     return layout
+
+
+def document_to_cell_words(doc: Document) -> frozenset[str]:
+    """Given a Document, return the folded text (flat) of every cell of its tables.
+
+    A rubric's judgments (the layout's options) enter the layout only as "this cell's folded text is one of
+    them" (a tick column's header, a sub-header word, a repeated header's word), so two option sets that agree
+    on these words give the same Layout."""
+    return frozenset(flat(c.text) for t in doc.tables for c in t.cells)
+
+
+def options_in(options: tuple[str, ...], words: frozenset[str]) -> frozenset[str]:
+    """Given a rubric's judgments and a document's cell words, return the folded judgments some cell says: the
+    part of the options its layout depends on."""
+    return frozenset(o for o in map(flat, options) if o in words)
 
 
 def _continues(table: Table, cols: Columns) -> bool:
@@ -155,26 +170,37 @@ def _continues(table: Table, cols: Columns) -> bool:
     return edges[-1] >= last.x0 + (last.x1 - last.x0) / 2
 
 
-def _cells_to_columns(cells: list[Cell], cols: Columns, edges: list[float], unit: str, table: Table
+def _column_geometry(cols: Columns, edges: list[float], unit: str, table: Table
+                     ) -> tuple[list[float], str, list[tuple[float, float]]]:
+    """Given a body table's Columns and its own edges, return the edges, unit and header column spans a body
+    cell is compared in: the header's geometry, or grid columns for a continuation read with other geometry."""
+    if unit != cols.unit:
+        return [float(k) for k in range(table.n_cols + 1)], "grid", [(float(h.k0), float(h.k1)) for h in cols.header]
+    return edges, unit, [(h.x0, h.x1) for h in cols.header]
+
+
+def _cells_to_columns(cells: list[Cell], cols: Columns, edges: list[float], unit: str, table: Table,
+                      geometry: tuple[list[float], str, list[tuple[float, float]]] | None = None
                       ) -> tuple[dict[int, list[Cell]], list[tuple[Cell, list[HeaderColumn]]], list[Cell]]:
     """Given a row's cells, return the cells of each header column (by index), the cells that lie across
-    two value columns (with those columns: they take neither role) and the cells outside every column."""
+    two value columns (with those columns: they take neither role) and the cells outside every column.
+    geometry is _column_geometry's answer, when the caller computed it once for the table."""
     header = cols.header
-    if unit != cols.unit:  # a continuation read with other geometry: compare grid columns
-        edges, unit = [float(k) for k in range(table.n_cols + 1)], "grid"
-        spans = [(float(h.k0), float(h.k1)) for h in header]
-    else:
-        spans = [(h.x0, h.x1) for h in header]
+    edges, unit, spans = geometry or _column_geometry(cols, edges, unit, table)
     by_col: dict[int, list[Cell]] = {}
     across: list[tuple[Cell, list[HeaderColumn]]] = []
     outside: list[Cell] = []
     for c in cells:
         ext = cell_extent(c, edges, unit)
-        width = max(ext[1] - ext[0], 1e-9)
-        ov = sorted(((overlap(ext, s), n) for n, s in enumerate(spans)), key=lambda p: (-p[0], p[1]))
-        if not ov or ov[0][0] <= 0:
+        x0, x1 = ext
+        width = max(x1 - x0, 1e-9)
+        # Only the columns the cell overlaps can take it: largest overlap first, then leftmost.
+        ov = [(o, n) for n, (s0, s1) in enumerate(spans) if (o := min(x1, s1) - max(x0, s0)) > 0]
+        if not ov:
             outside.append(c)
             continue
+        if len(ov) > 1:
+            ov.sort(key=_by_overlap)
         best = ov[0][1]
         rivals = [n for o, n in ov[1:] if o >= DEFAULT_AMBIGUOUS_OVERLAP * width
                   and header[n].role in VALUE_ROLES and header[n].key != header[best].key]
@@ -189,13 +215,19 @@ def _cells_to_columns(cells: list[Cell], cols: Columns, edges: list[float], unit
     return by_col, across, outside
 
 
+def _by_overlap(p: tuple[float, int]) -> tuple[float, int]:
+    return -p[0], p[1]
+
+
 def table_to_rows(table: Table, cols: Columns, first: int, layout: Layout, vocab: Vocabulary | None = None,
                   unknown: dict[int, tuple[int, HeaderColumn, list[str]]] | None = None,
-                  options: tuple[str, ...] = ()) -> None:
-    """Given a body table and its Columns, append its body rows (from row `first`) to layout.rows."""
+                  options: tuple[str, ...] = (), grid: list[list[Cell | None]] | None = None) -> None:
+    """Given a body table and its Columns, append its body rows (from row `first`) to layout.rows (grid: the
+    table's, when the caller has it)."""
     vocab = vocab or default_vocabulary()
-    grid = table.grid()
+    grid = grid if grid is not None else table.grid()
     edges, unit = table_edges(table)
+    geometry = _column_geometry(cols, edges, unit, table)
     width = (edges[-1] - edges[0]) or 1.0
     prev_label: Cell | None = None
     in_header = False
@@ -223,7 +255,7 @@ def table_to_rows(table: Table, cols: Columns, first: int, layout: Layout, vocab
             if len(flat(text)) <= DEFAULT_HEADER_CELL_MAX_CHARS * 2:
                 layout.rows.append(Row(kind=HEADING, table=table.index, row=r, category=text))
             continue
-        by_col, across, outside = _cells_to_columns(cells, cols, edges, unit, table)
+        by_col, across, outside = _cells_to_columns(cells, cols, edges, unit, table, geometry)
         row = _build_row(table.index, r, cols, by_col, across)
         roles = {id(c): cols.header[n].key for n, cs in by_col.items() for c in cs}
         roles.update({id(c): "across" for c, _ in across})

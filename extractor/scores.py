@@ -6,6 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 # A number of points, optionally signed, optionally followed by 分 ("4.5分").
 _BLANKS = frozenset({"", "-", "—", "–", "/", "\\"})
@@ -27,6 +28,10 @@ _CROSSES = frozenset("×✗✘✕✖╳xX")
 _EMPTY_BOXES = frozenset("☐□○◯")
 _GLYPHS = _TICKS | _CROSSES | _EMPTY_BOXES
 _OPEN, _CLOSE = "(（[［【", ")）]］】"
+_SPACE = re.compile(r"\s+")
+# Distinct cell texts remembered per process: layout, values and checks read the same cell's number again and
+# again, and a batch of one template repeats most of its texts (the results are immutable: str, Decimal, None).
+DEFAULT_CACHED_TEXTS = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -46,13 +51,15 @@ class Score:
         return self.kind == "number"
 
 
+@lru_cache(maxsize=DEFAULT_CACHED_TEXTS)
 def clean_text(text: str | None) -> str:
     """Given cell text, return it width-folded (NFKC) with all whitespace removed."""
     if not text:
         return ""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+    return _SPACE.sub("", unicodedata.normalize("NFKC", text))
 
 
+@lru_cache(maxsize=DEFAULT_CACHED_TEXTS)
 def parse_number(text: str | None) -> Decimal | None:
     """Given a cell's whole text, return the number of points it holds ("4.5", "４．５分", "-1"), or None.
     This is the one place that reads a number from text: layout, checks, PDF and OCR all call it."""
@@ -95,7 +102,7 @@ def _value_and_note(rest: str) -> tuple[bool, str | None]:
 def text_to_mark(text: str | None) -> str:
     """Given one tick-column cell's text, return "tick" (√ ✓ ✔ ☑ ☒ ■ ● ◉ ✅), "cross" (× ✗ ✘, a lone x),
     "blank" (nothing, ☐ □ ○ or a dash) or "text" (anything else, two marks included)."""
-    t = re.sub(r"\s+", "", _fold(text or "")).strip(_OPEN + _CLOSE)
+    t = _SPACE.sub("", _fold(text or "")).strip(_OPEN + _CLOSE)
     if t in _BLANKS or set(t) <= _EMPTY_BOXES:
         return "blank"
     # One mark per cell: two ("✓ ✓") are two rows' values run together, which no reader may take for one.
@@ -216,7 +223,7 @@ def text_to_score(text: str | None, judgments: tuple[str, ...] = (), aliases: di
         return Score(None, raw, "full", note) if ok else Score(None, raw, "text")
     if judgments:
         options = sorted(set(judgments), key=len, reverse=True)
-        s = _ticked_options(raw, re.sub(r"\s+", "", folded), options)
+        s = _ticked_options(raw, _SPACE.sub("", folded), options)
         if s is not None:
             return s
     return Score(None, raw, "text")

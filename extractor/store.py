@@ -471,10 +471,34 @@ def _insert_form(db: sqlite_utils.Database, form: Form) -> int:
         "path": form.path, "tables": _compact_json(form.tables) if form.tables else None,
         **{k: form.header.get(k) for k in ("batches", "certified_total", "certified_passed")},
     }
-    form_id = db["forms"].insert(row).last_pk
-    db["items"].insert_all(_item_row(form_id, n, it) for n, it in enumerate(form.items))
+    form_id = _insert_rows(db, "forms", [row])
+    _insert_rows(db, "items", [_item_row(form_id, n, it) for n, it in enumerate(form.items)])
     _insert_discrepancies(db, form_id, form.discrepancies)
     return form_id
+
+
+def _sql_value(v):
+    """A value as sqlite-utils' insert stores it: a Decimal as a float, a dict, list or tuple as JSON."""
+    if isinstance(v, Decimal):
+        return float(v)
+    if isinstance(v, (dict, list, tuple)):
+        return json.dumps(v, default=repr, ensure_ascii=False)
+    return v
+
+
+def _insert_rows(db: sqlite_utils.Database, table: str, rows: list[dict]) -> int | None:
+    """Given a table and rows with the same keys (its columns), insert them with one prepared statement
+    (executemany, inside the caller's transaction); return the last row's id. sqlite-utils' insert_all would
+    also inspect the table and build a statement per chunk, for every form."""
+    if not rows:
+        return None
+    cols = list(rows[0])
+    names = ", ".join(f"[{c}]" for c in cols)
+    sql = f"INSERT INTO [{table}] ({names}) VALUES ({', '.join('?' * len(cols))})"
+    if len(rows) == 1:
+        return db.conn.execute(sql, [_sql_value(rows[0][c]) for c in cols]).lastrowid
+    db.conn.executemany(sql, ([_sql_value(r[c]) for c in cols] for r in rows))
+    return None
 
 
 def _item_row(form_id: int, position: int, it: ItemResult) -> dict:
@@ -503,10 +527,10 @@ def _json_value(text: str | None):
 
 
 def _insert_discrepancies(db: sqlite_utils.Database, form_id: int, ds: list[Discrepancy]) -> None:
-    db["discrepancies"].insert_all(
+    _insert_rows(db, "discrepancies", [
         {"form_id": form_id, "item": d.item, "kind": d.kind, "severity": d.severity, "message": d.message,
          "accepted": 1 if d.accepted else 0, "side": d.side, "row": _json_or_none(d.row), "total": d.total,
-         "category": d.category} for d in ds)
+         "category": d.category} for d in ds])
 
 
 def replace_discrepancies(db: sqlite_utils.Database, form: Form, form_id: int) -> None:

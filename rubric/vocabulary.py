@@ -23,9 +23,19 @@ class VocabularyError(ValueError):
     """A vocabulary or [layout] section that cannot be used; the message says what is wrong."""
 
 
+_SPACE = re.compile(r"\s+")
+DEFAULT_CACHED_FLAT = 1 << 16  # distinct cell texts remembered per process (a batch repeats its template's words)
+
+
+@lru_cache(maxsize=DEFAULT_CACHED_FLAT)
+def _flat(text: str) -> str:
+    return _SPACE.sub("", unicodedata.normalize("NFKC", text))
+
+
 def flat(text: str | None) -> str:
-    """Given header text, return it width-folded (NFKC) with all whitespace removed."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or ""))
+    """Given header text, return it width-folded (NFKC) with all whitespace removed. Layout asks this of every
+    cell many times over (and of the same header words on every form), so each distinct text is folded once."""
+    return _flat(text) if text else ""
 
 
 @dataclass(frozen=True)
@@ -39,25 +49,32 @@ class Vocabulary:
         order = {r: n for n, r in enumerate(ROLES)}
         pairs = [(flat(w), role) for role, ws in self.words for w in ws if flat(w)]
         object.__setattr__(self, "_pairs", tuple(sorted(pairs, key=lambda p: (-len(p[0]), order[p[1]]))))
+        # Each side's words folded once (side_of runs on every header cell of every form).
+        object.__setattr__(self, "_sides", tuple((n, side, tuple(fw for w in self.get(side) if (fw := flat(w))))
+                                                 for n, side in enumerate(SIDES)))
+        object.__setattr__(self, "_roles", {})  # header text -> role_of, per vocabulary (texts repeat per batch)
 
     def role_of(self, text: str | None) -> str | None:
         """Given a header cell's text, return the role its longest known word names, or None."""
         t = flat(text)
         if not t:
             return None
-        for word, role in self._pairs:  # type: ignore[attr-defined]
-            if word in t:
-                return role
-        return None
+        known: dict[str, str | None] = self._roles  # type: ignore[attr-defined]
+        if t in known:
+            return known[t]
+        found = next((role for word, role in self._pairs if word in t), None)  # type: ignore[attr-defined]
+        if len(known) >= DEFAULT_CACHED_FLAT:
+            known.clear()
+        known[t] = found
+        return found
 
     def side_of(self, text: str | None) -> str | None:
         """Given a header text, return self or inspector if it contains a word of that side, else None."""
         t = flat(text)
         best: tuple[int, int, str] | None = None
-        for n, side in enumerate(SIDES):
-            for w in self.get(side):
-                fw = flat(w)
-                if fw and fw in t and (best is None or (len(fw), -n) > (best[0], best[1])):
+        for n, side, words in self._sides:  # type: ignore[attr-defined]
+            for fw in words:
+                if fw in t and (best is None or (len(fw), -n) > (best[0], best[1])):
                     best = (len(fw), -n, side)
         return best[2] if best else None
 

@@ -11,13 +11,16 @@ from functools import lru_cache
 _POINTS = re.compile(r"[（(]\s*\d+(?:\.\d+)?\s*分\s*[)）]")
 _NUMBERING = re.compile(r"^\s*(?:[（(]?[一二三四五六七八九十]+[)）、.．]|[（(]?\d+[)）、.．]|\d+(?:\.\d+)+)\s*")
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
+_SPACE = re.compile(r"\s+")
 
 
+@lru_cache(maxsize=1 << 16)
 def normalize_label(text: str | None) -> str:
     """Given a printed label, return it folded for comparison: width-folded, no "（1分）",
-    no leading numbering ("1．", "一、"), no spaces or punctuation."""
+    no leading numbering ("1．", "一、"), no spaces or punctuation. Each distinct text is folded once per process:
+    every form's rows and context cells are normalized for every rubric, and a batch repeats its labels."""
     t = unicodedata.normalize("NFKC", text or "")
-    t = re.sub(r"\s+", "", t)
+    t = _SPACE.sub("", t)
     t = _POINTS.sub("", t)
     t = _NUMBERING.sub("", t)
     return _PUNCT.sub("", t)

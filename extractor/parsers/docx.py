@@ -48,6 +48,14 @@ DEFAULT_MAX_XML_BYTES = MAX_XML_BYTES  # an XML part larger than this is refused
 # Word writes its parts deflated or stored; bzip2 and LZMA members would be inflated in one piece by zipfile.
 _ZIP_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 _PAGE_PART = re.compile(r"^word/(header|footer)(\d*)\.xml$")
+# Tag names spelled once: every element of a document is compared with them.
+_P, _TBL, _TR, _TC, _T, _SDT, _TXBX = (_w + t for t in ("p", "tbl", "tr", "tc", "t", "sdt", "txbxContent"))
+_BLOCK_TAGS = (_P, _TBL)
+# What a run's simple children read as (w:t is its own text; w:sym, w:fldChar, w:sdt ask docx_marks).
+_RUN_TEXT = {_w + "br": "\n", _w + "cr": "\n", _w + "tab": " ", _w + "noBreakHyphen": "-"}
+_SYM, _FLDCHAR = _w + "sym", _w + "fldChar"
+_VAL = _w + "val"
+_TRPR, _TCPR = _w + "trPr", _w + "tcPr"
 
 
 class DocxParser(Parser):
@@ -216,11 +224,12 @@ def body_to_document(body: etree._Element, doc: Document) -> None:
 def _blocks(container: etree._Element) -> Iterator[etree._Element]:
     """Yield the w:p and w:tbl blocks of a container, looking through wrappers."""
     for el in container:
-        if el.tag in (_w + "p", _w + "tbl"):
+        tag = el.tag
+        if tag in _BLOCK_TAGS:
             yield el
-        elif el.tag == _w + "sdt" and (mark := sdt_checkbox_mark(el)) is not None:
+        elif tag == _SDT and (mark := sdt_checkbox_mark(el)) is not None:
             yield _mark_paragraph(mark)  # its state, not the glyph its content shows
-        elif el.tag in _WRAPPERS:
+        elif tag in _WRAPPERS:
             yield from _blocks(el)
 
 
@@ -239,29 +248,25 @@ def paragraph_to_text(p: etree._Element, boxed: list[etree._Element] | None = No
     def walk(el: etree._Element) -> None:
         for ch in el:
             tag = ch.tag
-            if not isinstance(tag, str) or tag in _SKIP:
-                continue
-            if tag == _w + "t":
+            if tag == _T:
                 out.append(ch.text or "")
-            elif tag in (_w + "br", _w + "cr"):
-                out.append("\n")
-            elif tag == _w + "tab":
-                out.append(" ")
-            elif tag == _w + "noBreakHyphen":
-                out.append("-")
-            elif tag == _w + "sym":
+            elif not isinstance(tag, str) or tag in _SKIP:
+                continue
+            elif tag in _RUN_TEXT:
+                out.append(_RUN_TEXT[tag])
+            elif tag == _SYM:
                 out.append(sym_text(ch))
-            elif tag == _w + "fldChar":
+            elif tag == _FLDCHAR:
                 out.append(fldchar_checkbox_mark(ch) or "")
-            elif tag == _w + "sdt" and (mark := sdt_checkbox_mark(ch)) is not None:
+            elif tag == _SDT and (mark := sdt_checkbox_mark(ch)) is not None:
                 out.append(mark)
-            elif tag == _w + "txbxContent":
+            elif tag == _TXBX:
                 for inner in _blocks(ch):
-                    if inner.tag == _w + "p":
+                    if inner.tag == _P:
                         out.append("\n" + paragraph_to_text(inner, boxed))
                     elif boxed is not None:
                         boxed.append(inner)
-            else:
+            elif len(ch):
                 walk(ch)
 
     walk(p)
@@ -272,7 +277,7 @@ def _int_attr(el: etree._Element | None, default: int = 0) -> int:
     if el is None:
         return default
     try:
-        return int(el.get(_w + "val", default))
+        return int(el.get(_VAL, default))
     except ValueError:
         return default
 
@@ -286,8 +291,16 @@ def _children(el: etree._Element, tag: str) -> Iterator[etree._Element]:
             yield from _children(ch, tag)
 
 
-def _find(el: etree._Element | None, tag: str) -> etree._Element | None:
-    return el.find(_w + tag) if el is not None else None
+def _props(el: etree._Element | None) -> dict[str, etree._Element]:
+    """Given a w:trPr or w:tcPr (or None), return its children by local name, the first of each (as find would
+    give): one pass over the properties instead of one search per property."""
+    out: dict[str, etree._Element] = {}
+    if el is not None:
+        for ch in el:
+            tag = ch.tag
+            if isinstance(tag, str) and tag.startswith(_w):
+                out.setdefault(tag[len(_w):], ch)
+    return out
 
 
 def table_to_tables(tbl: etree._Element, doc: Document) -> None:
@@ -307,25 +320,25 @@ def table_to_tables(tbl: etree._Element, doc: Document) -> None:
     # Grid column widths to weigh a vMerge continuation that straddles cells above (rows not sharing one grid).
     col_w = [w or 0.0 for w in grid_w] if grid_w and None not in grid_w and sum(grid_w) > 0 else []
     r = -1
-    for tr in _children(tbl, _w + "tr"):
-        trpr = tr.find(_w + "trPr")
-        if _find(trpr, "del") is not None:
-            _forget_deleted_row(tr, trpr, open_above)
+    for tr in _children(tbl, _TR):
+        trpr = _props(tr.find(_TRPR))
+        if "del" in trpr:
+            _forget_deleted_row(tr, open_above)
             continue
         r += 1
         if r >= MAX_TABLE_ROWS:
             raise ParseError(f"the Word table has more than {MAX_TABLE_ROWS} rows: not a form")
-        col = _check_columns(_int_attr(_find(trpr, "gridBefore")))
-        row_stretches = [(col, cell_width(_find(trpr, "wBefore")))] if col > 0 else []
+        col = _check_columns(_int_attr(trpr.get("gridBefore")))
+        row_stretches = [(col, cell_width(trpr.get("wBefore")))] if col > 0 else []
         stretches.append(row_stretches)
-        for tc in _children(tr, _w + "tc"):
-            tcpr = tc.find(_w + "tcPr")
-            span = max(1, _int_attr(_find(tcpr, "gridSpan"), 1))
+        for tc in _children(tr, _TC):
+            tcpr = _props(tc.find(_TCPR))
+            span = max(1, _int_attr(tcpr.get("gridSpan"), 1))
             _check_columns(col + span)
-            row_stretches.append((col + span, cell_width(_find(tcpr, "tcW"))))
-            vm = _find(tcpr, "vMerge")
-            hm = _find(tcpr, "hMerge")
-            if hm is not None and hm.get(_w + "val") != "restart" and col - 1 in open_above:
+            row_stretches.append((col + span, cell_width(tcpr.get("tcW"))))
+            vm = tcpr.get("vMerge")
+            hm = tcpr.get("hMerge")
+            if hm is not None and hm.get(_VAL) != "restart" and col - 1 in open_above:
                 # Legacy horizontal merge: widen the cell to the left.
                 left = open_above[col - 1]
                 if left.row + left.rowspan - 1 == r:
@@ -336,12 +349,12 @@ def table_to_tables(tbl: etree._Element, doc: Document) -> None:
                     continue
             texts = []
             for b in _blocks(tc):
-                if b.tag == _w + "p":
+                if b.tag == _P:
                     texts.append(paragraph_to_text(b, nested))
                 else:
                     nested.append(b)
             text = "\n".join(texts).strip("\n")
-            if vm is not None and vm.get(_w + "val") != "restart":
+            if vm is not None and vm.get(_VAL) != "restart":
                 above = merged_above(open_above, col, span, r, col_w)
                 if above is not None:
                     above.rowspan += 1
@@ -354,10 +367,10 @@ def table_to_tables(tbl: etree._Element, doc: Document) -> None:
             for k in range(col, col + span):
                 open_above[k] = cell
             col += span
-        after = _int_attr(_find(trpr, "gridAfter"))
+        after = _int_attr(trpr.get("gridAfter"))
         _check_columns(col + max(after, 0))
         if after > 0:
-            row_stretches.append((col + after, cell_width(_find(trpr, "wAfter"))))
+            row_stretches.append((col + after, cell_width(trpr.get("wAfter"))))
         table.n_cols = max(table.n_cols, col + after)
     table.n_rows = r + 1
     table.n_cols = max(table.n_cols, len(grid_w))
@@ -379,16 +392,16 @@ def _check_columns(n: int) -> int:
     return n
 
 
-def _forget_deleted_row(tr: etree._Element, trpr: etree._Element | None, open_above: dict[int, Cell]) -> None:
+def _forget_deleted_row(tr: etree._Element, open_above: dict[int, Cell]) -> None:
     """Given a tracked-deleted row, close the merges it starts: a vMerge continued below it begins anew,
     while one it only continues runs on across it."""
-    col = _check_columns(_int_attr(_find(trpr, "gridBefore")))
-    for tc in _children(tr, _w + "tc"):
-        tcpr = tc.find(_w + "tcPr")
-        span = max(1, _int_attr(_find(tcpr, "gridSpan"), 1))
+    col = _check_columns(_int_attr(_props(tr.find(_TRPR)).get("gridBefore")))
+    for tc in _children(tr, _TC):
+        tcpr = _props(tc.find(_TCPR))
+        span = max(1, _int_attr(tcpr.get("gridSpan"), 1))
         _check_columns(col + span)
-        vm = _find(tcpr, "vMerge")
-        if vm is None or vm.get(_w + "val") == "restart":
+        vm = tcpr.get("vMerge")
+        if vm is None or vm.get(_VAL) == "restart":
             for k in range(col, col + span):
                 open_above.pop(k, None)
         col += span
