@@ -52,6 +52,7 @@ def _form_pdf(path: Path) -> Path:
     width, height = 4.2 * inch, 3.2 * inch
     c = canvas.Canvas(str(path), pagesize=(width, height))
     c.setFont(FONT, 12)
+    c.setLineWidth(0.5)  # thin rules, as LibreOffice draws them: at 150 dpi as thin and grey as seal strokes
     ys = [height - (Y_TOP + k * ROW_HEIGHT) * inch for k in range(len(ROWS) + 1)]
     for y in ys:
         c.line(X_EDGES[0] * inch, y, X_EDGES[-1] * inch, y)
@@ -123,22 +124,39 @@ def test_a_circled_mark_or_a_grey_round_shape_of_another_size_is_no_seal(form, t
 
 
 def test_suppression_keeps_the_print_under_the_seal_and_drops_the_seal(form, tmp_path):
+    """The sealed page, prepared, against the same page scanned without seal (prepared too): within the seal,
+    the print is kept and the seal's ink is gone."""
     sealed, planted = _scan(form, tmp_path / "sealed.png", 1)
     clean, _ = _scan(form, tmp_path / "clean.png", 1, seal_on=False)
-    grey, plain = _grey(sealed), _grey(clean)
-    found = _seals(grey)
-    out = seal.suppress_seals(grey, prepare.paper_level(grey, DPI), found, DPI)
-    yy, xx = np.mgrid[: grey.shape[0], : grey.shape[1]]
-    disc = np.hypot(xx - planted[0]["x"], yy - planted[0]["y"]) < planted[0]["radius"]
-    print_ink = (prepare.binarize(plain, DPI) > 0) & disc
-    before = (prepare.binarize(grey, DPI) > 0) & disc
-    after = (prepare.binarize(out, DPI) > 0) & disc
-    near_print = cv2.dilate(print_ink.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-    # most of the print under the seal is kept (measured 79-86% over seeds 1-3; 94-96% of print away from the
-    # seal, where sealed and clean scans differ only by their noise)
-    assert (after & near_print).sum() >= 0.75 * print_ink.sum()
-    assert (before & ~near_print).sum() > 0.1 * disc.sum()  # the seal was ink ...
-    assert (after & ~near_print).sum() < 0.01 * disc.sum()  # ... and is gone
+    raw = _grey(sealed)
+    yy, xx = np.mgrid[: raw.shape[0], : raw.shape[1]]
+    stamped = np.hypot(xx - planted[0]["x"], yy - planted[0]["y"]) < planted[0]["radius"]
+    page, plain = prepare.prepare(raw, DPI), prepare.prepare(_grey(clean), DPI)
+    found = page.seals[0]  # on the deskewed page
+    disc = np.hypot(xx - found.x, yy - found.y) < found.radius
+    print_ink = (prepare.binarize(plain.grey, DPI) > 0) & disc
+    after = (prepare.binarize(page.grey, DPI) > 0) & disc
+    grow = np.ones((3, 3), np.uint8)
+    kept = (print_ink & (cv2.dilate(after.astype(np.uint8), grow) > 0)).sum() / print_ink.sum()
+    stray = (after & ~(cv2.dilate(print_ink.astype(np.uint8), grow) > 0)).sum() / disc.sum()
+    assert ((prepare.binarize(raw, DPI) > 0) & stamped).sum() > 0.15 * stamped.sum()  # the seal was ink ...
+    assert stray < 0.01  # ... and is gone
+    assert kept >= 0.9  # the print under it is kept
+
+
+def test_the_rules_under_a_grey_seal_stay_whole(form, tmp_path):
+    """Regression: thin rules crossing a grey seal were lifted with it, and the grid merged the cells under it."""
+    sealed, planted = _scan(form, tmp_path / "sealed.png", 2)
+    clean, _ = _scan(form, tmp_path / "clean.png", 2, seal_on=False)
+    pages = [prepare.prepare(_grey(p), DPI) for p in (sealed, clean)]
+    assert len(pages[0].seals) == 1 and pages[1].seals == []
+    found = pages[0].seals[0]  # where it lies on the deskewed page
+    yy, xx = np.mgrid[: pages[0].grey.shape[0], : pages[0].grey.shape[1]]
+    disc = np.hypot(xx - found.x, yy - found.y) < found.radius
+    for rules in ("horizontal", "vertical"):
+        got, want = ((getattr(p, rules) > 0) & disc for p in pages)
+        near = cv2.dilate(want.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+        assert (got & near).sum() >= 0.9 * want.sum(), rules
 
 
 def test_a_colour_scan_keeps_the_red_ink_removal(form, tmp_path):
