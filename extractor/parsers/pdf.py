@@ -63,6 +63,7 @@ from .assemble import (
     wrap_join,
 )
 from .base import ParseError, Parser
+from .pdf_objects import PdfiumObjects, Unsupported
 
 # --- tuning -------------------------------------------------------------------------------------
 
@@ -78,6 +79,7 @@ DEFAULT_DEDUPE_TOLERANCE = 1.0  # points: doubled chars (fake bold) closer than 
 DEFAULT_MIN_SLIVER = 6.0  # points: floor of the sliver width (a page's median character width, see page_to_sliver)
 DEFAULT_JOIN_TOLERANCE = 3.0  # points: collinear rule pieces this far apart are one rule (pdfplumber's default)
 DEFAULT_BAND_MIN = 1.0  # points: lines of one rule farther apart than this are a band (double or thick), merged
+DEFAULT_READ_AHEAD_PAGES = 40  # a PDF this long has every page's objects read by pdfium before parsing
 DEFAULT_SCAN_IMAGE_SHARE = 0.6  # an image covering this share of a page with no ruled table makes it a scan page
 
 _SPACE_BETWEEN_CJK = re.compile(f"(?<=[{CJK_CLASS}])[ \u00a0\u3000\t]+(?=[{CJK_CLASS}])")
@@ -100,8 +102,6 @@ def error_to_parse_error(error: Exception) -> ParseError:
 # --- text -----------------------------------------------------------------------------------------
 
 
-
-
 def chars_to_lines(chars: list[dict]) -> list[list[dict]]:
     """Given chars, return them grouped into text lines, top to bottom, each left to right."""
     lines: list[list[dict]] = []
@@ -115,7 +115,6 @@ def chars_to_lines(chars: list[dict]) -> list[list[dict]]:
             lines.append([ch])
             top, bottom = ch["top"], ch["bottom"]
     return [sorted(line, key=lambda c: c["x0"]) for line in lines]
-
 
 
 def line_to_text(line: list[dict]) -> str:
@@ -663,7 +662,6 @@ def page_to_variants(page: Page, page_number: int) -> PageVariants:
 # --- across pages ---------------------------------------------------------------------------------
 
 
-
 def choose_variants(pages: list[PageVariants]) -> list[tuple[list[Fragment], list[str]]]:
     """Given every page's variants, return one per page: an open edge is closed only where the table goes
     on over that page break (the next page's first table continues it, see continues)."""
@@ -695,6 +693,10 @@ class TextLayer:
     chars: dict[int, list[tuple[str, Box]]] = field(default_factory=dict)
 
 
+# Reads a page's objects as pdfplumber's Page.objects holds them, given its 0-based index and its Page (see
+# pdf_objects.PdfiumObjects.page_objects), or raises pdf_objects.Unsupported.
+PageObjects = Callable[[int, Page], dict]
+
 # Reads a PDF found to be a scan: given the PDF's bytes and its text layer (empty for a plain scan), return its
 # Document. The registry in parsers/__init__ hands the OCR's reader in, so this module never imports OCR.
 ScanReader = Callable[[bytes, TextLayer], Document]
@@ -709,21 +711,31 @@ def page_is_scan(page: Page, fragments: list[Fragment]) -> bool:
     if not page.chars:
         return True
     area = max(float(page.width) * float(page.height), 1.0)
-    covered = max((max(float(i["x1"]) - float(i["x0"]), 0.0) * max(float(i["bottom"]) - float(i["top"]), 0.0)
-                   for i in page.images), default=0.0)
+    covered = max(
+        (
+            max(float(i["x1"]) - float(i["x0"]), 0.0) * max(float(i["bottom"]) - float(i["top"]), 0.0)
+            for i in page.images
+        ),
+        default=0.0,
+    )
     return not fragments and covered >= DEFAULT_SCAN_IMAGE_SHARE * area
 
 
 def page_to_layer(page: Page) -> list[tuple[str, Box]]:
     """Given a page as displayed, return its visible characters with their boxes in points."""
-    return [(c["text"], (float(c["x0"]), float(c["top"]), float(c["x1"]), float(c["bottom"])))
-            for c in page.chars if c["text"].strip()]
+    return [
+        (c["text"], (float(c["x0"]), float(c["top"]), float(c["x1"]), float(c["bottom"])))
+        for c in page.chars
+        if c["text"].strip()
+    ]
 
 
-def pdf_to_document(pdf: pdfplumber.PDF, scan_reader: ScanReader | None = None) -> Document:
-    """Given an open pdfplumber PDF (and the reader for scans), return its Document; raise ParseError when it has
-    nothing to read. A PDF whose every page is a page image (see page_is_scan) is handed to scan_reader with
-    its text layer; without one it is refused."""
+def pdf_to_document(
+    pdf: pdfplumber.PDF, scan_reader: ScanReader | None = None, objects: PageObjects | None = None
+) -> Document:
+    """Given an open pdfplumber PDF (the reader for scans, and what reads a page's objects instead of pdfminer),
+    return its Document; raise ParseError when it has nothing to read. A PDF whose every page is a page image
+    (see page_is_scan) is handed to scan_reader with its text layer; without one it is refused."""
     pages = pdf.pages
     if not pages:
         raise ParseError("the PDF has no pages: re-export it")
@@ -732,6 +744,8 @@ def pdf_to_document(pdf: pdfplumber.PDF, scan_reader: ScanReader | None = None) 
     n_scanned = n_text = 0
     for number, page in enumerate(pages, start=1):
         try:
+            if objects is not None:
+                page._objects = objects(number - 1, page)  # read before anything reads page.objects
             upright = page_to_deduped_page(page_to_upright_page(page))
             variants.append(page_to_variants(upright, number))
             if page_is_scan(upright, variants[-1][(False, False)][0]):
@@ -756,6 +770,22 @@ def pdf_to_document(pdf: pdfplumber.PDF, scan_reader: ScanReader | None = None) 
     return Document(tables=tables, lines=lines, kind="pdf", pages=len(pages))
 
 
+def objects_read_ahead(fast: PdfiumObjects, pages: list[Page]) -> PageObjects:
+    """Given a PDF opened with pdfium and its pdfplumber pages, return what gives each page's objects: all read
+    first when there are up to DEFAULT_READ_AHEAD_PAGES pages, so a document pdfium cannot read exactly
+    (pdf_objects.Unsupported) is refused before any page is parsed; a longer one page by page (memory stays
+    flat, a refusal late in it costs the pages parsed before)."""
+    if len(pages) > DEFAULT_READ_AHEAD_PAGES:
+        return fast.page_objects
+    ahead: list[dict | None] = [fast.page_objects(i, page) for i, page in enumerate(pages)]
+
+    def objects(index: int, page: Page) -> dict:
+        read, ahead[index] = ahead[index], None  # handed over once: the page is closed after it is parsed
+        return read if read is not None else fast.page_objects(index, page)
+
+    return objects
+
+
 class PdfParser(Parser):
     suffixes = (".pdf",)
     kind = "pdf"
@@ -767,6 +797,11 @@ class PdfParser(Parser):
         """Given a PDF path, return its tables and free text lines, or raise ParseError."""
         try:
             with pdfplumber.open(path) as pdf:
+                try:
+                    with PdfiumObjects(path, pdf) as fast:
+                        return pdf_to_document(pdf, self.scan_reader, objects_read_ahead(fast, pdf.pages))
+                except Unsupported:
+                    pass  # read the whole document the pdfplumber way (see pdf_objects)
                 return pdf_to_document(pdf, self.scan_reader)
         except (PdfminerException, MalformedPDFException, PSException) as error:
             raise error_to_parse_error(error) from error
