@@ -242,6 +242,17 @@ class PdfiumObjects:
             raw.FPDF_ClosePage(handle)
         return {kind: objs for kind, objs in objects.items() if objs}
 
+    def shapes_of(self, index: int, page: Any) -> tuple[dict[str, list[dict]], dict[int, tuple[int, Any]]]:
+        """Given a page's 0-based index and its pdfplumber Page, return its lines, rects, curves and images
+        alone (see shapes), whatever pdfium makes of its text."""
+        handle = raw.FPDF_LoadPage(self.doc.raw, index)
+        if not handle:
+            raise Unsupported("page")
+        try:
+            return self.shapes(handle, page)
+        finally:
+            raw.FPDF_ClosePage(handle)
+
     def shapes(self, handle: Any, page: Any) -> tuple[dict[str, list[dict]], dict[int, tuple[int, Any]]]:
         """Given a pdfium page and its pdfplumber Page, return its lines, rects, curves and images as pdfplumber
         dicts, and the addresses of its text objects."""
