@@ -1,5 +1,13 @@
 """PDF parser: ruled tables and free text lines from a PDF's text layer (pdfplumber).
 
+Reading a page's objects (chars, lines, rects, curves, images) is most of a PDF's cost when pdfminer
+interprets its content streams in Python. So ``PdfParser`` first has pdfium (C, parsers/pdf_objects.py) read
+every page's objects in pdfplumber's shapes and hands each to its pdfplumber Page (``page._objects``) before
+anything reads it; pdfminer then never interprets the page, and pdfplumber's edges and table finder work on
+those objects as on its own. Where pdfium does not read a document exactly (a /Rotate, a form XObject, a
+Type3 or vertical font, sideways text, a char its text page leaves out - see pdf_objects and pdf_spaces) the
+whole document is read the pdfplumber way instead, never a mix. Either way the steps below are the same.
+
 Pipeline, one page at a time (each page is closed once read, so memory stays flat):
 
 1. ``page_to_upright_page``   - a page whose text runs sideways is turned a quarter turn;
