@@ -9,21 +9,24 @@ table finder with explicit lines are computed from it, and never touch pdfminer)
 
 What is taken from where, to equal pdfminer's objects:
 
-- chars: pdfium's text page (its own generated spaces and line breaks skipped); the box is pdfminer's, font
-  based: from the char's origin to its advance (pdfium's loose box is that wide), and from the font's descent
-  to descent + font size (pdfminer's rule, with pdfminer's own font object for the descent and the font's
-  name, so the numbers are pdfminer's, not pdfium's ascent and descent);
+- chars: pdfium's text page (its own generated spaces and line breaks skipped), put back in content stream
+  order (text objects in page order; pdfium orders a line's objects left to right). The box is pdfminer's,
+  font based: from the origin over the advance, and from the font's descent over the font size, with
+  pdfminer's own font object (matched to pdfium's by name, and by the texts drawn when subsets share one)
+  for the descent, the font name and the advance width (pdfium's loose box is as wide as the glyph's ink
+  where that passes the advance: a font not embedded), so the numbers are pdfminer's, not pdfium's;
 - lines, rects, curves: pdfium's path objects, each subpath classified by pdfminer's own rule
   (converter.paint_path: "ml"/"mlh" a line, a closed axis-aligned "mlllh"/"mllll" a rect, anything else a
-  curve), points through the path's matrix;
+  curve), points rounded back to 4 decimals (pdfium keeps single precision) and put through the matrix;
 - images: pdfium's image objects, by their bounds.
 
 Anything this does not read exactly raises ``Unsupported`` and the caller reads the whole document with
 pdfplumber as before (never a partial read): a page /Rotate or a MediaBox not at the origin, a form XObject,
-a Type3 or vertical font, a char whose matrix is not upright and axis-aligned (sideways text), a char without
-a Unicode mapping, a font pdfium names that no font resource of the page matches unambiguously, a text object
-pdfium's text page leaves out (it drops a text object drawn twice over itself), a page count that differs,
-or any pdfium error. Coordinates are pdfium's (single-precision), so they equal pdfminer's to about 1e-4 pt.
+a Type3 or vertical font, a char whose matrix is not upright and axis-aligned (sideways text), right-to-left
+text, an /ActualText span, a char without a Unicode mapping or drawn as several, a font or a width pdfminer's
+font does not tell unambiguously, any char pdfium's text page may have left out (see pdf_spaces: lone
+spaces, runs of spaces, a text object drawn twice), a page count that differs, or any pdfium error. Chars'
+coordinates are pdfium's single-precision ones: they equal pdfminer's to about 1e-4 pt.
 """
 
 from __future__ import annotations
