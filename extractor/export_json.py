@@ -4,8 +4,9 @@ The standard library encodes with its pure-Python encoder whenever indent is set
 JSON); over a 10,000-form export that was a third of the time. Here each container is one join of its parts and
 every string goes through the same C function json.dumps uses (``encode_basestring``), so the text is the same
 byte for byte (tests/test_export_stream.py compares it with json.dumps). Numbers as json.dumps writes them
-(int.__repr__, float.__repr__, NaN and ±Infinity); tuples as lists; a key that is not a str, or a value of another
-type, is a TypeError, as in json.dumps. No circular-reference check: export records are trees.
+(int.__repr__, float.__repr__, NaN and ±Infinity); tuples as lists; int, float, bool and None keys written as
+strings, as json.dumps does; a key or value of another type is a TypeError, as in json.dumps. No
+circular-reference check: export records are trees.
 """
 
 from __future__ import annotations
@@ -43,11 +44,15 @@ def _other(x: Any, pad: str) -> str:
 def _key(k: Any) -> str:
     key = _KEYS.get(k) if type(k) is str else None
     if key is None:
-        if not isinstance(k, str):
-            raise TypeError(f"keys must be str, not {type(k).__name__}")  # export records have str keys only
-        key = _str(k) + ": "
-        if len(_KEYS) < 10_000:
-            _KEYS[k] = key
+        if isinstance(k, str):
+            key = _str(k) + ": "
+            if len(_KEYS) < 10_000:
+                _KEYS[k] = key
+        elif k is None or isinstance(k, (bool, int, float)):  # as json.dumps: the key as its JSON text, quoted
+            text = _other(k, "") if k is not None else "null"
+            key = _str(text) + ": "
+        else:
+            raise TypeError(f"keys must be str, int, float, bool or None, not {type(k).__name__}")
     return key
 
 

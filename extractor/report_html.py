@@ -114,7 +114,10 @@ footer { margin-top: 32px; color: var(--muted); font-size: 12px; border-top: 1px
 def esc(value: Any) -> str:
     """Given a value, return it html-escaped ('' for None), its control and bidi characters shown as escapes as in
     the terminal (the page may be printed to one, and a browser would hide them); line breaks stay line breaks."""
-    lines = ("" if value is None else str(value)).replace("\r\n", "\n").split("\n")
+    text = "" if value is None else str(value)
+    if text.isprintable():  # no control, format or separator character (what safe escapes): the common case
+        return html.escape(text, quote=True)
+    lines = text.replace("\r\n", "\n").split("\n")
     return html.escape("\n".join(safe(line) for line in lines), quote=True)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import sqlite_utils
 
 from .checks import ERROR, INFO, WARNING
-from .export import is_formula_like
+from .export import FORMULA_STARTS, is_formula_like
 from .form import FAILED, STATUS_ZH, Form, ItemResult
 from .report_model import (
     JUDGMENT_ORDER,
@@ -59,8 +59,19 @@ def xlsx_value(v: Any) -> Any:
     return v
 
 
+_WIDTHS: dict[str, int] = {}  # labels, kinds and messages repeat over thousands of forms: measured once each
+
+
 def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    """A text's width in a spreadsheet column: wide (CJK) characters count two."""
+    if text.isascii():
+        return len(text)
+    w = _WIDTHS.get(text)
+    if w is None:
+        w = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+        if len(_WIDTHS) < 200_000:
+            _WIDTHS[text] = w
+    return w
 
 
 class SheetRows:
@@ -114,9 +125,14 @@ def rows_to_sheet(ws: Any, header: list[str], rows: Iterable[list[Any]], coloure
     fill_cols = {header.index(h) for h in coloured}
     fills = {value: PatternFill("solid", fgColor=rgb) for value, rgb in XLSX_FILL.items()}
     for row in rows:
-        ws.append([_cell(ws, n, v, fill_cols, fills) for n, v in enumerate(row)])
+        # Most values go in as they are; a cell object only for a fill or text that must be kept text.
+        ws.append([_cell(ws, n, v, fill_cols, fills) if type(v) is str and (n in fill_cols or v[:1] in _MARKED) else v
+                   for n, v in enumerate(row)])
     if sized.n:
         ws.auto_filter.ref = f"A1:{get_column_letter(max(len(header), len(sized.widths)))}{sized.n + 1}"
+
+
+_MARKED = set(FORMULA_STARTS) | {"#"}  # the first characters of formulas, formula-like text and error codes (#N/A)
 
 
 def _cell(ws: Any, n: int, v: Any, fill_cols: set[int], fills: dict[str, Any]) -> Any:

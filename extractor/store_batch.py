@@ -100,19 +100,22 @@ def row_to_form(f: dict[str, Any]) -> Form:
     return form
 
 
+_PROVENANCE = (
+    ("table", "table_no"),
+    ("row", "row_no"),
+    ("col", "col_no"),
+    ("page", "page"),
+    ("confidence", "confidence"),
+)
+
+
 def row_to_item(r: dict[str, Any]) -> ItemResult:
     """Given an items row (a dict), return its ItemResult (as store.load_form builds it)."""
-    prov = {
-        k: v
-        for k, v in (
-            ("table", r["table_no"]),
-            ("row", r["row_no"]),
-            ("col", r["col_no"]),
-            ("page", r["page"]),
-            ("confidence", r["confidence"]),
-        )
-        if v is not None
-    }
+    prov = {}
+    for key, column in _PROVENANCE:
+        v = r[column]
+        if v is not None:
+            prov[key] = v
     if r["bbox"]:
         prov["bbox"] = _json(r["bbox"])
     return ItemResult(
@@ -189,11 +192,19 @@ def batch_to_forms(
     for d in _rows(db, "discrepancies", "form_id", ids, "form_id, id", bool(cells)):
         forms[d["form_id"]][0].discrepancies.append(row_to_discrepancy(d))
         named.setdefault(d["form_id"], set()).add(d["item"])
-    for r in _rows(db, "items", "form_id", ids, "form_id, position", bool(cells)):
+    # FLAGGED_CELLS: the row_cells (most of an item's bytes) are read afterwards for the rows a card may show.
+    wanted: list[tuple[int, ItemResult]] = []
+    for r in _rows(db, "items", "form_id", ids, "form_id, position", cells is True):
         fid = r["form_id"]
-        if cells == FLAGGED_CELLS and fid not in corrected and r["code"] not in named.get(fid, ()):
-            r["row_cells"] = None  # read, not parsed: no evidence card shows this row
-        forms[fid][0].items.append(row_to_item(r))
+        it = row_to_item(r)
+        forms[fid][0].items.append(it)
+        if cells == FLAGGED_CELLS and (fid in corrected or it.code in named.get(fid, ())):
+            wanted.append((r["id"], it))
+    for n in range(0, len(wanted), 500):
+        part = dict(wanted[n : n + 500])
+        marks = ",".join("?" * len(part))
+        for item_id, text in db.execute(f"SELECT id, row_cells FROM items WHERE id IN ({marks})", list(part)):
+            part[item_id].row_cells = _json(text)
     if effective:
         from .corrections import apply_corrections  # as in load_form: the reviewers' changes, their own module
 
