@@ -196,6 +196,8 @@ def cell_to_dict(cell: Cell, role: str | None = None) -> dict:
 
 def _sheet_keys(cell: Cell) -> dict:
     """A spreadsheet cell's A1 address ("自评表!F12"), hidden mark and number format, where it has them."""
+    if cell.ref is None and not cell.hidden and cell.number_format is None:
+        return {}  # no spreadsheet cell (Word, PDF, OCR): nothing to add
     keys = {"ref": cell.ref, "hidden": cell.hidden or None, "number_format": cell.number_format}
     return {k: v for k, v in keys.items() if v is not None}
 

@@ -6,6 +6,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .model import Document
 from .scores import parse_number
@@ -51,12 +52,24 @@ class Header:
     certified_passed: int | None = None
 
 
+# Every cell's text is tried against every key until the fields are found: the texts are folded and the keys'
+# patterns compiled once per process.
+@lru_cache(maxsize=1 << 14)
 def _nfkc(s: str) -> str:
     return unicodedata.normalize("NFKC", s)
 
 
+_SPACE = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=1 << 14)
 def _squash(s: str) -> str:
-    return re.sub(r"\s+", "", _nfkc(s))
+    return _SPACE.sub("", _nfkc(s))
+
+
+@lru_cache(maxsize=64)
+def _key_patterns(keys: tuple[str, ...], anchored: bool) -> tuple[re.Pattern, ...]:
+    return tuple(re.compile((r"\s*" if anchored else "") + _spaced(key) + r"\s*[:：]?") for key in keys)
 
 
 def document_to_texts(doc: Document, page_lines: bool = True) -> list[tuple[str, str | None]]:
@@ -128,9 +141,8 @@ def _after_key(text: str, keys: tuple[str, ...], anchored: bool = True) -> str |
     """The text after the first key found in text (spaces inside the key allowed), or None.
     Anchored keys must open the text, so a title that mentions 评价机构 is no name field."""
     flat = _nfkc(text)
-    for key in keys:
-        pattern = _spaced(key) + r"\s*[:：]?"
-        m = (re.match(r"\s*" + pattern, flat) if anchored else re.search(pattern, flat))
+    for pattern in _key_patterns(keys, anchored):
+        m = pattern.match(flat) if anchored else pattern.search(flat)
         if m:
             return flat[m.end():]
     return None
@@ -140,11 +152,15 @@ def _after_institution_key(text: str) -> str | None:
     """The text after an institution key opening text, or None. The key must be followed by a colon, a seal mark
     ("填报单位（盖章）："), a space or nothing (a key cell), so a line like 受检单位自查情况 is no name field."""
     flat = _nfkc(text)
-    for key in _INSTITUTION_KEYS:
-        m = re.match(r"\s*" + _spaced(key) + r"\s*(?:" + _SEAL.pattern + r")?\s*(?:[:：]|(?<=\s)|$)", flat)
+    for pattern in _INSTITUTION_PATTERNS:
+        m = pattern.match(flat)
         if m:
             return flat[m.end():]
     return None
+
+
+_INSTITUTION_PATTERNS = tuple(re.compile(r"\s*" + _spaced(key) + r"\s*(?:" + _SEAL.pattern + r")?\s*(?:[:：]|(?<=\s)|$)")
+                              for key in _INSTITUTION_KEYS)
 
 
 def _institution(rest: str) -> str | None:
@@ -194,8 +210,9 @@ def document_to_header(doc: Document) -> Header:
                 rest = _after_key(text, ("日期",))
             if rest is not None:
                 h.fill_date = text_to_date(rest) or (text_to_date(right) if right else None)
+        squashed = _squash(text) if None in (h.batches, h.certified_total, h.certified_passed) else ""
         for field, keys in _STATS.items():
-            if getattr(h, field) is None and any(k in _squash(text) for k in keys):
+            if getattr(h, field) is None and any(k in squashed for k in keys):
                 rest = _after_key(text, keys, anchored=False)
                 setattr(h, field, _int(rest) if _int(rest) is not None else _int(right))
     if h.institution is None:

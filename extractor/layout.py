@@ -180,39 +180,58 @@ def _column_geometry(cols: Columns, edges: list[float], unit: str, table: Table
 
 
 def _cells_to_columns(cells: list[Cell], cols: Columns, edges: list[float], unit: str, table: Table,
-                      geometry: tuple[list[float], str, list[tuple[float, float]]] | None = None
+                      geometry: tuple[list[float], str, list[tuple[float, float]]] | None = None,
+                      memo: dict[tuple[float, float, bool], tuple[str, object]] | None = None
                       ) -> tuple[dict[int, list[Cell]], list[tuple[Cell, list[HeaderColumn]]], list[Cell]]:
     """Given a row's cells, return the cells of each header column (by index), the cells that lie across
     two value columns (with those columns: they take neither role) and the cells outside every column.
-    geometry is _column_geometry's answer, when the caller computed it once for the table."""
+    geometry is _column_geometry's answer, when the caller computed it once for the table; memo, one dict per
+    table, remembers where a cell of each extent goes (that depends on its extent and whether it holds text
+    only, and a table's rows repeat a few extents)."""
     header = cols.header
     edges, unit, spans = geometry or _column_geometry(cols, edges, unit, table)
     by_col: dict[int, list[Cell]] = {}
     across: list[tuple[Cell, list[HeaderColumn]]] = []
     outside: list[Cell] = []
     for c in cells:
-        ext = cell_extent(c, edges, unit)
-        x0, x1 = ext
-        width = max(x1 - x0, 1e-9)
-        # Only the columns the cell overlaps can take it: largest overlap first, then leftmost.
-        ov = [(o, n) for n, (s0, s1) in enumerate(spans) if (o := min(x1, s1) - max(x0, s0)) > 0]
-        if not ov:
+        x0, x1 = cell_extent(c, edges, unit)
+        key = (x0, x1, bool(flat(c.text)))
+        place = memo.get(key) if memo is not None else None
+        if place is None:
+            place = _place(x0, x1, key[2], header, spans)
+            if memo is not None:
+                memo[key] = place
+        where, what = place
+        if where == "col":
+            by_col.setdefault(what, []).append(c)  # type: ignore[arg-type]
+        elif where == "across":
+            across.append((c, list(what)))  # type: ignore[call-overload]
+        else:
             outside.append(c)
-            continue
-        if len(ov) > 1:
-            ov.sort(key=_by_overlap)
-        best = ov[0][1]
-        rivals = [n for o, n in ov[1:] if o >= DEFAULT_AMBIGUOUS_OVERLAP * width
-                  and header[n].role in VALUE_ROLES and header[n].key != header[best].key]
-        if rivals and header[best].role in VALUE_ROLES and flat(c.text):
-            across.append((c, [header[best]] + [header[n] for n in rivals]))
-            continue
-        if header[best].role in LABEL_ROLES:
-            # A cell over several label columns (合计 across 大项…小项) is the row's label.
-            best = next((n for o, n in ov if o >= DEFAULT_AMBIGUOUS_OVERLAP * width and header[n].role == LABEL),
-                        best)
-        by_col.setdefault(best, []).append(c)
     return by_col, across, outside
+
+
+def _place(x0: float, x1: float, has_text: bool, header: list[HeaderColumn], spans: list[tuple[float, float]]
+           ) -> tuple[str, object]:
+    """Given a body cell's extent and whether it holds text, return where it goes: ("col", header index),
+    ("across", the value columns it lies across) or ("outside", None)."""
+    width = max(x1 - x0, 1e-9)
+    # Only the columns the cell overlaps can take it: largest overlap first, then leftmost.
+    ov = [(o, n) for n, (s0, s1) in enumerate(spans) if (o := min(x1, s1) - max(x0, s0)) > 0]
+    if not ov:
+        return "outside", None
+    if len(ov) > 1:
+        ov.sort(key=_by_overlap)
+    best = ov[0][1]
+    rivals = [n for o, n in ov[1:] if o >= DEFAULT_AMBIGUOUS_OVERLAP * width
+              and header[n].role in VALUE_ROLES and header[n].key != header[best].key]
+    if rivals and header[best].role in VALUE_ROLES and has_text:
+        return "across", tuple([header[best]] + [header[n] for n in rivals])
+    if header[best].role in LABEL_ROLES:
+        # A cell over several label columns (合计 across 大项…小项) is the row's label.
+        best = next((n for o, n in ov if o >= DEFAULT_AMBIGUOUS_OVERLAP * width and header[n].role == LABEL),
+                    best)
+    return "col", best
 
 
 def _by_overlap(p: tuple[float, int]) -> tuple[float, int]:
@@ -228,6 +247,7 @@ def table_to_rows(table: Table, cols: Columns, first: int, layout: Layout, vocab
     grid = grid if grid is not None else table.grid()
     edges, unit = table_edges(table)
     geometry = _column_geometry(cols, edges, unit, table)
+    memo: dict[tuple[float, float, bool], tuple[str, object]] = {}
     width = (edges[-1] - edges[0]) or 1.0
     prev_label: Cell | None = None
     in_header = False
@@ -255,7 +275,7 @@ def table_to_rows(table: Table, cols: Columns, first: int, layout: Layout, vocab
             if len(flat(text)) <= DEFAULT_HEADER_CELL_MAX_CHARS * 2:
                 layout.rows.append(Row(kind=HEADING, table=table.index, row=r, category=text))
             continue
-        by_col, across, outside = _cells_to_columns(cells, cols, edges, unit, table, geometry)
+        by_col, across, outside = _cells_to_columns(cells, cols, edges, unit, table, geometry, memo)
         row = _build_row(table.index, r, cols, by_col, across)
         roles = {id(c): cols.header[n].key for n, cs in by_col.items() for c in cs}
         roles.update({id(c): "across" for c, _ in across})

@@ -4,6 +4,7 @@ vMerge continuation continues when rows do not share one grid (hand-resized tabl
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from itertools import accumulate
 
 from lxml import etree
@@ -20,8 +21,10 @@ _MEASURE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mm|cm|in|pt|pc|pi)?\s*$")
 _TWIPS_PER = {None: 1.0, "pt": 20.0, "pc": 240.0, "pi": 240.0, "in": 1440.0, "cm": 1440 / 2.54, "mm": 144 / 2.54}
 
 
+@lru_cache(maxsize=4096)
 def twips(value: str | None) -> float | None:
-    """Given a Word measure (twips, or a universal measure such as "2.5cm"), return twips, or None."""
+    """Given a Word measure (twips, or a universal measure such as "2.5cm"), return twips, or None. Cached: a
+    table states the same few widths on every cell."""
     m = _MEASURE.match(value or "")
     return float(m.group(1)) * _TWIPS_PER[m.group(2)] if m else None
 

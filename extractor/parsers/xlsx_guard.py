@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lxml import etree
-from openpyxl.utils.cell import coordinate_to_tuple, range_boundaries
 
 from ..limits import (
     MAX_SHEET_CELLS,
@@ -198,6 +197,9 @@ _ROW, _C, _MERGE, _F, _V = (_tags(n) for n in ("row", "c", "mergeCell", "f", "v"
 def _scan_sheet(z: zipfile.ZipFile, sheet: SheetInfo, budget: _Budget, total: list[int],
                 keep: dict[str, bytearray]) -> None:
     """Count the sheet's cells and merged area, record its formulas; raise ParseError over a limit."""
+    # Imported here, not with the module: openpyxl (0.2 s) is no part of reading a .docx or a PDF.
+    from openpyxl.utils.cell import coordinate_to_tuple, range_boundaries
+
     row = col = 0
     merged = 0
     part = _Part(z, sheet.part, budget, keep)
