@@ -193,13 +193,14 @@ def measure(tree: Path, args: list[str], timeout: float) -> dict:
     return {"cpu": cpu_s, "wall": wall, "rss": rss, "stopped": stopped}
 
 
-def baseline_tree(commit: str, where: Path) -> Path:
-    """Given a commit, return a worktree of it (made once, at where)."""
-    if not (where / "cli.py").exists():
-        subprocess.run(
-            ["git", "worktree", "add", "--detach", str(where), commit], cwd=ROOT, check=True, capture_output=True
-        )
-    return where
+def baseline_tree(commit: str, where: Path) -> tuple[Path, bool]:
+    """Given a commit, return a worktree of it at where (made unless there) and whether it was made here."""
+    if (where / "cli.py").exists():
+        return where, False
+    subprocess.run(
+        ["git", "worktree", "add", "--detach", str(where), commit], cwd=ROOT, check=True, capture_output=True
+    )
+    return where, True
 
 
 def cell(r: dict | None) -> str:
@@ -223,8 +224,9 @@ def main() -> None:
         base.mkdir(parents=True, exist_ok=True)
         db = build_db(base, args.forms)
         sides = {"before": None, "after": ROOT}
+        made = False
         if args.only != "after":
-            sides["before"] = baseline_tree(args.base, base / f"tree-{args.base}")
+            sides["before"], made = baseline_tree(args.base, base / f"tree-{args.base}")
         if args.only == "before":
             del sides["after"]
         if args.only == "after":
@@ -253,6 +255,8 @@ def main() -> None:
         for name, rs in results.items():
             mb = ", ".join(f"{sizes[name][s] / 2**20:.1f}" for s in rs)
             print(f"| selfeval {name.replace('-', ' ')} | {cell(rs.get('before'))} | {cell(rs.get('after'))} | {mb} |")
+        if made and not args.keep:  # a worktree in the temporary folder: unregistered before the folder goes
+            subprocess.run(["git", "worktree", "remove", "--force", str(sides["before"])], cwd=ROOT, check=False)
 
 
 def files_equal(a: Path, b: Path) -> bool:

@@ -9,6 +9,7 @@ as when the whole list was made first.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import os
 import re
@@ -203,6 +204,11 @@ def chunks_to_file(chunks: Iterable[bytes], path: str | os.PathLike) -> None:
     """Given bytes as they are made and a path, write them to a temporary file beside it, renamed to path when
     complete (a failure midway leaves no half file, and an existing file as it was)."""
     target = Path(path)
+    # Written in place before, a folder or a read-only file refused the output: the rename must not replace it.
+    if target.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
+    if target.exists() and not os.access(target, os.W_OK):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(target))
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as out:

@@ -4,6 +4,10 @@ A summary table, then per form that needs a look its findings and, for every fla
 warnings), an evidence card: the row as the form printed it (a PNG data URI cropped from the page for PDFs and
 scans, with the self cell outlined blue and the inspector cell orange; the row rendered from the stored cells for
 Word forms), the raw text, the values and the max. Only flagged items get pictures, so the page stays small.
+
+db_to_html reads the forms in batches, parsing only the row cells a card shows, makes each section as its form is
+read (kept on disk), and yields the page's text in the summary's order: over 10,000 forms it holds the summary lines,
+not the forms.
 """
 
 from __future__ import annotations

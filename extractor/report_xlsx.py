@@ -3,6 +3,11 @@
 Every sheet has bilingual headers ("状态 status") repeated on every printed page, prints landscape and fit to one
 page wide, and shows statuses in Chinese with a fill colour (通过 green, 需复核 amber, 读取失败 red), so the summary of
 a few dozen forms prints on a few pages. Numbers stay numbers; text from a form never becomes a formula.
+
+A write-only workbook (openpyxl streams each sheet to a temporary file): the sheets' rows are made while the
+forms are read (db_to_xlsx: one batch at a time, the discrepancy and correction rows kept on disk until written in
+the summary's order), their column widths counted as they are made, since a write-only sheet takes its widths,
+frozen header and page setup before its first row.
 """
 
 from __future__ import annotations

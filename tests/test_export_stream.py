@@ -311,3 +311,13 @@ def test_sqlite_sees_one_read_of_items_per_batch_in_a_report(db):
     finally:
         store.conn.close()
     assert len([s for s in statements if "FROM items" in s and s.lstrip().upper().startswith("SELECT")]) == 1
+
+
+def test_an_output_that_is_a_folder_is_refused_and_left_as_it_was(tmp_path):
+    folder = tmp_path / "out.json"
+    folder.mkdir()
+    (folder / "keep.txt").write_text("x", encoding="utf-8")
+    with pytest.raises(IsADirectoryError):
+        records_to_file(iter([{"id": 1, "items": []}]), "json", folder)
+    assert [p.name for p in folder.iterdir()] == ["keep.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]  # no temporary file left beside it
