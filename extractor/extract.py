@@ -89,15 +89,21 @@ def sheets_to_forms(sheets: list[Sheet], rubrics: dict[str, Rubric], blank: Form
 def document_to_form(doc: Document, rubrics: dict[str, Rubric], form: Form, rubric_id: str | None = None) -> Form:
     """Given a parsed Document, fill form with its header, items, totals and discrepancies."""
     layouts: dict[tuple, L.Layout] = {}
-    texts = L.document_to_cell_words(doc)
+    said: dict[tuple, L.Layout] = {}
+    words: list[frozenset[str]] = []
 
     def layout_for(r: Rubric) -> L.Layout:
         # Rubrics may name columns with their own words ([layout]) and judgments: read the form their way. A
-        # judgment counts only where a cell says it (see document_to_cell_words), so rubrics whose judgments no
-        # cell says read the form alike: it is laid out once for them.
-        key = (r.vocabulary, L.options_in(r.judgments, texts))
+        # judgment counts only where a cell says it (see document_to_cell_words), so rubrics whose judgments
+        # differ only in words no cell says read the form alike: it is laid out once for them.
+        key = (r.vocabulary, r.judgments)
         if key not in layouts:
-            layouts[key] = L.document_to_layout(doc, r.vocabulary, r.judgments)
+            if not words:
+                words.append(L.document_to_cell_words(doc))
+            effective = (r.vocabulary, L.options_in(r.judgments, words[0]))
+            if effective not in said:
+                said[effective] = L.document_to_layout(doc, r.vocabulary, r.judgments)
+            layouts[key] = said[effective]
         return layouts[key]
 
     rubric, assignment, layout = choose_rubric(layout_for, rubrics, rubric_id)
