@@ -12,7 +12,7 @@ Modules, in pipeline order (``pipeline.read_page``, one page image at a time):
 - ``prepare``  - red seal lifted through the red channel (black ink under it stays black), the skew of the
   long rules turned back, adaptive binarisation, rule masks by morphology;
 - ``grid``     - ruled tables: cells bounded by the rules actually drawn, merged cells as spans;
-- ``text``     - text detection once per page, boxes cut at cell sides, ink no box covers boxed too;
+- ``text``     - text lines from the rule-free ink, cell by cell and outside the tables (no detector pass);
 - ``read``     - recognition of every crop (batched); numbers read from several crops that vote, look-alike
   letters in a number decoded again as digits with the digit's own confidence;
 - ``layer``    - a searchable scan's own text layer as a second opinion on every cell holding a number;

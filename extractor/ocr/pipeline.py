@@ -112,6 +112,7 @@ def pages_to_document(pages: Iterable[PageImage], kind: str, engine: Engine | No
         confidence.update(result.confidence)
         if stats is not None:
             stats.append(result)
+        del image, result  # released before the next page is rendered: one page's pixels in memory at a time
     # What a cell read on its own page, and the first row of each page's first table: a row split by the
     # page break is joined into the cell above it, which then takes the lower confidence of the two.
     own = {(p.page, p.bbox): p.text for f in fragments for p in f.pieces}
