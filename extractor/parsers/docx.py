@@ -244,33 +244,34 @@ def paragraph_to_text(p: etree._Element, boxed: list[etree._Element] | None = No
     and symbol ticks as marks). Text boxes' paragraphs become lines of it; their tables are appended to
     boxed (dropped when boxed is None)."""
     out: list[str] = []
-
-    def walk(el: etree._Element) -> None:
-        for ch in el:
-            tag = ch.tag
-            if tag == _T:
-                out.append(ch.text or "")
-            elif not isinstance(tag, str) or tag in _SKIP:
-                continue
-            elif tag in _RUN_TEXT:
-                out.append(_RUN_TEXT[tag])
-            elif tag == _SYM:
-                out.append(sym_text(ch))
-            elif tag == _FLDCHAR:
-                out.append(fldchar_checkbox_mark(ch) or "")
-            elif tag == _SDT and (mark := sdt_checkbox_mark(ch)) is not None:
-                out.append(mark)
-            elif tag == _TXBX:
-                for inner in _blocks(ch):
-                    if inner.tag == _P:
-                        out.append("\n" + paragraph_to_text(inner, boxed))
-                    elif boxed is not None:
-                        boxed.append(inner)
-            elif len(ch):
-                walk(ch)
-
-    walk(p)
+    _walk(p, out, boxed)
     return "".join(out)
+
+
+def _walk(el: etree._Element, out: list[str], boxed: list[etree._Element] | None) -> None:
+    """Append the current text of el's children to out (paragraph_to_text's walk, one function for all)."""
+    for ch in el:
+        tag = ch.tag
+        if tag == _T:
+            out.append(ch.text or "")
+        elif not isinstance(tag, str) or tag in _SKIP:
+            continue
+        elif tag in _RUN_TEXT:
+            out.append(_RUN_TEXT[tag])
+        elif tag == _SYM:
+            out.append(sym_text(ch))
+        elif tag == _FLDCHAR:
+            out.append(fldchar_checkbox_mark(ch) or "")
+        elif tag == _SDT and (mark := sdt_checkbox_mark(ch)) is not None:
+            out.append(mark)
+        elif tag == _TXBX:
+            for inner in _blocks(ch):
+                if inner.tag == _P:
+                    out.append("\n" + paragraph_to_text(inner, boxed))
+                elif boxed is not None:
+                    boxed.append(inner)
+        elif len(ch):
+            _walk(ch, out, boxed)
 
 
 def _int_attr(el: etree._Element | None, default: int = 0) -> int:
@@ -332,7 +333,8 @@ def table_to_tables(tbl: etree._Element, doc: Document) -> None:
         row_stretches = [(col, cell_width(trpr.get("wBefore")))] if col > 0 else []
         stretches.append(row_stretches)
         for tc in _children(tr, _TC):
-            tcpr = _props(tc.find(_TCPR))
+            first = tc[0] if len(tc) else None  # Word writes w:tcPr first: no search for it then
+            tcpr = _props(first if first is not None and first.tag == _TCPR else tc.find(_TCPR))
             span = max(1, _int_attr(tcpr.get("gridSpan"), 1))
             _check_columns(col + span)
             row_stretches.append((col + span, cell_width(tcpr.get("tcW"))))
