@@ -7,8 +7,8 @@ one worker job (``images_to_forms``):
 1. every page is read once by OCR (a TIFF's frames in order), members in natural name order (IMG_2 before IMG_10,
    第2页 before 第10页, 第二页 before 第十页);
 2. the members are put in the order in which their tables continue: member A precedes member B when A's last table
-   ends in the page's bottom zone, B's first table starts in the top zone, and both have the same columns (as
-   many edges, matching as parsers/assemble.py's ``edges_match`` matches them). Of all orders, the one with the
+   ends in the page's bottom zone, B's first table starts in the top zone, and both have the same columns
+   (parsers/assemble.py's ``edges_match``, and at least three quarters as many edges in the one as in the other). Of all orders, the one with the
    most such joins wins, the names' order on a tie; an order other than the names' is said by a pages_reordered
    finding;
 3. runs of members that continue one another are one form each; a member that continues nothing is read alone,
@@ -138,8 +138,9 @@ class _Read:
 
 def _continues(a: _Read, b: _Read) -> bool:
     """Given two members read, return whether b's first table continues a's last: a's ends in the bottom zone of
-    its page, b's starts in the top zone, and they have the same columns (photos of separate forms that both
-    start with a narrower header table do not join)."""
+    its page, b's starts in the top zone, and their columns match (``edges_match``) with at least three quarters
+    as many edges in the one as in the other: a header row that splits a column adds an edge, but the narrow
+    header table that starts a separate form's first page is no continuation)."""
     if not (a.pages and b.pages and a.pages[-1].fragments and b.pages[0].fragments):
         return False
     last, first = a.pages[-1].fragments[-1], b.pages[0].fragments[0]
@@ -147,7 +148,7 @@ def _continues(a: _Read, b: _Read) -> bool:
     return (
         last.bbox[3] >= last.page_height * (1 - zone)
         and first.bbox[1] <= first.page_height * zone
-        and len(last.x_edges) == len(first.x_edges)
+        and 4 * min(len(last.x_edges), len(first.x_edges)) >= 3 * max(len(last.x_edges), len(first.x_edges))
         and edges_match(last.x_edges, first.x_edges)
     )
 

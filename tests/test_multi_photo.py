@@ -142,6 +142,11 @@ def test_the_tables_order_wins_over_the_names_and_separate_forms_stay_apart():
     order = best_order([cover, last, first, middle, signatures])  # in their names' order
     assert [r.index for r in order] == [6, 0, 1, 2, 7]
     assert [[r.index for r in c] for c in chains(order)] == [[6, 0, 1, 2, 7]]
+    # A header row that splits a column adds an edge on the first page (9 against 8, seen on a photographed form).
+    split = _read(8, (240.0, 763.0, 8))
+    edges = split.pages[0].fragments[0].x_edges
+    edges.insert(4, (edges[3] + edges[4]) / 2)
+    assert [[r.index for r in c] for c in chains(best_order([split, last]))] == [[8, 2]]
     # Columns that differ do not join either.
     assert [[r.index for r in c] for c in chains(best_order([first, _read(5, (72.0, 400.0, 6))]))] == [[0], [5]]
 
