@@ -495,10 +495,17 @@ def _insert_rows(db: sqlite_utils.Database, table: str, rows: list[dict]) -> int
     cols = list(rows[0])
     names = ", ".join(f"[{c}]" for c in cols)
     sql = f"INSERT INTO [{table}] ({names}) VALUES ({', '.join('?' * len(cols))})"
+
+    def values(r: dict) -> list:
+        return [v if v is None or type(v) in _PLAIN else _sql_value(v) for v in map(r.__getitem__, cols)]
+
     if len(rows) == 1:
-        return db.conn.execute(sql, [_sql_value(rows[0][c]) for c in cols]).lastrowid
-    db.conn.executemany(sql, ([_sql_value(r[c]) for c in cols] for r in rows))
+        return db.conn.execute(sql, values(rows[0])).lastrowid
+    db.conn.executemany(sql, map(values, rows))
     return None
+
+
+_PLAIN = frozenset({str, int, float, bytes})  # stored as they are (bool is converted by sqlite3 itself)
 
 
 def _item_row(form_id: int, position: int, it: ItemResult) -> dict:
