@@ -82,7 +82,11 @@ def original_file(form: Form) -> Iterator[tuple[Path | None, str | None]]:
         top = source.split("!", 1)[0]
         hit = next((m for m in input_to_members(container, top, work) if m.source == source and m.path), None)
         if hit is None:
-            yield None, f"压缩包中已无此文件 (the archive no longer holds {safe(source.rsplit('!', 1)[-1])})"
+            name = source.rsplit("!", 1)[-1]
+            if "+" in name:  # photos of one form read together (pages_group): no single member is the original
+                yield None, "多张照片合成的表格暂无行截图 (a form read from several photos has no row picture yet)"
+            else:
+                yield None, f"压缩包中已无此文件 (the archive no longer holds {safe(name)})"
             return
         yield _checked(hit.path, form)
 

@@ -212,6 +212,25 @@ def test_an_archive_member_is_unpacked_again_for_its_picture(tmp_path):
     assert all(e.image and e.note is None for e in ev.values())
 
 
+
+def test_a_form_read_from_several_photos_says_it_has_no_picture_yet(tmp_path):
+    # Regression: a form read from photos of one mail (source mail.zip!A.jpg+B.jpg, pages_group) named no single
+    # member, so its card said the archive no longer held "A.jpg+B.jpg".
+    pdf = tmp_path / "form.pdf"
+    draw_pdf(pdf)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    with zipfile.ZipFile(inbox / "mail.zip", "w") as z:
+        z.write(pdf, "自评表.pdf")
+    db = tmp_path / "g.db"
+    run("ingest", str(inbox), "--db", str(db))
+    form = load_form(open_db(db, readonly=True), 1)
+    form.source = form.source.replace("自评表.pdf", "IMG_1.jpg+IMG_2.jpg")
+    ev = form_to_evidence(1, form)
+    assert sorted(ev) == sorted(PLANTED)
+    assert {e.note for e in ev.values()} == {"多张照片合成的表格暂无行截图 (a form read from several photos has no row picture yet)"}
+    assert all(e.image is None for e in ev.values())
+
 # --- Word forms: the row rendered from the stored cells ---------------------------------------------------------
 
 WORD_COLS = ["cat", "sec", "label", "max", "rules", "self", "insp"]
