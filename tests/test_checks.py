@@ -182,3 +182,16 @@ def test_arithmetic_and_row_findings_of_a_real_form_point_at_their_printed_rows(
         ("subtotal_mismatch", "self", "subtotal", "岗位设置情况", sub.provenance),
         ("unmatched_row", None, None, None, extra.provenance)]
     assert (total.provenance["table"], total.provenance["row"], extra.provenance["row"]) == (0, 70, 69)
+
+
+def test_the_readme_documents_every_discrepancy_kind_with_its_severity():
+    # The contract: a kind is added only with its row in the README's kinds table (pages_reordered once came
+    # without one).
+    import re
+    from pathlib import Path
+
+    from extractor.checks import SEVERITY
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| ([a-z_]+) \| (error|warning|info) \|", readme, flags=re.M))
+    assert rows == SEVERITY
