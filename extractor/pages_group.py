@@ -39,7 +39,7 @@ from .containers import Member
 from .extract import NotAForm, document_to_form, path_to_forms
 from .form import FAILED, Finding, Form
 from .model import Document
-from .parsers.assemble import DEFAULT_PAGE_EDGE_ZONE, edges_match, fragments_to_groups, group_to_table
+from .parsers.assemble import DEFAULT_PAGE_EDGE_ZONE, edges_match
 from .parsers.base import ParseError
 from .parsers.image import check_image
 from .parsers.scan import ImageParser
@@ -197,8 +197,8 @@ def chains(order: list[_Read]) -> list[list[_Read]]:
 
 def results_to_document(results: list, kind: str = "image") -> Document:
     """Given page results (ocr/pipeline's PageResult) in reading order, return their Document, pages numbered 1..n
-    in that order: tables joined across pages as pipeline.pages_to_document joins them (its tail, on results
-    already read, so a page is never read twice to try another order)."""
+    in that order: tables joined across pages by pipeline.fragments_to_document, as pages_to_document joins
+    them, on results already read (a page is never read twice to try another order)."""
     fragments, lines, confidence, turns = [], [], {}, {}
     for number, result in enumerate(results, start=1):
         old = {f.page for f in result.fragments} | {k[0] for k in result.confidence}
@@ -210,23 +210,9 @@ def results_to_document(results: list, kind: str = "image") -> Document:
         confidence.update({(number, bbox): c for (page, bbox), c in result.confidence.items() if page in old})
         turns[number] = result.turn
         lines.extend(result.lines)
-    own = {(p.page, p.bbox): p.text for f in fragments for p in f.pieces}
-    tops: dict[int, list] = {}
-    for f in fragments:
-        tops.setdefault(f.page, [p for p in f.pieces if p.row == 0])
-    tables = [group_to_table(group, i) for i, group in enumerate(fragments_to_groups(fragments))]
-    for table in tables:
-        for cell in table.cells:
-            cell.rotation = turns.get(cell.page or 0, 0)
-            cell.confidence = confidence.get((cell.page, cell.bbox)) if cell.text else None
-            if cell.text and cell.text != own.get((cell.page, cell.bbox), cell.text):
-                below = [
-                    confidence[(p.page, p.bbox)]
-                    for p in tops.get((cell.page or 0) + 1, [])
-                    if (p.page, p.bbox) in confidence and p.bbox[0] < cell.bbox[2] and p.bbox[2] > cell.bbox[0]
-                ]
-                cell.confidence = min([c for c in [cell.confidence, *below] if c is not None], default=None)
-    return Document(tables=tables, lines=lines, kind=kind, pages=len(results))
+    from .ocr.pipeline import fragments_to_document  # OCR is an extra: imported only once photos were read
+
+    return fragments_to_document(fragments, lines, confidence, turns, kind, len(results))
 
 
 def _chain_to_form(chain: list[_Read], rubrics: dict[str, Rubric], rubric_id: str | None) -> Form:

@@ -113,6 +113,14 @@ def pages_to_document(pages: Iterable[PageImage], kind: str, engine: Engine | No
         if stats is not None:
             stats.append(result)
         del image, result  # released before the next page is rendered: one page's pixels in memory at a time
+    return fragments_to_document(fragments, lines, confidence, turns, kind, n_pages)
+
+
+def fragments_to_document(fragments: list[Fragment], lines: list[str], confidence: dict[tuple[int, Box], float],
+                          turns: dict[int, int], kind: str, n_pages: int) -> Document:
+    """Given the pages' table fragments, free lines, cell confidences by (page, bbox) and turns by page, all read,
+    return their Document: tables joined across pages (parsers/assemble.py), each cell with its page's rotation
+    and its confidence."""
     # What a cell read on its own page, and the first row of each page's first table: a row split by the
     # page break is joined into the cell above it, which then takes the lower confidence of the two.
     own = {(p.page, p.bbox): p.text for f in fragments for p in f.pieces}
