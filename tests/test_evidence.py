@@ -196,7 +196,8 @@ def test_a_file_whose_name_holds_an_exclamation_mark_is_pictured(tmp_path):
     assert all(e.image is not None and e.note is None for e in ev.values()), [e.note for e in ev.values()]
 
 
-def test_an_archive_member_is_unpacked_again_for_its_picture(tmp_path):
+def zipped_form(tmp_path: Path):
+    """Ingest a drawn PDF form zipped as mail.zip!自评表.pdf; return its stored Form."""
     pdf = tmp_path / "form.pdf"
     draw_pdf(pdf)
     inbox = tmp_path / "inbox"
@@ -205,7 +206,11 @@ def test_an_archive_member_is_unpacked_again_for_its_picture(tmp_path):
         z.write(pdf, "自评表.pdf")
     db = tmp_path / "z.db"
     run("ingest", str(inbox), "--db", str(db))
-    form = load_form(open_db(db, readonly=True), 1)
+    return load_form(open_db(db, readonly=True), 1)
+
+
+def test_an_archive_member_is_unpacked_again_for_its_picture(tmp_path):
+    form = zipped_form(tmp_path)
     assert form.source.endswith("mail.zip!自评表.pdf")
     ev = form_to_evidence(1, form)
     assert sorted(ev) == sorted(PLANTED)
@@ -216,15 +221,7 @@ def test_an_archive_member_is_unpacked_again_for_its_picture(tmp_path):
 def test_a_form_read_from_several_photos_says_it_has_no_picture_yet(tmp_path):
     # Regression: a form read from photos of one mail (source mail.zip!A.jpg+B.jpg, pages_group) named no single
     # member, so its card said the archive no longer held "A.jpg+B.jpg".
-    pdf = tmp_path / "form.pdf"
-    draw_pdf(pdf)
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    with zipfile.ZipFile(inbox / "mail.zip", "w") as z:
-        z.write(pdf, "自评表.pdf")
-    db = tmp_path / "g.db"
-    run("ingest", str(inbox), "--db", str(db))
-    form = load_form(open_db(db, readonly=True), 1)
+    form = zipped_form(tmp_path)
     form.source = form.source.replace("自评表.pdf", "IMG_1.jpg+IMG_2.jpg")
     ev = form_to_evidence(1, form)
     assert sorted(ev) == sorted(PLANTED)

@@ -18,8 +18,6 @@ OCR is slow on two cores: the engine is loaded once per process, and a page alre
 
 from __future__ import annotations
 
-import copy
-import hashlib
 import json
 import re
 import unicodedata
@@ -39,6 +37,8 @@ from extractor.parsers import path_to_document  # noqa: E402
 from extractor.parsers.base import ParseError  # noqa: E402
 from extractor.parsers.scan import ImageParser  # noqa: E402
 from samples.scan import SEAL_FONT, draw_seal, stamp  # noqa: E402
+
+from .ocr_reads import cached_page_reads  # noqa: E402
 
 SCANS = Path(__file__).parent / "fixtures" / "scans"
 SCANNED_PDF = SCANS / "filled_scan_150.pdf"
@@ -60,20 +60,9 @@ def number(value):
 
 @pytest.fixture(scope="module", autouse=True)
 def cached_reads():
-    """Read each distinct page image once per test run (keyed by its pixels), whatever test asks for it."""
-    cache: dict[tuple, object] = {}
-    original = pipeline.read_page
-
-    def read_page(engine, image, layer=None):
-        key = (hashlib.sha1(image.pixels.tobytes()).hexdigest(), image.dpi, image.number, repr(layer))
-        if key not in cache:
-            cache[key] = original(engine, image, layer)
-        return copy.deepcopy(cache[key])  # the table joiner moves pieces: never hand out the cached ones
-
-    patch = pytest.MonkeyPatch()
-    patch.setattr(pipeline, "read_page", read_page)
-    yield cache
-    patch.undo()
+    """Read each distinct page image once per test run, whatever test asks for it."""
+    with cached_page_reads() as cache:
+        yield cache
 
 
 @pytest.fixture(scope="module")

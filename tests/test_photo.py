@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import hashlib
 import io
 import json
 import re
@@ -38,6 +37,8 @@ from extractor.ocr.photo import RectifiedPage, page_to_quadrilateral, photo_to_p
 from extractor.parsers.scan import ImageParser  # noqa: E402
 from samples.photo import make_photo, make_photos, photo_image  # noqa: E402
 from samples.scan import rasterise, scan_page  # noqa: E402
+
+from .ocr_reads import cached_page_reads  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FORM_PDF = FIXTURES / "forms" / "filled_pdf.pdf"  # a Letter page: 8.5 x 11 inches
@@ -142,20 +143,9 @@ def photo_page2(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def cached_reads():
-    """Read each distinct page image once in this module (keyed by its pixels), whatever test asks for it."""
-    cache: dict[tuple, object] = {}
-    original = pipeline.read_page
-
-    def read_page(engine, image, layer=None):
-        key = (hashlib.sha1(image.pixels.tobytes()).hexdigest(), image.dpi, image.number, repr(layer))
-        if key not in cache:
-            cache[key] = original(engine, image, layer)
-        return copy.deepcopy(cache[key])  # the table joiner moves pieces: never hand out the cached ones
-
-    patch = pytest.MonkeyPatch()
-    patch.setattr(pipeline, "read_page", read_page)
-    yield cache
-    patch.undo()
+    """Read each distinct page image once in this module, whatever test asks for it."""
+    with cached_page_reads() as cache:
+        yield cache
 
 
 def _page_cells(doc):
