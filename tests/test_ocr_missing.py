@@ -51,6 +51,23 @@ def test_a_scanned_pdf_without_the_ocr_extra_is_a_failed_form_naming_the_extra(t
     assert (form.status, form.error) == ("failed", MESSAGE)
 
 
+
+def test_the_extra_missing_after_its_submodules_were_loaded_is_the_same_error(tmp_path, no_engine):
+    # Regression: with rapidocr's submodules already imported (by an earlier OCR test, or a half-removed install)
+    # `from rapidocr_onnxruntime.ch_ppocr_rec import ...` succeeded from sys.modules and the package's own import,
+    # outside the ImportError guard, raised ModuleNotFoundError instead of the message naming the extra.
+    import importlib
+
+    for name in ("rapidocr_onnxruntime.ch_ppocr_rec", "rapidocr_onnxruntime.utils"):
+        sys.modules.pop("rapidocr_onnxruntime", None)
+        try:
+            importlib.import_module(name)
+        finally:
+            sys.modules["rapidocr_onnxruntime"] = None  # no_engine's block, restored by monkeypatch after the test
+    with pytest.raises(ParseError) as error:
+        path_to_document(_png(tmp_path / "photo.png"))
+    assert str(error.value) == MESSAGE
+
 def test_the_ocr_module_itself_missing_is_the_same_error(tmp_path, monkeypatch):
     """OpenCV or numpy missing: importing the extractor.ocr package fails, the parser says the same."""
     monkeypatch.setitem(sys.modules, "extractor.ocr", None)

@@ -99,11 +99,11 @@ class Engine:
     def __init__(self) -> None:
         try:
             self._ort = import_onnxruntime_quietly()
+            import rapidocr_onnxruntime
             from rapidocr_onnxruntime.ch_ppocr_rec import TextRecognizer
             from rapidocr_onnxruntime.utils import read_yaml, update_model_path
         except ImportError as error:
             raise ParseError(MISSING_OCR) from error
-        import rapidocr_onnxruntime
 
         logs.capture_library_logs()  # rapidocr's loggers, created at its import
         self._config = update_model_path(read_yaml(Path(rapidocr_onnxruntime.__file__).parent / "config.yaml"))
