@@ -215,3 +215,38 @@ def test_subpaths_classified_as_pdfminer_does(path, kind):
 
 def test_lone_move_is_no_object():
     assert subpaths_to_objects([[("m", 0, 0)], [("m", 1, 1), ("l", 2, 1)]], 1.0, True, False)[0]["kind"] == "line"
+
+
+def hand_written_pdf(path, base_font: bytes) -> None:
+    """Write a one-page PDF drawing "Seal 1" in a Type1 font whose /BaseFont is base_font (raw name bytes)."""
+    content = b"BT /F1 12 Tf 72 720 Td (Seal 1) Tj ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> "
+        b"/Contents 4 0 R >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /" + base_font + b" >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    path.write_bytes(bytes(out))
+
+
+def test_a_font_name_that_is_no_utf8_is_read_not_a_crash(tmp_path):
+    # Regression: pdfminer keeps such a /BaseFont as bytes, and the fast path's font matching raised TypeError
+    # ("could not read the file") on two of pdfplumber's own test PDFs (issue-336, issue-842).
+    path = tmp_path / "latin1-font.pdf"
+    hand_written_pdf(path, b"Helv#E9tica")
+    with pdfplumber.open(path) as pdf:
+        assert [c["text"] for c in pdf.pages[0].chars] == list("Seal 1")
+    document = PdfParser().path_to_document(path)
+    assert (document.pages, document.tables) == (1, [])
+    assert document.lines == ["Seal 1"]

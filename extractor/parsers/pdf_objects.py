@@ -171,7 +171,9 @@ class PdfiumObjects:
             if isinstance(font, PDFType3Font) or font.is_vertical():
                 raise Unsupported("Type3 or vertical font")
             base = resolve1(resolve1(spec).get("BaseFont"))
-            name = _SUBSET.sub("", getattr(base, "name", str(base)))
+            name = getattr(base, "name", base)
+            # pdfminer keeps a name that is no UTF-8 as bytes (seen in pdfplumber's issue-336/842 examples)
+            name = _SUBSET.sub("", name.decode("latin-1") if isinstance(name, bytes) else str(name))
             if font not in by_name.setdefault(name, []):
                 by_name[name].append(font)
         return by_name
@@ -223,7 +225,16 @@ class PdfiumObjects:
 
     def page_objects(self, index: int, page: Any) -> dict[str, list[dict]]:
         """Given a page's 0-based index and its pdfplumber Page, return its objects as pdfplumber's
-        ``Page.objects`` would hold them; raise Unsupported when they could differ."""
+        ``Page.objects`` would hold them; raise Unsupported when they could differ, or when reading them failed
+        in any way (a hostile or odd PDF: the pdfminer path then reads it, or says what is wrong with it)."""
+        try:
+            return self._page_objects(index, page)
+        except Unsupported:
+            raise
+        except Exception as error:  # noqa: BLE001 - the fallback is exact, so any failure here only costs time
+            raise Unsupported(f"pdfium path failed: {type(error).__name__}: {error}") from error
+
+    def _page_objects(self, index: int, page: Any) -> dict[str, list[dict]]:
         if page.rotation or tuple(page.mediabox[:2]) != (0, 0):
             raise Unsupported("rotated or offset page")
         handle = raw.FPDF_LoadPage(self.doc.raw, index)
