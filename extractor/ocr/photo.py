@@ -195,6 +195,8 @@ def page_to_quadrilateral(pixels: np.ndarray) -> np.ndarray | None:
     grey = _grey(pixels)
     h, w = grey.shape
     scale = min(1.0, DEFAULT_FIND_SIDE / max(h, w))
+    if min(h, w) * scale < 1:  # a strip of an image (3 x 20000): no page lies in it, and its copy would be empty
+        return None
     small = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else grey
     k = max(int(0.012 * max(small.shape)) | 1, 3)  # closes text and rules away, not the paper's corners
     closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
