@@ -20,3 +20,77 @@ def test_very_thin_image_is_no_photo_and_kept(shape):
     pixels = np.full(shape, 200, np.uint8)
     image = PageImage(pixels, 200.0, 1)
     assert photo_to_page(image) is image
+
+
+# --- the pdfium fast path: wherever it reads a page, its chars are pdfminer's ----------------------------------
+
+
+def _pdf(content: str, fonts: list[str]) -> bytes:
+    """Given a page's content stream and its font dicts (/F1, /F2, ...), return a one-page PDF (A4)."""
+    names = " ".join(f"/F{i} {5 + i - 1} 0 R" for i in range(1, len(fonts) + 1))
+    stream = content.encode("latin-1")
+    objs = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << {names} >> >> "
+        f"/Contents 4 0 R >>".encode(),
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        *(f.encode("latin-1") for f in fonts),
+    ]
+    out, offsets = b"%PDF-1.4\n", []
+    for i, obj in enumerate(objs, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + obj + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    return out + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+
+
+def _fast_or_refused(path):
+    """Given a PDF, return ("refused", None) when the pdfium path refuses its page, else (its chars, pdfminer's
+    chars) as (text, x0, x1) to 1e-3 pt."""
+    import pdfplumber
+
+    from extractor.parsers.pdf_objects import PdfiumObjects, Unsupported
+
+    def rows(chars):
+        return [(c["text"], round(c["x0"], 3), round(c["x1"], 3)) for c in chars]
+
+    with pdfplumber.open(path) as ref, pdfplumber.open(path) as pdf, PdfiumObjects(path, pdf) as fast:
+        try:
+            objects = fast.page_objects(0, pdf.pages[0])
+        except Unsupported:
+            return "refused", None
+        return rows(objects.get("char", [])), rows(ref.pages[0].chars)
+
+
+def _font(base: str, extra: str = "") -> str:
+    return f"<< /Type /Font /Subtype /Type1 /BaseFont /{base} {extra} >>"
+
+
+def test_fonts_told_apart_by_their_widths(tmp_path):
+    """Two subset fonts without a FontDescriptor (pdfminer names both 'unknown', pdfium both 'Helvetica') but with
+    different /Widths: the fast path took the first for both, so the second line's chars were half as wide."""
+    path = tmp_path / "two.pdf"
+    content = "BT /F1 12 Tf 72 700 Td (AB) Tj ET BT /F2 12 Tf 72 650 Td (AB) Tj ET"
+    widths = "/FirstChar 65 /LastChar 66 /Widths [{0} {0}]"
+    path.write_bytes(
+        _pdf(content, [_font("AAAAAA+Helvetica", widths.format(500)), _font("BBBBBB+Helvetica", widths.format(1000))])
+    )
+    fast, ref = _fast_or_refused(path)
+    assert ref is None or fast == ref
+    assert ref is None or ref == [("A", 72.0, 78.0), ("B", 78.0, 84.0), ("A", 72.0, 84.0), ("B", 84.0, 96.0)]
+
+
+@pytest.mark.parametrize(
+    "extra", ["/FirstChar 65 /LastChar 66 /Widths [900 900]", "/FirstChar 65 /LastChar 66 /Widths [600 700]"]
+)
+def test_standard_font_with_its_own_widths(tmp_path, extra):
+    """A standard font (Helvetica) with a /Widths array: pdfminer takes its widths from the font's metrics,
+    pdfium draws with /Widths, so pdfium's origins were not pdfminer's (B at 82.8 pt instead of 80.004)."""
+    path = tmp_path / "std.pdf"
+    path.write_bytes(_pdf("BT /F1 12 Tf 72 700 Td (AB) Tj ET", [_font("Helvetica", extra)]))
+    fast, ref = _fast_or_refused(path)
+    assert ref is None or fast == ref
+    assert ref is None or ref == [("A", 72.0, 80.004), ("B", 80.004, 88.008)]

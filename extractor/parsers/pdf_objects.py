@@ -40,6 +40,7 @@ from typing import Any
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as raw
+from pdfminer.fontmetrics import FONT_METRICS
 from pdfminer.pdffont import PDFCIDFont, PDFType3Font
 from pdfminer.pdftypes import PDFObjRef, resolve1
 
@@ -65,6 +66,26 @@ def _matrix(obj: Any) -> tuple[float, float, float, float, float, float]:
     if not raw.FPDFPageObj_GetMatrix(obj, m):
         raise Unsupported("no matrix")
     return (round(m.a, 6), round(m.b, 6), round(m.c, 6), round(m.d, 6), round(m.e, 4), round(m.f, 4))
+
+
+def _identity(font: Any) -> tuple:
+    """Given a pdfminer font, return what its chars' boxes depend on: two fonts alike in it are one for the boxes
+    (two subsets without a FontDescriptor are both 'unknown' to pdfminer, yet their widths may differ)."""
+    return (font.fontname, font.get_descent(), font.default_width, frozenset(font.widths.items()))
+
+
+def _standard_widths_differ(font: Any, spec: Any) -> bool:
+    """Given a pdfminer font and its font dict, return whether it is a standard font (pdfminer takes its widths
+    from the font's metrics) whose /Widths array says otherwise: pdfium draws with /Widths, so its origins would
+    not be pdfminer's."""
+    if getattr(font, "basefont", None) not in FONT_METRICS or "Widths" not in spec:
+        return False
+    first = resolve1(spec.get("FirstChar", 0))
+    for i, width in enumerate(resolve1(spec["Widths"]) or []):
+        width = resolve1(width)
+        if not isinstance(width, (int, float)) or abs(font.char_width(first + i) * 1000 - width) > 0.5:
+            return True
+    return False
 
 
 def _font_unicodes(font: Any) -> set[str]:
@@ -170,6 +191,8 @@ class PdfiumObjects:
                 font = self.fonts[key] = self.pdf.rsrcmgr.get_font(objid, resolve1(spec))
             if isinstance(font, PDFType3Font) or font.is_vertical():
                 raise Unsupported("Type3 or vertical font")
+            if _standard_widths_differ(font, resolve1(spec)):
+                raise Unsupported("standard font with other widths")
             base = resolve1(resolve1(spec).get("BaseFont"))
             name = getattr(base, "name", base)
             # pdfminer keeps a name that is no UTF-8 as bytes (seen in pdfplumber's issue-336/842 examples)
@@ -182,9 +205,9 @@ class PdfiumObjects:
     def font_of(candidates: list[Any], texts: set[str]) -> Any:
         """Given the pdfminer fonts pdfium's font name may stand for and the texts drawn with it, return the
         one it is (subsets of one font have one name in pdfium and different names in pdfminer)."""
-        if len({(f.fontname, f.get_descent()) for f in candidates}) > 1:
+        if len({_identity(f) for f in candidates}) > 1:
             candidates = [f for f in candidates if texts <= _font_unicodes(f)]
-        if not candidates or len({(f.fontname, f.get_descent()) for f in candidates}) > 1:
+        if not candidates or len({_identity(f) for f in candidates}) > 1:
             raise Unsupported("font not matched")
         return candidates[0]
 
