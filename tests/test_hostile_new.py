@@ -94,3 +94,16 @@ def test_standard_font_with_its_own_widths(tmp_path, extra):
     fast, ref = _fast_or_refused(path)
     assert ref is None or fast == ref
     assert ref is None or ref == [("A", 72.0, 80.004), ("B", 80.004, 88.008)]
+
+
+@pytest.mark.parametrize("subtype", ["Type1", "TrueType"])
+def test_font_without_widths(tmp_path, subtype):
+    """A font neither standard nor embedded, without /Widths: pdfminer gives every char no width (all at the
+    text's origin), pdfium spaces them with a stand-in font's widths: the fast path's chars were not pdfminer's."""
+    path = tmp_path / "nowidths.pdf"
+    path.write_bytes(
+        _pdf("BT /F1 12 Tf 72 700 Td (HelloWorld) Tj ET", [f"<< /Type /Font /Subtype /{subtype} /BaseFont /Weird >>"])
+    )
+    fast, ref = _fast_or_refused(path)
+    assert ref is None or fast == ref
+    assert ref is None or ref == [(c, 72.0, 72.0) for c in "HelloWorld"]

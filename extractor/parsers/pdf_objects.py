@@ -240,7 +240,8 @@ class PdfiumObjects:
         same = {w for w in widths if abs(w - loose) <= _WIDTH_TOLERANCE}
         if len(same) == 1:
             return same.pop()
-        if len(widths) == 1 and not same and (w := widths.pop()) < loose:
+        # (no width at all, but ink: pdfminer has no width for it, pdfium advanced by a stand-in font's width)
+        if len(widths) == 1 and not same and 0 < (w := widths.pop()) < loose:
             return w
         raise Unsupported(f"width of {text!r}")
 
