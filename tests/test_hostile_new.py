@@ -107,3 +107,52 @@ def test_font_without_widths(tmp_path, subtype):
     fast, ref = _fast_or_refused(path)
     assert ref is None or fast == ref
     assert ref is None or ref == [(c, 72.0, 72.0) for c in "HelloWorld"]
+
+
+def test_tiny_or_thin_images_fail_with_a_reason(tmp_path):
+    """An image 1 x 1 or 20000 x 3 pixels (alone, or photos of one zip read together) reached OCR, whose shrunk
+    copies were 0 pixels: 'could not read the file (error: OpenCV ...); please report it'. Real CLI and SQLite."""
+    import io
+    import sqlite3
+    import subprocess
+    import sys
+    import zipfile
+    from pathlib import Path
+
+    from PIL import Image, PngImagePlugin
+
+    def png(size):
+        info = PngImagePlugin.PngInfo()
+        info.add_text("pad", "x" * 45000)  # over the zip's smallest scanned page (40 KB)
+        buffer = io.BytesIO()
+        Image.new("L", size, 200).save(buffer, "PNG", pnginfo=info)
+        return buffer.getvalue()
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "dot.png").write_bytes(png((1, 1)))
+    with zipfile.ZipFile(inbox / "photos.zip", "w") as z:
+        z.writestr("1.png", png((2, 5)))
+        z.writestr("2.png", png((20000, 3)))
+    db = tmp_path / "h.db"
+    root = Path(__file__).resolve().parents[1]
+    r = subprocess.run(
+        [sys.executable, "-c", "import cli; cli.main()", "ingest", str(inbox), "--db", str(db)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 1 and "Traceback" not in r.stdout + r.stderr
+    with sqlite3.connect(db) as c:
+        rows = {
+            Path(s).name.split("!")[-1]: (st, e) for s, st, e in c.execute("SELECT source, status, error FROM forms")
+        }
+    assert rows == {
+        "dot.png": ("failed", "the image is 1 x 1 pixels: too small to be a form page; scan the form again at 300 dpi"),
+        "1.png": ("failed", "the image is 2 x 5 pixels: too small to be a form page; scan the form again at 300 dpi"),
+        "2.png": (
+            "failed",
+            "the image is 20000 x 3 pixels: too small to be a form page; scan the form again at 300 dpi",
+        ),
+    }

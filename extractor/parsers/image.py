@@ -46,6 +46,9 @@ def open_image(path: Path) -> Iterator:
             yield im
 
 
+MIN_PAGE_SIDE = 16  # pixels: a form page is hundreds of pixels on a side even at 50 dpi
+
+
 def check_image(path: Path) -> None:
     """Given an image file, raise ParseError when its header declares a first page of more than MAX_PAGE_PIXELS
     or more than MAX_PAGES frames; nothing is decoded (TIFF frames are counted by seeking at most MAX_PAGES
@@ -53,6 +56,9 @@ def check_image(path: Path) -> None:
     with open_image(path) as im:
         if refusal := page_pixels_refusal(*im.size):
             raise ParseError(refusal)
+        if min(im.size) < MIN_PAGE_SIDE:  # the OCR's shrunk copies of it would be empty (cv2.resize raises)
+            raise ParseError(f"the image is {im.size[0]} x {im.size[1]} pixels: too small to be a form page; "
+                             "scan the form again at 300 dpi")
         declared = getattr(im, "n_frames", 1) if im.format in ("PNG", "GIF") else None  # stated in a header
         if declared is not None:
             refusal = pages_refusal(declared)
