@@ -341,6 +341,15 @@ class _Run:
             size += n
         if alone is not None:
             return alone
+        firsts: dict[str, Member] = {}
+        for m, h in zip(members, shas, strict=True):
+            firsts.setdefault(h, m)
+        if len(firsts) < len(members):  # the same photo attached twice is one page, not two of one form
+            kept = list(firsts.values())
+            head = (self.admit_group(kept) if len(kept) >= 2
+                    else [self.admit(Input(kept[0].path, kept[0].source), container_kind=False)])
+            return head + [_Slot(m.source, sha=h, skip="same bytes as another file in this batch")
+                           for m, h in zip(members, shas, strict=True) if firsts[h] is not m]
         sha = pages_group.group_sha256(shas)
         source = pages_group.group_source([m.source for m in members])
         skip, retry = self.known(sha)

@@ -156,3 +156,44 @@ def test_tiny_or_thin_images_fail_with_a_reason(tmp_path):
             "the image is 20000 x 3 pixels: too small to be a form page; scan the form again at 300 dpi",
         ),
     }
+
+
+def test_same_photo_twice_in_one_mail_is_one_page(tmp_path):
+    """The same photo attached twice (same bytes) to photos of one form was read as two pages of it (its rows
+    twice in one form, named a.png+b.png+c.png); now the repeat is skipped as any file with the same bytes."""
+    import io
+    import sqlite3
+    import subprocess
+    import sys
+    import zipfile
+    from pathlib import Path
+
+    from PIL import Image, PngImagePlugin
+
+    def png(width):
+        info = PngImagePlugin.PngInfo()
+        info.add_text("pad", "x" * 45000)  # over the zip's smallest scanned page (40 KB)
+        buffer = io.BytesIO()
+        Image.new("L", (width, 40), 255).save(buffer, "PNG", pnginfo=info)
+        return buffer.getvalue()
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    with zipfile.ZipFile(inbox / "photos.zip", "w") as z:
+        z.writestr("a.png", png(60))
+        z.writestr("b.png", png(61))
+        z.writestr("c.png", png(60))
+    db = tmp_path / "h.db"
+    root = Path(__file__).resolve().parents[1]
+    r = subprocess.run(
+        [sys.executable, "-c", "import cli; cli.main()", "ingest", str(inbox), "--db", str(db)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 1 and "Traceback" not in r.stdout + r.stderr
+    assert "photos.zip!c.png: same bytes as another file in this batch" in r.stdout + r.stderr
+    with sqlite3.connect(db) as c:
+        rows = [(s.split("!")[-1], st) for s, st in c.execute("SELECT source, status FROM forms")]
+    assert rows == [("a.png+b.png", "failed")]
