@@ -4,6 +4,10 @@ its part of ingest.py). One regression test per defect found."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 pytest.importorskip("extractor.ocr", reason="the OCR extra is not installed: pip install 'selfeval[ocr]'")
@@ -11,6 +15,8 @@ np = pytest.importorskip("numpy")
 
 from extractor.ocr.photo import photo_to_page  # noqa: E402
 from extractor.ocr.sources import PageImage  # noqa: E402
+
+from .pdf_bytes import objects_to_pdf  # noqa: E402
 
 
 @pytest.mark.parametrize("shape", [(3, 20000), (20000, 2), (3, 20000, 3)])
@@ -25,6 +31,15 @@ def test_very_thin_image_is_no_photo_and_kept(shape):
 # --- the pdfium fast path: wherever it reads a page, its chars are pdfminer's ----------------------------------
 
 
+def ingest_cli(inbox: Path, db: Path) -> subprocess.CompletedProcess:
+    """Run the real CLI's `ingest INBOX --db DB` in a process of its own; return what it did."""
+    root = Path(__file__).resolve().parents[1]
+    return subprocess.run(
+        [sys.executable, "-c", "import cli; cli.main()", "ingest", str(inbox), "--db", str(db)],
+        cwd=root, capture_output=True, text=True, timeout=300,
+    )
+
+
 def _pdf(content: str, fonts: list[str]) -> bytes:
     """Given a page's content stream and its font dicts (/F1, /F2, ...), return a one-page PDF (A4)."""
     names = " ".join(f"/F{i} {5 + i - 1} 0 R" for i in range(1, len(fonts) + 1))
@@ -37,14 +52,7 @@ def _pdf(content: str, fonts: list[str]) -> bytes:
         b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
         *(f.encode("latin-1") for f in fonts),
     ]
-    out, offsets = b"%PDF-1.4\n", []
-    for i, obj in enumerate(objs, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % i + obj + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    return out + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    return objects_to_pdf(objs)
 
 
 def _fast_or_refused(path):
@@ -114,8 +122,6 @@ def test_tiny_or_thin_images_fail_with_a_reason(tmp_path):
     copies were 0 pixels: 'could not read the file (error: OpenCV ...); please report it'. Real CLI and SQLite."""
     import io
     import sqlite3
-    import subprocess
-    import sys
     import zipfile
     from pathlib import Path
 
@@ -135,14 +141,7 @@ def test_tiny_or_thin_images_fail_with_a_reason(tmp_path):
         z.writestr("1.png", png((2, 5)))
         z.writestr("2.png", png((20000, 3)))
     db = tmp_path / "h.db"
-    root = Path(__file__).resolve().parents[1]
-    r = subprocess.run(
-        [sys.executable, "-c", "import cli; cli.main()", "ingest", str(inbox), "--db", str(db)],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    r = ingest_cli(inbox, db)
     assert r.returncode == 1 and "Traceback" not in r.stdout + r.stderr
     with sqlite3.connect(db) as c:
         rows = {
@@ -163,10 +162,7 @@ def test_same_photo_twice_in_one_mail_is_one_page(tmp_path):
     twice in one form, named a.png+b.png+c.png); now the repeat is skipped as any file with the same bytes."""
     import io
     import sqlite3
-    import subprocess
-    import sys
     import zipfile
-    from pathlib import Path
 
     from PIL import Image, PngImagePlugin
 
@@ -184,14 +180,7 @@ def test_same_photo_twice_in_one_mail_is_one_page(tmp_path):
         z.writestr("b.png", png(61))
         z.writestr("c.png", png(60))
     db = tmp_path / "h.db"
-    root = Path(__file__).resolve().parents[1]
-    r = subprocess.run(
-        [sys.executable, "-c", "import cli; cli.main()", "ingest", str(inbox), "--db", str(db)],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    r = ingest_cli(inbox, db)
     assert r.returncode == 1 and "Traceback" not in r.stdout + r.stderr
     assert "photos.zip!c.png: same bytes as another file in this batch" in r.stdout + r.stderr
     with sqlite3.connect(db) as c:

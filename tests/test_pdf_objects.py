@@ -32,6 +32,8 @@ from reportlab.pdfgen import canvas  # noqa: E402
 from samples.pdf import convert_docx  # noqa: E402
 from samples.pdf_reportlab import render_pdf  # noqa: E402
 
+from .pdf_bytes import objects_to_pdf  # noqa: E402
+
 TOLERANCE = 1e-3  # points: pdfium's coordinates are single-precision, pdfminer's double
 CHAR_KEYS = ("x0", "x1", "top", "bottom", "y0", "y1", "doctop", "size", "width", "height")
 
@@ -228,16 +230,7 @@ def hand_written_pdf(path, base_font: bytes) -> None:
         b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /" + base_font + b" >>",
     ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    path.write_bytes(bytes(out))
+    path.write_bytes(objects_to_pdf(objects))
 
 
 def test_a_font_name_that_is_no_utf8_is_read_not_a_crash(tmp_path):

@@ -25,6 +25,8 @@ from extractor.parsers.base import ParseError
 from extractor.parsers.image import check_image
 from extractor.parsers.scan import ImageParser
 
+from .pdf_bytes import objects_to_pdf
+
 ROOT = Path(__file__).resolve().parents[1]
 needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="os.mkfifo: POSIX only")
 
@@ -440,16 +442,7 @@ def image_bomb_pdf(path: Path, width: int, height: int) -> Path:
         b"/Filter /FlateDecode /Length %d >>\nstream\n" % (width, height, len(stream)) + bytes(stream)
         + b"\nendstream",
     ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for i, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    path.write_bytes(bytes(out))
+    path.write_bytes(objects_to_pdf(objects))
     return path
 
 
