@@ -120,18 +120,21 @@ def ingest(paths: tuple[str, ...], db_path: str, rubric_id: str | None, rubric_d
 
     Example: selfeval ingest inbox/ --db selfeval.db
     """
-    from extractor.ingest import ingest as run
-    from extractor.ingest import parse_size
+    from extractor.supervisor import long_lived
 
-    try:
-        memory = parse_size(max_memory)
-    except ValueError as e:
-        raise click.BadParameter(str(e), param_hint="--max-memory") from None
+    with long_lived():  # the imports, the rubrics and the store's schema: kept for the whole run
+        from extractor.ingest import ingest as run
+        from extractor.ingest import parse_size
 
-    rubrics = _rubrics(rubric_dirs)
-    if rubric_id is not None and rubric_id not in rubrics:
-        raise click.UsageError(safe(f"unknown rubric {rubric_id!r}; known: {', '.join(sorted(rubrics))}"))
-    db = _open(db_path)
+        try:
+            memory = parse_size(max_memory)
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="--max-memory") from None
+
+        rubrics = _rubrics(rubric_dirs)
+        if rubric_id is not None and rubric_id not in rubrics:
+            raise click.UsageError(safe(f"unknown rubric {rubric_id!r}; known: {', '.join(sorted(rubrics))}"))
+        db = _open(db_path)
 
     tty = sys.stderr.isatty()
     done = [0]

@@ -173,7 +173,8 @@ def _init_worker(rubrics: dict[str, Rubric], workdir: str) -> None:
     tempfile.tempdir = str(tmp)
     for name in filter(None, (n.strip() for n in os.environ.get(PLUGINS_ENV, "").split(","))):
         importlib.import_module(name)
-    load_worker_state(rubrics)
+    with supervisor.long_lived():  # a spawned worker's imports: what a forked one inherited frozen
+        load_worker_state(rubrics)
 
 
 def path_to_forms(path: Path, rubrics: dict[str, Rubric], **kw: object) -> Form | list[Form]:
@@ -513,7 +514,8 @@ def ingest(db: sqlite_utils.Database, paths: list[str], rubrics: dict[str, Rubri
     if supervisor.start_method() == "fork":
         # Forked workers inherit jieba's dictionary and the rubrics already loaded, so they (and the ones started
         # after a kill) are ready at once instead of each spending a second loading them.
-        load_worker_state(rubrics)
+        with supervisor.long_lived():
+            load_worker_state(rubrics)
     with tempdirs.private_dir("ingest") as work:
         with supervisor.Supervisor(jobs, max_memory, _init_worker, (rubrics, str(work))) as sup:
             run = _Run(db, sup, work, rubric_id, record, timeout, page_timeout, max_bytes, retry_failed)
