@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import errno
 import io
+import os
 import sys
 from pathlib import Path
 
-import click
+# numpy's OpenBLAS starts a thread per core as it is imported, which spins a while waiting for work that never
+# comes: about a tenth of a CPU second of start-up, for every command that opens the store (sqlite-utils imports
+# numpy). selfeval's matrices are small and it reads files in parallel in worker processes, which inherit this.
+if not any(v in os.environ for v in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")):
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+
+import click  # noqa: E402 - after the environment above, which must come before anything imports numpy
 
 import rubric as rubric_pkg
 from extractor import __version__
