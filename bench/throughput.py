@@ -19,8 +19,8 @@ the OS reports reaped children's times (POSIX), those are used when larger (they
 
 --kinds docx (or pdf, all; comma-separated) measures only those rows, and --no-wall skips the wall-time line.
 --baseline REV measures `selfeval ingest` of that commit too (checked out in a temporary git worktree), beside
-this tree's, in the same run on the same forms, --repeat N times each, alternating, so that both meet the same
-machine; the floor is measured once per row. Every figure is printed, not only the best.
+this tree's, in the same run on the same forms, --repeat N rounds of the floor and each tree's ingest, alternating, so that
+all meet the same machine. Every figure is printed, and the ratio is that of the medians.
 
 Imports are measured as the environment makes them: with PYTHONDONTWRITEBYTECODE set (as in the project's
 sessions) and no __pycache__, Python compiles selfeval's own modules on every start. --compiled compiles them ahead
@@ -38,6 +38,7 @@ import json
 import os
 import pstats
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -291,25 +292,36 @@ def run_bench(args: argparse.Namespace, kinds: set[str], tmp: Path, base: Path |
                                    ("pdf", f"{n_pdf} PDFs ({n_pages} pages)", folder / "pdf", n_pdf)):
         if not count or kind not in kinds:
             continue
-        floor = measure("floor", [str(sub)])
+        floors: list[dict] = []
         runs: dict[str, list[dict]] = {label: [] for label, _tree in trees}
         for i in range(args.repeat):
+            # The floor too, once per round beside the ingests: on a shared machine a figure measured once can be
+            # a third off the next one, and the ratio would follow it.
+            floors.append(measure("floor", [str(sub)]))
             for label, tree in trees if i % 2 == 0 else trees[::-1]:  # alternate who goes first
-                db = tmp / f"{sub.name}-{len(rows)}-{i}-{len(runs[label])}-{label.split()[0]}.db"
+                db = tmp / f"{sub.name}-{len(rows)}-{i}-{label.split()[0]}.db"
                 runs[label].append(measure("ingest", ["ingest", str(sub), "--db", str(db), "--jobs", "1"], tree,
                                            args.compiled))
-        rows.append((name, floor, runs))
-    print("\nCPU seconds (user+sys of the whole process tree, start-up included), one core each:")
+        rows.append((name, floors, runs))
+    print("\nCPU seconds (user+sys of the whole process tree, start-up included), one core each" +
+          (f"; {args.repeat} rounds, each figure in round order, then the medians' ratio:" if args.repeat > 1
+           else ":"))
     print("| | floor: python-docx row.cells + pdfplumber extract_tables | " +
           " | ".join(f"selfeval ingest --jobs 1 ({label}) | ratio" for label, _tree in trees) + " |")
     print("|---|---|" + "---|---|" * len(trees))
-    for name, floor, runs in rows:
-        cells = []
+    for name, floors, runs in rows:
+        floor_cpu = [f["cpu"] for f in floors]
+        cells = [" / ".join(f"{c:.2f}" for c in floor_cpu)]
         for label, _tree in trees:
             cpu = [r["cpu"] for r in runs[label]]
-            cells.append(" / ".join(f"{c:.2f}" for c in cpu) + " | " +
-                         " / ".join(f"**{c / floor['cpu']:.2f}**" for c in cpu))
-        print(f"| {name} | {floor['cpu']:.2f} | " + " | ".join(cells) + " |")
+            cells.append(" / ".join(f"{c:.2f}" for c in cpu))
+            cells.append(f"**{statistics.median(cpu) / statistics.median(floor_cpu):.2f}**")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+        if args.repeat > 1:
+            medians = [f"{statistics.median(floor_cpu):.2f}"]
+            for label, _tree in trees:
+                medians += [f"{statistics.median([r['cpu'] for r in runs[label]]):.2f}", ""]
+            print("| (medians) | " + " | ".join(medians) + " |")
     if not args.no_wall:
         files = sorted(p for p in folder.rglob("*") if p.is_file())
         floor_wall = parallel_floor(files, args.jobs)
