@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import errno
 import io
+import os
 import sys
 from pathlib import Path
 
-import click
+# numpy's OpenBLAS starts a thread per core as it is imported, which spins a while waiting for work that never
+# comes: about a tenth of a CPU second of start-up, for every command that opens the store (sqlite-utils imports
+# numpy). selfeval's matrices are small and it reads files in parallel in worker processes, which inherit this.
+if not any(v in os.environ for v in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")):
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+
+import click  # noqa: E402 - after the environment above, which must come before anything imports numpy
 
 import rubric as rubric_pkg
 from extractor import __version__
@@ -120,18 +127,21 @@ def ingest(paths: tuple[str, ...], db_path: str, rubric_id: str | None, rubric_d
 
     Example: selfeval ingest inbox/ --db selfeval.db
     """
-    from extractor.ingest import ingest as run
-    from extractor.ingest import parse_size
+    from extractor.supervisor import long_lived
 
-    try:
-        memory = parse_size(max_memory)
-    except ValueError as e:
-        raise click.BadParameter(str(e), param_hint="--max-memory") from None
+    with long_lived():  # the imports, the rubrics and the store's schema: kept for the whole run
+        from extractor.ingest import ingest as run
+        from extractor.ingest import parse_size
 
-    rubrics = _rubrics(rubric_dirs)
-    if rubric_id is not None and rubric_id not in rubrics:
-        raise click.UsageError(safe(f"unknown rubric {rubric_id!r}; known: {', '.join(sorted(rubrics))}"))
-    db = _open(db_path)
+        try:
+            memory = parse_size(max_memory)
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="--max-memory") from None
+
+        rubrics = _rubrics(rubric_dirs)
+        if rubric_id is not None and rubric_id not in rubrics:
+            raise click.UsageError(safe(f"unknown rubric {rubric_id!r}; known: {', '.join(sorted(rubrics))}"))
+        db = _open(db_path)
 
     tty = sys.stderr.isatty()
     done = [0]

@@ -17,7 +17,17 @@ CPU seconds of a tree are read portably with psutil: a small runner executes the
 its descendants' cpu_times every 50 ms (the last sample of each is kept), and at exit adds its own times; where
 the OS reports reaped children's times (POSIX), those are used when larger (they include a worker's last 50 ms).
 
-usage: python bench/throughput.py [--forms 90] [--seed 0] [--jobs N] [--keep DIR] [--profile DIR]
+--kinds docx (or pdf, all; comma-separated) measures only those rows, and --no-wall skips the wall-time line.
+--baseline REV measures `selfeval ingest` of that commit too (checked out in a temporary git worktree), beside
+this tree's, in the same run on the same forms, --repeat N rounds of the floor and each tree's ingest, alternating, so that
+all meet the same machine. Every figure is printed, and the ratio is that of the medians.
+
+Imports are measured as the environment makes them: with PYTHONDONTWRITEBYTECODE set (as in the project's
+sessions) and no __pycache__, Python compiles selfeval's own modules on every start. --compiled compiles them ahead
+(python -m compileall, into each tree's __pycache__, as pip does on install) and lets the runs use that bytecode.
+
+usage: python bench/throughput.py [--forms 90] [--seed 0] [--jobs N] [--keep DIR] [--profile DIR] [--kinds K]
+                                  [--baseline REV] [--repeat N] [--no-wall] [--compiled]
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ import json
 import os
 import pstats
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -98,10 +109,13 @@ sys.exit(code)
 """
 
 
-def measure(mode: str, args: list[str]) -> dict:
-    """Given "floor" or "ingest" and its arguments, run it in a fresh process; return its CPU and wall seconds."""
+def measure(mode: str, args: list[str], tree: Path = ROOT, compiled: bool = False) -> dict:
+    """Given "floor" or "ingest", its arguments, the source tree whose selfeval runs and whether its bytecode is
+    used, run it in a fresh process; return its CPU and wall seconds."""
     env = {**os.environ, "THROUGHPUT_FLOOR": FLOOR, "PYTHONIOENCODING": "utf-8"}
-    done = subprocess.run([sys.executable, "-c", RUNNER, mode, *args], cwd=ROOT, capture_output=True,
+    if compiled:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    done = subprocess.run([sys.executable, "-c", RUNNER, mode, *args], cwd=tree, capture_output=True,
                           text=True, encoding="utf-8", env=env)
     lines = done.stderr.strip().splitlines()
     try:
@@ -202,6 +216,20 @@ def profile_reading(files: list[Path], out: Path, top: int = 30) -> None:
     out.write_text(text.getvalue(), encoding="utf-8")
 
 
+def compile_tree(tree: Path) -> None:
+    """Given a source tree, write the bytecode of selfeval's own modules into its __pycache__ folders."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "cli.py", "extractor", "rubric"], cwd=tree,
+                   check=True, stdout=subprocess.DEVNULL, env={k: v for k, v in os.environ.items()
+                                                               if k != "PYTHONDONTWRITEBYTECODE"})
+
+
+def baseline_tree(rev: str, parent: Path) -> Path:
+    """Given a commit and a folder, check the commit out there as a detached git worktree; return its path."""
+    tree = parent / f"baseline-{rev}"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "--quiet", str(tree), rev], check=True)
+    return tree
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--forms", type=int, default=90)
@@ -209,55 +237,106 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes for the wall-time line")
     ap.add_argument("--keep", type=Path, help="write the set to this folder (kept; reused when it holds forms)")
     ap.add_argument("--profile", type=Path, help="also write cProfiles of a worker's reading (docx.txt, pdf.txt)")
+    ap.add_argument("--kinds", default="all,docx,pdf", help="rows to measure: all, docx, pdf (comma-separated)")
+    ap.add_argument("--baseline", metavar="REV", help="also measure the ingest of this commit, in the same run")
+    ap.add_argument("--repeat", type=int, default=1, help="ingest runs per row (and per tree)")
+    ap.add_argument("--no-wall", action="store_true", help="skip the wall-time line")
+    ap.add_argument("--compiled", action="store_true",
+                    help="use compiled bytecode of selfeval's modules (as an installed copy has)")
     args = ap.parse_args()
+    kinds = {k.strip() for k in args.kinds.split(",")}
+    if kinds - {"all", "docx", "pdf"}:
+        ap.error(f"--kinds takes all, docx, pdf; not {', '.join(sorted(kinds - {'all', 'docx', 'pdf'}))}")
     with tempfile.TemporaryDirectory() as tmp:
-        folder = args.keep or Path(tmp) / "forms"
-        start = time.perf_counter()
-        if args.keep and any(folder.glob("*/*.*")):
-            counts = {k: len(list((folder / k).iterdir())) for k in ("docx", "pdf")}
-            print(f"set: {sum(counts.values())} forms reused from {folder}")
-        else:
-            counts = build_set(folder, args.forms, args.seed)
-            print(f"set: {sum(counts.values())} forms ({', '.join(f'{v} {k}' for k, v in counts.items())}), "
-                  f"built in {time.perf_counter() - start:.1f} s")
-        n_docx = len(list((folder / "docx").iterdir()))
-        n_pdf = len(list((folder / "pdf").iterdir()))
-        n_pages = 0
-        import pdfplumber
+        base = baseline_tree(args.baseline, Path(tmp)) if args.baseline else None
+        try:
+            run_bench(args, kinds, Path(tmp), base)
+        finally:
+            if base is not None:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)], check=False)
 
-        for f in (folder / "pdf").iterdir():
-            with pdfplumber.open(f) as pdf:
-                n_pages += len(pdf.pages)
-        print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at start" if hasattr(os, "getloadavg")
-              else f"{os.cpu_count()} cores")
-        rows = []
-        for name, sub, count in ((f"all {n_docx + n_pdf} forms", folder, n_docx + n_pdf),
-                                 (f"{n_docx} .docx", folder / "docx", n_docx),
-                                 (f"{n_pdf} PDFs ({n_pages} pages)", folder / "pdf", n_pdf)):
-            if not count:
-                continue
-            floor = measure("floor", [str(sub)])
-            db = Path(tmp) / f"{sub.name}-{len(rows)}.db"
-            ingest = measure("ingest", ["ingest", str(sub), "--db", str(db), "--jobs", "1"])
-            rows.append((name, floor, ingest))
-        print("\nCPU seconds (user+sys of the whole process tree, start-up included), one core each:")
-        print("| | floor: python-docx row.cells + pdfplumber extract_tables | selfeval ingest --jobs 1 | ratio |")
-        print("|---|---|---|---|")
-        for name, floor, ingest in rows:
-            print(f"| {name} | {floor['cpu']:.2f} | {ingest['cpu']:.2f} | **{ingest['cpu'] / floor['cpu']:.2f}** |")
+
+def run_bench(args: argparse.Namespace, kinds: set[str], tmp: Path, base: Path | None) -> None:
+    """Given the options, the rows to measure, a scratch folder and the baseline's tree (or None), build or reuse
+    the set and print the tables."""
+    folder = args.keep or tmp / "forms"
+    start = time.perf_counter()
+    if args.keep and any(folder.glob("*/*.*")):
+        counts = {k: len(list((folder / k).iterdir())) for k in ("docx", "pdf")}
+        print(f"set: {sum(counts.values())} forms reused from {folder}")
+    else:
+        counts = build_set(folder, args.forms, args.seed)
+        print(f"set: {sum(counts.values())} forms ({', '.join(f'{v} {k}' for k, v in counts.items())}), "
+              f"built in {time.perf_counter() - start:.1f} s")
+    n_docx = len(list((folder / "docx").iterdir()))
+    n_pdf = len(list((folder / "pdf").iterdir()))
+    n_pages = 0
+    import pdfplumber
+
+    for f in (folder / "pdf").iterdir():
+        with pdfplumber.open(f) as pdf:
+            n_pages += len(pdf.pages)
+    trees = [("this tree", ROOT)] + ([(f"baseline {args.baseline}", base)] if base is not None else [])
+    if args.compiled:
+        for _name, tree in trees:
+            compile_tree(tree)
+    print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at start" if hasattr(os, "getloadavg")
+          else f"{os.cpu_count()} cores")
+    print("imports: " + ("compiled bytecode (--compiled)" if args.compiled else
+                         "as the environment makes them" + (" (PYTHONDONTWRITEBYTECODE is set: selfeval's modules "
+                                                            "compile on every start)"
+                                                            if os.environ.get("PYTHONDONTWRITEBYTECODE") else "")))
+    rows = []
+    for kind, name, sub, count in (("all", f"all {n_docx + n_pdf} forms", folder, n_docx + n_pdf),
+                                   ("docx", f"{n_docx} .docx", folder / "docx", n_docx),
+                                   ("pdf", f"{n_pdf} PDFs ({n_pages} pages)", folder / "pdf", n_pdf)):
+        if not count or kind not in kinds:
+            continue
+        floors: list[dict] = []
+        runs: dict[str, list[dict]] = {label: [] for label, _tree in trees}
+        for i in range(args.repeat):
+            # The floor too, once per round beside the ingests: on a shared machine a figure measured once can be
+            # a third off the next one, and the ratio would follow it.
+            floors.append(measure("floor", [str(sub)]))
+            for label, tree in trees if i % 2 == 0 else trees[::-1]:  # alternate who goes first
+                db = tmp / f"{sub.name}-{len(rows)}-{i}-{label.split()[0]}.db"
+                runs[label].append(measure("ingest", ["ingest", str(sub), "--db", str(db), "--jobs", "1"], tree,
+                                           args.compiled))
+        rows.append((name, floors, runs))
+    print("\nCPU seconds (user+sys of the whole process tree, start-up included), one core each" +
+          (f"; {args.repeat} rounds, each figure in round order, then the medians' ratio:" if args.repeat > 1
+           else ":"))
+    print("| | floor: python-docx row.cells + pdfplumber extract_tables | " +
+          " | ".join(f"selfeval ingest --jobs 1 ({label}) | ratio" for label, _tree in trees) + " |")
+    print("|---|---|" + "---|---|" * len(trees))
+    for name, floors, runs in rows:
+        floor_cpu = [f["cpu"] for f in floors]
+        cells = [" / ".join(f"{c:.2f}" for c in floor_cpu)]
+        for label, _tree in trees:
+            cpu = [r["cpu"] for r in runs[label]]
+            cells.append(" / ".join(f"{c:.2f}" for c in cpu))
+            cells.append(f"**{statistics.median(cpu) / statistics.median(floor_cpu):.2f}**")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+        if args.repeat > 1:
+            medians = [f"{statistics.median(floor_cpu):.2f}"]
+            for label, _tree in trees:
+                medians += [f"{statistics.median([r['cpu'] for r in runs[label]]):.2f}", ""]
+            print("| (medians) | " + " | ".join(medians) + " |")
+    if not args.no_wall:
         files = sorted(p for p in folder.rglob("*") if p.is_file())
         floor_wall = parallel_floor(files, args.jobs)
-        db = Path(tmp) / "parallel.db"
-        ingest = measure("ingest", ["ingest", str(folder), "--db", str(db), "--jobs", str(args.jobs)])
+        db = tmp / "parallel.db"
+        ingest = measure("ingest", ["ingest", str(folder), "--db", str(db), "--jobs", str(args.jobs)],
+                         compiled=args.compiled)
         print(f"\nwall seconds, {args.jobs} processes (depends on how busy the machine is):")
         print(f"| floor split over {args.jobs} processes | selfeval ingest --jobs {args.jobs} | ratio |")
         print("|---|---|---|")
         print(f"| {floor_wall:.2f} | {ingest['wall']:.2f} (CPU {ingest['cpu']:.2f}) | "
               f"{ingest['wall'] / floor_wall:.2f} |")
-        if args.profile:
-            for kind in ("docx", "pdf"):
-                profile_reading(sorted((folder / kind).iterdir()), args.profile / f"{kind}.txt")
-            print(f"\nprofiles written to {args.profile}")
+    if args.profile:
+        for kind in ("docx", "pdf"):
+            profile_reading(sorted((folder / kind).iterdir()), args.profile / f"{kind}.txt")
+        print(f"\nprofiles written to {args.profile}")
 
 
 if __name__ == "__main__":

@@ -20,14 +20,10 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import sqlite_utils
-
-from rubric import Rubric
-
-from . import pages_group, stamp, supervisor, tempdirs
+from . import stamp, supervisor, tempdirs
 from .containers import CONTAINER_SUFFIXES, Member
-from .extract import path_to_forms
 from .form import FAILED, FLAGGED, Form
 from .inbox import (
     DEFAULT_IGNORED_NAMES,
@@ -39,6 +35,16 @@ from .inbox import (
     scanned_pages,
 )
 from .store import replace_failed, save_form
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+    from rubric import Rubric
+
+# The readers (extractor.extract and the parsers, numpy, pdfplumber, jieba…) are imported by the processes that read
+# files, not here: a spawned worker (Windows, macOS) imports them itself, so this process would pay for them for
+# nothing. Where workers are forked, ingest() loads them here once before the first worker starts (see there).
+# extractor.pages_group, which reads photos together, imports them too: it is imported where a container needs it.
 
 DEFAULT_MAX_FILE_BYTES = 100 * 1024 * 1024
 DEFAULT_FILE_TIMEOUT_S = 120
@@ -146,9 +152,10 @@ _RUBRICS: dict[str, Rubric] = {}
 
 
 def load_worker_state(rubrics: dict[str, Rubric]) -> None:
-    """Load the rubrics and jieba's dictionary once per process that reads files."""
+    """Load the rubrics, the readers and jieba's dictionary once per process that reads files."""
     global _RUBRICS
     _RUBRICS = rubrics
+    from . import extract, pages_group  # noqa: F401 - imported once here, not by the first file's task
     from .logs import capture_library_logs
     from .matching.segment import tokens
 
@@ -166,7 +173,16 @@ def _init_worker(rubrics: dict[str, Rubric], workdir: str) -> None:
     tempfile.tempdir = str(tmp)
     for name in filter(None, (n.strip() for n in os.environ.get(PLUGINS_ENV, "").split(","))):
         importlib.import_module(name)
-    load_worker_state(rubrics)
+    with supervisor.long_lived():  # a spawned worker's imports: what a forked one inherited frozen
+        load_worker_state(rubrics)
+
+
+def path_to_forms(path: Path, rubrics: dict[str, Rubric], **kw: object) -> Form | list[Form]:
+    """Given a file, the rubrics and path_to_forms' keywords, return extractor.extract.path_to_forms' Forms (the
+    readers imported at the first call, in the worker; see the imports above)."""
+    from .extract import path_to_forms as read
+
+    return read(path, rubrics, **kw)
 
 
 def read_task(path: str, source: str, sha: str, rubric_id: str | None) -> Form | list[Form]:
@@ -192,6 +208,8 @@ def read_group_task(members: list[tuple[str, str, str]], rubric_id: str | None) 
     (extractor/pages_group.py: one per run of pages that continue one table), or [] when reading them together
     raised (the parent then reads each alone). Sends ("pages", n) first, n the pages of them all, for the parent
     to extend the deadline by each page's allowance."""
+    from . import pages_group
+
     pages = sum(scanned_pages(Path(path)) for path, _source, _sha in members)
     if pages:
         supervisor.send(("pages", pages))
@@ -350,6 +368,8 @@ class _Run:
                     else [self.admit(Input(kept[0].path, kept[0].source), container_kind=False)])
             return head + [_Slot(m.source, sha=h, skip="same bytes as another file in this batch")
                            for m, h in zip(members, shas, strict=True) if firsts[h] is not m]
+        from . import pages_group
+
         sha = pages_group.group_sha256(shas)
         source = pages_group.group_source([m.source for m in members])
         skip, retry = self.known(sha)
@@ -414,6 +434,8 @@ class _Run:
     def expand(self, slot: _Slot, error: str | None) -> None:
         """Given a container slot whose unpacking ended (with error when it was stopped), put its outcomes in its
         place: its members' slots, led by the container's own record when it has no other outcome."""
+        from . import pages_group
+
         suffix = Path(slot.source).suffix.lower().lstrip(".") or None
         members = collapse_members(slot.source, slot.members)
         outcomes: list[_Slot] = []
@@ -489,10 +511,32 @@ def ingest(db: sqlite_utils.Database, paths: list[str], rubrics: dict[str, Rubri
             progress(source, outcome, detail)
 
     tempdirs.clean_stale()
+    # WAL with synchronous=NORMAL: a commit is no longer flushed to the disk before the next form (the wal file is,
+    # at each checkpoint). A killed ingest still loses nothing it committed, and a power cut or an OS crash may
+    # roll back only the last forms, never corrupt the file: a second run reads those again (same bytes are
+    # skipped, the rest finished), as after any stop. An fsync per form was a fifth of the store's CPU time.
+    synchronous = db.execute("PRAGMA synchronous").fetchone()[0]
+    wal = db.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal"
+    if wal:
+        db.execute("PRAGMA synchronous = NORMAL")
+    try:
+        _ingest(db, paths, rubrics, rubric_id, record, jobs, timeout, max_bytes, max_memory, page_timeout,
+                retry_failed)
+    finally:
+        if wal:
+            db.execute(f"PRAGMA synchronous = {int(synchronous)}")
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _ingest(db: sqlite_utils.Database, paths: list[str], rubrics: dict[str, Rubric], rubric_id: str | None,
+            record: Callable[[str, str, str | None], None], jobs: int, timeout: float, max_bytes: int,
+            max_memory: int, page_timeout: float, retry_failed: bool) -> None:
     if supervisor.start_method() == "fork":
         # Forked workers inherit jieba's dictionary and the rubrics already loaded, so they (and the ones started
         # after a kill) are ready at once instead of each spending a second loading them.
-        load_worker_state(rubrics)
+        with supervisor.long_lived():
+            load_worker_state(rubrics)
     with tempdirs.private_dir("ingest") as work:
         with supervisor.Supervisor(jobs, max_memory, _init_worker, (rubrics, str(work))) as sup:
             run = _Run(db, sup, work, rubric_id, record, timeout, page_timeout, max_bytes, retry_failed)
@@ -512,5 +556,3 @@ def ingest(db: sqlite_utils.Database, paths: list[str], rubrics: dict[str, Rubri
                 run.on_event(ev)
                 run.flush()
             run.flush()
-    summary.seconds = time.perf_counter() - start
-    return summary

@@ -318,21 +318,28 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+# The store's JSON writers, each made once: json.dumps with any option builds a new JSONEncoder per call, and a
+# form's items need four documents each (findings and the cells), a few hundred thousand over 10,000 forms. The
+# text is json.dumps(value, ensure_ascii=False) (and with separators=(",", ":") for the compact one) exactly.
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
+_to_compact_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _printed_to_json(form: Form) -> str:
-    return json.dumps([{"kind": p.kind, "self": _val(p.self), "inspector": _val(p.inspector),
-                        "self_raw": p.self_raw, "inspector_raw": p.inspector_raw, "category": p.category,
-                        "provenance": p.provenance} for p in form.printed], ensure_ascii=False)
+    return _to_json([{"kind": p.kind, "self": _val(p.self), "inspector": _val(p.inspector),
+                      "self_raw": p.self_raw, "inspector_raw": p.inspector_raw, "category": p.category,
+                      "provenance": p.provenance} for p in form.printed])
 
 
 def _extras_to_json(form: Form) -> str:
-    return json.dumps([e.__dict__ for e in form.extra_rows], ensure_ascii=False)
+    return _to_json([e.__dict__ for e in form.extra_rows])
 
 
 def findings_to_json(findings: list[Finding]) -> str | None:
     """Given findings, return them as a JSON list of {kind, message, side}, or None when there are none."""
     if not findings:
         return None
-    return json.dumps([{"kind": f.kind, "message": f.message, "side": f.side} for f in findings], ensure_ascii=False)
+    return _to_json([{"kind": f.kind, "message": f.message, "side": f.side} for f in findings])
 
 
 def json_to_findings(text: str | None) -> list[Finding]:
@@ -341,7 +348,7 @@ def json_to_findings(text: str | None) -> list[Finding]:
 
 
 def _json_or_none(value: dict | None) -> str | None:
-    return json.dumps(value, ensure_ascii=False) if value else None
+    return _to_json(value) if value else None
 
 
 def sha_known(db: sqlite_utils.Database, sha256: str) -> int | None:
@@ -472,7 +479,8 @@ def _insert_form(db: sqlite_utils.Database, form: Form) -> int:
         **{k: form.header.get(k) for k in ("batches", "certified_total", "certified_passed")},
     }
     form_id = _insert_rows(db, "forms", [row])
-    _insert_rows(db, "items", [_item_row(form_id, n, it) for n, it in enumerate(form.items)])
+    if form.items:
+        db.conn.executemany(_ITEMS_INSERT, [_item_values(form_id, n, it) for n, it in enumerate(form.items)])
     _insert_discrepancies(db, form_id, form.discrepancies)
     return form_id
 
@@ -508,25 +516,37 @@ def _insert_rows(db: sqlite_utils.Database, table: str, rows: list[dict]) -> int
 _PLAIN = frozenset({str, int, float, bytes})  # stored as they are (bool is converted by sqlite3 itself)
 
 
-def _item_row(form_id: int, position: int, it: ItemResult) -> dict:
+# The items' columns in the order _item_values gives them: the one statement inserting every form's items.
+_ITEM_COLUMNS = ("form_id", "position", "code", "category", "label", "max", "max_source", "printed_max", "group_max",
+                 "scoring", "self", "inspector", "self_raw", "inspector_raw", "self_kind", "inspector_kind",
+                 "raw_label", "match_score", "table_no", "row_no", "col_no", "page", "bbox", "confidence",
+                 "self_note", "inspector_note", "findings", "self_cell", "inspector_cell", "row_cells")
+_ITEMS_INSERT = (f"INSERT INTO [items] ({', '.join(f'[{c}]' for c in _ITEM_COLUMNS)}) "
+                 f"VALUES ({', '.join('?' * len(_ITEM_COLUMNS))})")
+
+
+def _item_values(form_id: int, position: int, it: ItemResult) -> list:
+    """Given an item, return its row's values in _ITEM_COLUMNS order, as _insert_rows would store them. A form has
+    tens of items and a batch thousands: a list, not a dict of 30 keys looked up again for every column."""
     prov = it.provenance or {}
-    return {
-        "form_id": form_id, "position": position, "code": it.code, "category": it.category, "label": it.label,
-        "max": _val(it.max), "max_source": it.max_source, "printed_max": it.printed_max,
-        "group_max": _val(it.group_max), "scoring": it.scoring, "self": _val(it.self),
-        "inspector": _val(it.inspector), "self_raw": it.self_raw, "inspector_raw": it.inspector_raw,
-        "self_kind": it.self_kind, "inspector_kind": it.inspector_kind, "raw_label": it.raw_label,
-        "match_score": it.match_score, "table_no": prov.get("table"), "row_no": prov.get("row"),
-        "col_no": prov.get("col"), "page": prov.get("page"),
-        "bbox": json.dumps(prov["bbox"]) if prov.get("bbox") else None, "confidence": prov.get("confidence"),
-        "self_note": it.self_note, "inspector_note": it.inspector_note, "findings": findings_to_json(it.findings),
-        "self_cell": _compact_json(it.self_cell), "inspector_cell": _compact_json(it.inspector_cell),
-        "row_cells": _compact_json(it.row_cells),
-    }
+    row = [form_id, position, it.code, it.category, it.label, _val(it.max), it.max_source, it.printed_max,
+           _val(it.group_max), it.scoring, _val(it.self), _val(it.inspector), it.self_raw, it.inspector_raw,
+           it.self_kind, it.inspector_kind, it.raw_label, it.match_score, prov.get("table"), prov.get("row"),
+           prov.get("col"), prov.get("page"), json.dumps(prov["bbox"]) if prov.get("bbox") else None,
+           prov.get("confidence"), it.self_note, it.inspector_note,
+           _to_json([{"kind": f.kind, "message": f.message, "side": f.side} for f in it.findings])
+           if it.findings else None,
+           None if it.self_cell is None else _to_compact_json(it.self_cell),
+           None if it.inspector_cell is None else _to_compact_json(it.inspector_cell),
+           None if it.row_cells is None else _to_compact_json(it.row_cells)]
+    for i, v in enumerate(row):
+        if v is not None and type(v) not in _PLAIN:
+            row[i] = _sql_value(v)
+    return row
 
 
 def _compact_json(value) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return None if value is None else _to_compact_json(value)
 
 
 def _json_value(text: str | None):

@@ -233,3 +233,20 @@ def test_scans_get_time_per_page_counted_before_reading(tmp_path, rubrics, monke
         (str(tif), "failed", "read slowly"),  # 4 s: within 2 s + 3 × 3 s
         (str(pdf), "failed", "reading took longer than 8 s (2 s + 3 s for each of 2 scanned pages): the file may be "
                              "damaged; re-save it and send it again")]
+
+
+def test_forms_are_committed_without_an_fsync_each_and_the_setting_is_restored(tmp_path, rubrics):
+    db = open_db(tmp_path / "s.db")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL, SQLite's default
+    seen = []
+
+    def progress(source: str, outcome: str, detail: str | None) -> None:  # called as each form is stored
+        seen.append(db.execute("PRAGMA synchronous").fetchone()[0])
+
+    s = ingest(db, [str(make_form(tmp_path / f"{n}.docx", seed=n)) for n in range(2)], rubrics,
+               progress=progress, jobs=1)
+    assert (s.read, s.failed) == (2, 0)
+    assert seen == [1, 1]  # NORMAL while the forms are stored
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == 2
+    assert db["forms"].count == 2

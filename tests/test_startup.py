@@ -19,3 +19,22 @@ def test_help_imports_no_heavy_library():
     assert out.returncode == 0, out.stderr
     assert "Usage: selfeval" in out.stdout
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def _threads_after_numpy(env: dict[str, str]) -> tuple[str, int]:
+    code = ("import os, psutil\nimport cli\nimport numpy\n"
+            "print(os.environ.get('OPENBLAS_NUM_THREADS'), psutil.Process().num_threads())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                         encoding="utf-8", env=env)
+    assert out.returncode == 0, out.stderr
+    value, threads = out.stdout.split()
+    return value, int(threads)
+
+
+def test_numpy_starts_no_blas_threads_unless_the_user_asks():
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS",
+                                                             "OMP_NUM_THREADS")}
+    assert _threads_after_numpy(env) == ("1", 1)
+    assert _threads_after_numpy({**env, "OMP_NUM_THREADS": "2"}) == ("None", 2)  # the user's choice is kept
