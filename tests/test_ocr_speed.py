@@ -171,3 +171,76 @@ def test_sessions_are_built_with_our_options(engine):
     built = engine.recognizer.session.session.get_session_options()
     assert built.intra_op_num_threads == 1  # crops are run engine.threads at a time instead (Engine.map)
     assert built.enable_mem_pattern is False
+
+
+def test_pages_are_read_two_at_a_time_in_order_each_released_before_the_next_but_one(engine):
+    """pages_to_document reads up to DEFAULT_PAGES_AT_ONCE pages at once: page n is rendered only once page n - 2
+    is read and its pixels released (memory holds two pages whatever the count), and the pages come out in
+    order, each as read alone."""
+    import gc
+    import weakref
+
+    assert pipeline.DEFAULT_PAGES_AT_ONCE == 2
+    seeds = (1, 2, 3, 4)
+    released: list[bool] = []
+    refs: list[weakref.ref] = []
+
+    def pages():
+        for n, seed in enumerate(seeds, start=1):
+            if n > pipeline.DEFAULT_PAGES_AT_ONCE:
+                gc.collect()
+                released.append(refs[n - 1 - pipeline.DEFAULT_PAGES_AT_ONCE]() is None)
+            image = PageImage(_page(seed), DPI, n)
+            refs.append(weakref.ref(image.pixels))
+            yield image
+
+    stats: list = []
+    document = pipeline.pages_to_document(pages(), kind="pdf-scan", engine=engine, stats=stats)
+    assert released == [True, True]
+    assert [s.number for s in stats] == [1, 2, 3, 4]
+    alone = [pipeline.read_page(engine, PageImage(_page(seed), DPI, n)) for n, seed in enumerate(seeds, start=1)]
+    expected = pipeline.fragments_to_document(
+        [f for a in alone for f in a.fragments], [line for a in alone for line in a.lines],
+        {k: v for a in alone for k, v in a.confidence.items()}, {a.number: a.turn for a in alone}, "pdf-scan", 4)
+    assert document == expected and document.pages == 4
+    assert [cell.text for cell in document.tables[0].cells][:6] == ["评估内容", "自评", "督查", *ROWS[0]]
+
+
+def test_a_page_that_fails_fails_the_document_with_its_own_error(engine):
+    """The error raised reading a page (in its own thread) is the document's, as if the page were read alone."""
+    def pages():
+        yield PageImage(_page(1), DPI, 1)
+        yield PageImage(None, DPI, 2)  # no pixels: read_page raises in the page's thread
+        yield PageImage(_page(3), DPI, 3)
+
+    with pytest.raises(Exception) as caught:
+        pipeline.pages_to_document(pages(), kind="pdf-scan", engine=engine)
+    alone = None
+    try:
+        pipeline.read_page(engine, PageImage(None, DPI, 2))
+    except Exception as error:  # noqa: BLE001 - the same error, whatever it is
+        alone = error
+    assert alone is not None and type(caught.value) is type(alone) and str(caught.value) == str(alone)
+
+
+def _map_in_child(engine, queue) -> None:
+    queue.put(engine.map(lambda x: x * 2, [1, 2, 3]))
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="no fork on this platform (spawned workers load their own engine)")
+def test_a_forked_worker_recognises_with_a_pool_of_its_own(engine):
+    """Regression: an engine whose pool ran in the parent, inherited by a forked worker (ingest's workers fork
+    from a process that may have read a scan), waited forever for threads that do not exist in the child."""
+    import multiprocessing
+
+    engine.threads = 2
+    assert engine.map(lambda x: x + 1, [1, 2]) == [2, 3]  # the parent's pool now has threads
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_map_in_child, args=(engine, queue))
+    child.start()
+    child.join(60)
+    alive = child.is_alive()
+    if alive:
+        child.kill()
+    assert not alive and queue.get(timeout=5) == [2, 4, 6]

@@ -117,6 +117,7 @@ class Engine:
         self._config = update_model_path(read_yaml(Path(rapidocr_onnxruntime.__file__).parent / "config.yaml"))
         self.threads = engine_threads()
         self._pool: ThreadPoolExecutor | None = None
+        self._pool_pid = 0  # the process the pool's threads run in
         self._detector = None
         self.recognizer = TextRecognizer(self._config["Rec"])
         self._own_session(self.recognizer.session, self._config["Rec"]["model_path"], 1)
@@ -134,8 +135,11 @@ class Engine:
         and OpenCV release the GIL while they work); with one thread, in this thread."""
         if self.threads <= 1:
             return [fn(item) for item in items]
-        if self._pool is None:
+        if self._pool is None or self._pool_pid != os.getpid():
+            # A forked worker inherits the engine but not the pool's threads: work handed to them would wait
+            # forever. Each process makes its own pool.
             self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="selfeval-ocr")
+            self._pool_pid = os.getpid()
         return list(self._pool.map(fn, items))
 
     @property

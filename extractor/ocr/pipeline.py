@@ -4,7 +4,9 @@ parsers/assemble.py, as the PDF parser joins them)."""
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -24,6 +26,7 @@ from .text import _group_lines, _open_end, ink_to_texts, texts_to_string
 
 DEFAULT_MAX_WORK_DPI = 300.0  # a finer page is scaled down to this first
 DEFAULT_MIN_TEXT_SCORE = 0.3  # a recognised text below this confidence that is no number is dropped (noise)
+DEFAULT_PAGES_AT_ONCE = 2  # pages read at once: one page's single-threaded steps overlap the other's recognition
 
 
 @dataclass
@@ -35,6 +38,7 @@ class PageResult:
     skew: float
     turn: int = 0  # quarter turns clockwise (degrees) given to the page image to read it upright
     mismatches: int = 0  # cells where the scan's text layer reads another number than the image
+    number: int = 0  # the page's 1-based number
 
 
 def read_page(engine: Engine, image: PageImage, layer: LayerChars | None = None) -> PageResult:
@@ -88,31 +92,50 @@ def read_page(engine: Engine, image: PageImage, layer: LayerChars | None = None)
     lines = [texts_to_string([t for t in free_texts if t.box in line]) for line in
              _group_lines([t.box for t in free_texts])]
     return PageResult(fragments, [x for x in lines if x], confidence, time.perf_counter() - started, page.skew,
-                      degrees, mismatches)
+                      degrees, mismatches, image.number)
 
 
 def pages_to_document(pages: Iterable[PageImage], kind: str, engine: Engine | None = None, stats: list | None = None,
                       layer: dict[int, LayerChars] | None = None) -> Document:
     """Given an iterable of PageImages (and a searchable scan's text layer per 1-based page), return their Document:
     tables joined across pages as the PDF parser joins them, cells with page, bbox (points of the upright page),
-    rotation (the page's turn) and confidence; lines outside tables in reading order. Pages are read one at a
-    time. When stats is a list, each page's PageResult is appended to it (seconds, skew, turn) for benchmarks."""
+    rotation (the page's turn) and confidence; lines outside tables in reading order. When stats is a list, each
+    page's PageResult is appended to it (seconds, skew, turn) for benchmarks.
+
+    Up to DEFAULT_PAGES_AT_ONCE pages are read at once, each in a thread of its own (read_page: its turn, preparing
+    and grid are single-threaded, and run while the other page's crops are recognised); the next page is rendered
+    (in this thread: pdfium is not thread-safe) only once the oldest page is read and released, so memory holds
+    that many pages whatever the page count. Results are taken in page order."""
     engine = engine or load_engine()
     fragments: list[Fragment] = []
     lines: list[str] = []
     confidence: dict[tuple[int, Box], float] = {}
     n_pages = 0
     turns: dict[int, int] = {}
-    for image in pages:
-        n_pages += 1
-        result = read_page(engine, image, (layer or {}).get(image.number))
-        turns[image.number] = result.turn
+
+    def take(future: Future) -> None:
+        result = future.result()
+        turns[result.number] = result.turn
         fragments.extend(result.fragments)
         lines.extend(result.lines)
         confidence.update(result.confidence)
         if stats is not None:
             stats.append(result)
-        del image, result  # released before the next page is rendered: one page's pixels in memory at a time
+
+    with ThreadPoolExecutor(DEFAULT_PAGES_AT_ONCE, thread_name_prefix="selfeval-page") as pool:
+        reading: deque[Future] = deque()
+        try:
+            for image in pages:
+                n_pages += 1
+                reading.append(pool.submit(read_page, engine, image, (layer or {}).get(image.number)))
+                del image  # the thread holds it while it reads it, and no longer
+                if len(reading) >= DEFAULT_PAGES_AT_ONCE:
+                    take(reading.popleft())
+            while reading:
+                take(reading.popleft())
+        finally:
+            for future in reading:  # a page failed (or rendering did): the others are not waited for
+                future.cancel()
     return fragments_to_document(fragments, lines, confidence, turns, kind, n_pages)
 
 
