@@ -24,10 +24,11 @@ from pathlib import Path
 
 import sqlite_utils
 
-from .form import Discrepancy, ExtraRow, Finding, Form, ItemResult, PrintedTotal
+from .form import Discrepancy, Finding, Form, ItemResult
 from .stamp import current as reader_stamp
 from .store_errors import DEFAULT_DB as DEFAULT_DB  # re-exported: the store's default file
 from .store_errors import DiskFull, NoDatabase, NotSelfevalDatabase, StoreError
+from .store_rows import row_to_discrepancy, row_to_form, row_to_item
 from .views import VIEWS, ensure_views
 
 DEFAULT_BUSY_TIMEOUT_MS = 30_000
@@ -308,12 +309,6 @@ def _val(v: Decimal | str | None):
     return v
 
 
-def _unval(v) -> Decimal | str | None:
-    if v is None or isinstance(v, str):
-        return v
-    return Decimal(str(v)).normalize() if v != int(v) else Decimal(int(v))
-
-
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -340,11 +335,6 @@ def findings_to_json(findings: list[Finding]) -> str | None:
     if not findings:
         return None
     return _to_json([{"kind": f.kind, "message": f.message, "side": f.side} for f in findings])
-
-
-def json_to_findings(text: str | None) -> list[Finding]:
-    """Given stored findings JSON (or None), return the findings."""
-    return [Finding(f["kind"], f["message"], f.get("side")) for f in json.loads(text or "[]")]
 
 
 def _json_or_none(value: dict | None) -> str | None:
@@ -549,10 +539,6 @@ def _compact_json(value) -> str | None:
     return None if value is None else _to_compact_json(value)
 
 
-def _json_value(text: str | None):
-    return json.loads(text) if text else None
-
-
 def _insert_discrepancies(db: sqlite_utils.Database, form_id: int, ds: list[Discrepancy]) -> None:
     _insert_rows(db, "discrepancies", [
         {"form_id": form_id, "item": d.item, "kind": d.kind, "severity": d.severity, "message": d.message,
@@ -571,37 +557,11 @@ def replace_discrepancies(db: sqlite_utils.Database, form: Form, form_id: int) -
 def load_form(db: sqlite_utils.Database, form_id: int, effective: bool = True) -> Form:
     """Given a form id, return the Form as stored; with effective=True, reviewers' corrections applied.
     Columns a database of an older schema lacks read as None, so an older file opened read-only still loads."""
-    f = db["forms"].get(form_id)
-    form = Form(source=f["source"], sha256=f["sha256"], status=f["status"], error=f["error"], rubric=f["rubric"],
-                rubric_score=f["rubric_score"], institution=f["institution"], fill_date=f["fill_date"],
-                header={k: f[k] for k in ("batches", "certified_total", "certified_passed")},
-                has_inspector=bool(f["has_inspector"]), kind=f["kind"], findings=json_to_findings(f.get("findings")),
-                path=f.get("path"), tables=_json_value(f.get("tables")) or [])
-    for p in json.loads(f["printed"] or "[]"):
-        form.printed.append(PrintedTotal(kind=p["kind"], self=_unval(p["self"]), inspector=_unval(p["inspector"]),
-                                         self_raw=p["self_raw"], inspector_raw=p["inspector_raw"],
-                                         category=p.get("category"), provenance=p.get("provenance")))
-    form.extra_rows = [ExtraRow(**e) for e in json.loads(f["extra_rows"] or "[]")]
-    for r in db.execute_returning_dicts(
-            "SELECT * FROM items WHERE form_id = ? ORDER BY position", [form_id]):
-        prov = {k: v for k, v in (("table", r["table_no"]), ("row", r["row_no"]), ("col", r["col_no"]),
-                                  ("page", r["page"]), ("confidence", r["confidence"])) if v is not None}
-        if r["bbox"]:
-            prov["bbox"] = json.loads(r["bbox"])
-        form.items.append(ItemResult(
-            code=r["code"], category=r["category"], label=r["label"], max=_unval(r["max"]),
-            scoring=r["scoring"], max_source=r["max_source"], printed_max=r["printed_max"],
-            group_max=_unval(r["group_max"]), self=_unval(r["self"]), inspector=_unval(r["inspector"]),
-            self_raw=r["self_raw"], inspector_raw=r["inspector_raw"], self_kind=r["self_kind"],
-            inspector_kind=r["inspector_kind"], raw_label=r["raw_label"], match_score=r["match_score"],
-            provenance=prov or None, self_note=r.get("self_note"), inspector_note=r.get("inspector_note"),
-            findings=json_to_findings(r.get("findings")), self_cell=_json_value(r.get("self_cell")),
-            inspector_cell=_json_value(r.get("inspector_cell")), row_cells=_json_value(r.get("row_cells"))))
-    for d in db.execute_returning_dicts("SELECT * FROM discrepancies WHERE form_id = ? ORDER BY id", [form_id]):
-        form.discrepancies.append(Discrepancy(d["item"], d["kind"], d["severity"], d["message"],
-                                              {"accepted": True} if d["accepted"] else None, side=d.get("side"),
-                                              row=json.loads(d["row"]) if d.get("row") else None,
-                                              total=d.get("total"), category=d.get("category")))
+    form = row_to_form(db["forms"].get(form_id))
+    form.items = [row_to_item(r) for r in db.execute_returning_dicts(
+        "SELECT * FROM items WHERE form_id = ? ORDER BY position", [form_id])]
+    form.discrepancies = [row_to_discrepancy(d) for d in db.execute_returning_dicts(
+        "SELECT * FROM discrepancies WHERE form_id = ? ORDER BY id", [form_id])]
     if effective:
         from .corrections import apply_corrections  # the reviewers' changes: their own module, no cycle
 

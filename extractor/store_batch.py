@@ -3,53 +3,25 @@
 `store.load_form` reads one form with a query per table (and its corrections); over 10,000 forms an export or a
 report spent most of its time there. Here a batch of ids costs one query on forms, items and discrepancies each,
 and one on corrections to find the few forms a reviewer touched (those get `apply_corrections`, the same code
-`load_form` runs). The Forms are the ones `load_form(db, id)` returns (tests/test_export_stream.py compares them
-on a real database); with cells=False the items' row_cells and the forms' tables, kept only for evidence and
+`load_form` runs). Rows become objects with store_rows' converters, the ones `load_form` uses, so the Forms are
+the ones `load_form(db, id)` returns (tests/test_export_stream.py compares them on a real database); with cells=False the items' row_cells and the forms' tables, kept only for evidence and
 kilobytes of JSON each, are neither read nor parsed (None and [] instead); with cells=FLAGGED_CELLS only the rows of
 items a discrepancy names are parsed (the HTML report's evidence cards show no other).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import sqlite_utils
 
-from .form import Discrepancy, ExtraRow, Form, ItemResult, PrintedTotal
-from .store import _unval, json_to_findings
+from .form import Form, ItemResult
+from .store_rows import json_text_to_value, row_to_discrepancy, row_to_form, row_to_item
 
 BATCH = 200  # forms per batch: a few MB of rows at a time, and few enough ids for one IN (...) list
 EVIDENCE_ONLY = {"items": ("row_cells",), "forms": ("tables",)}
 FLAGGED_CELLS = "flagged"  # cells=FLAGGED_CELLS: only the rows an evidence card may show (see batch_to_forms)
-# The store writes its JSON itself (json.dumps: no leading whitespace), so the C scanner reads it without
-# json.loads' two whitespace matches per call; a few hundred thousand calls over 10,000 forms.
-_scan = json.JSONDecoder().raw_decode
-# A stored number -> its Decimal: scores repeat (0.5, 1, 2 …), and a Decimal is immutable, so one is shared.
-_DECIMALS: dict[Any, Any] = {}
-
-
-def _json(text: str | None) -> Any:
-    return _scan(text)[0] if text else None
-
-
-def _findings(text: str | None) -> list:
-    return json_to_findings(text) if text else []
-
-
-def _dec(v: Any) -> Any:
-    """store._unval, remembered per value (1 and 1.0 give the same Decimal there too)."""
-    if v is None or isinstance(v, str):
-        return v
-    d = _DECIMALS.get(v)
-    if d is None:
-        if len(_DECIMALS) > 100_000:
-            _DECIMALS.clear()
-        d = _DECIMALS[v] = _unval(v)
-    return d
-
-
 def _rows(
     db: sqlite_utils.Database, table: str, key: str, ids: Sequence[int], order: str, cells: bool
 ) -> list[dict[str, Any]]:
@@ -63,101 +35,6 @@ def _rows(
         f"SELECT {cols} FROM {table} WHERE {key} IN ({','.join('?' * len(ids))}) ORDER BY {order}", list(ids)
     )
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-
-
-def row_to_form(f: dict[str, Any]) -> Form:
-    """Given a forms row (a dict), return its Form without items and discrepancies (as store.load_form builds
-    it)."""
-    form = Form(
-        source=f["source"],
-        sha256=f["sha256"],
-        status=f["status"],
-        error=f["error"],
-        rubric=f["rubric"],
-        rubric_score=f["rubric_score"],
-        institution=f["institution"],
-        fill_date=f["fill_date"],
-        header={k: f[k] for k in ("batches", "certified_total", "certified_passed")},
-        has_inspector=bool(f["has_inspector"]),
-        kind=f["kind"],
-        findings=_findings(f.get("findings")),
-        path=f.get("path"),
-        tables=_json(f.get("tables")) or [],
-    )
-    for p in json.loads(f["printed"] or "[]"):
-        form.printed.append(
-            PrintedTotal(
-                kind=p["kind"],
-                self=_unval(p["self"]),
-                inspector=_unval(p["inspector"]),
-                self_raw=p["self_raw"],
-                inspector_raw=p["inspector_raw"],
-                category=p.get("category"),
-                provenance=p.get("provenance"),
-            )
-        )
-    form.extra_rows = [ExtraRow(**e) for e in json.loads(f["extra_rows"] or "[]")]
-    return form
-
-
-_PROVENANCE = (
-    ("table", "table_no"),
-    ("row", "row_no"),
-    ("col", "col_no"),
-    ("page", "page"),
-    ("confidence", "confidence"),
-)
-
-
-def row_to_item(r: dict[str, Any]) -> ItemResult:
-    """Given an items row (a dict), return its ItemResult (as store.load_form builds it)."""
-    prov = {}
-    for key, column in _PROVENANCE:
-        v = r[column]
-        if v is not None:
-            prov[key] = v
-    if r["bbox"]:
-        prov["bbox"] = _json(r["bbox"])
-    return ItemResult(
-        code=r["code"],
-        category=r["category"],
-        label=r["label"],
-        max=_dec(r["max"]),
-        scoring=r["scoring"],
-        max_source=r["max_source"],
-        printed_max=r["printed_max"],
-        group_max=_dec(r["group_max"]),
-        self=_dec(r["self"]),
-        inspector=_dec(r["inspector"]),
-        self_raw=r["self_raw"],
-        inspector_raw=r["inspector_raw"],
-        self_kind=r["self_kind"],
-        inspector_kind=r["inspector_kind"],
-        raw_label=r["raw_label"],
-        match_score=r["match_score"],
-        provenance=prov or None,
-        self_note=r.get("self_note"),
-        inspector_note=r.get("inspector_note"),
-        findings=_findings(r.get("findings")),
-        self_cell=_json(r.get("self_cell")),
-        inspector_cell=_json(r.get("inspector_cell")),
-        row_cells=_json(r.get("row_cells")),
-    )
-
-
-def row_to_discrepancy(d: dict[str, Any]) -> Discrepancy:
-    """Given a discrepancies row (a dict), return its Discrepancy (as store.load_form builds it)."""
-    return Discrepancy(
-        d["item"],
-        d["kind"],
-        d["severity"],
-        d["message"],
-        {"accepted": True} if d["accepted"] else None,
-        side=d.get("side"),
-        row=json.loads(d["row"]) if d.get("row") else None,
-        total=d.get("total"),
-        category=d.get("category"),
-    )
 
 
 def _corrected_ids(db: sqlite_utils.Database, ids: Sequence[int]) -> set[int]:
@@ -204,7 +81,7 @@ def batch_to_forms(
         part = dict(wanted[n : n + 500])
         marks = ",".join("?" * len(part))
         for item_id, text in db.execute(f"SELECT id, row_cells FROM items WHERE id IN ({marks})", list(part)):
-            part[item_id].row_cells = _json(text)
+            part[item_id].row_cells = json_text_to_value(text)
     if effective:
         from .corrections import apply_corrections  # as in load_form: the reviewers' changes, their own module
 
