@@ -33,10 +33,12 @@ np = pytest.importorskip("numpy")
 from PIL import Image, ImageChops, ImageStat  # noqa: E402
 
 from extractor.ocr import pipeline, sources  # noqa: E402
+from extractor.ocr.grid import ink_to_grids  # noqa: E402
 from extractor.ocr.photo import RectifiedPage, page_to_quadrilateral, photo_to_page  # noqa: E402
+from extractor.ocr.prepare import prepare  # noqa: E402
 from extractor.parsers.scan import ImageParser  # noqa: E402
-from samples.photo import make_photo, make_photos, photo_image  # noqa: E402
-from samples.scan import rasterise, scan_page  # noqa: E402
+from samples.photo import make_photo, make_photos, photo_image, save_photo  # noqa: E402
+from samples.scan import SEAL_FONT, draw_seal, rasterise, scan_noise, scan_page, stamp  # noqa: E402
 
 from .ocr_reads import cached_page_reads  # noqa: E402
 
@@ -131,6 +133,63 @@ def test_the_committed_scans_are_no_photos(name):
     pages = sources.pdf_pages(path.read_bytes()) if path.suffix == ".pdf" else sources.image_file_pages(path)
     for image in pages:
         assert photo_to_page(image) is image
+
+
+SEAL_X = [0.3, 1.5, 2.1, 2.7]  # inches: the sealed table's columns (label, self, inspector)
+SEAL_Y = [0.4, 0.58, 0.76, 1.26, 1.76, 2.26]  # inches from the top: a two-line header, then three score rows
+
+
+def _sealed_table_pdf(path: Path) -> Path:
+    """An A4 page with a small ruled table in its top left corner, drawn with thin (0.5 pt) rules as LibreOffice
+    draws them: the header is two lines high, split in two only in the label column, so the rule between the
+    自评结果 and 督查结果 header cells is 0.36 inch long (a rule is at least 0.30)."""
+    from reportlab.lib.units import inch
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    top = 11.69 * inch
+    c = canvas.Canvas(str(path), pagesize=(8.27 * inch, top))
+    c.setFont("STSong-Light", 10)
+    c.setLineWidth(0.5)
+    for k, y in enumerate(SEAL_Y):
+        c.line(SEAL_X[0] * inch, top - y * inch, (SEAL_X[1] if k == 1 else SEAL_X[-1]) * inch, top - y * inch)
+    for x in SEAL_X:
+        c.line(x * inch, top - SEAL_Y[0] * inch, x * inch, top - SEAL_Y[-1] * inch)
+    for x, upper, lower in zip(SEAL_X, ("督查内容", "自评结", "督查结"), ("项目", "果", "果"), strict=False):
+        c.drawString(x * inch + 4, top - 0.53 * inch, upper)
+        c.drawString(x * inch + 4, top - 0.71 * inch, lower)
+    for k, row in enumerate([("场地", "4.5", "4"), ("岗位", "1.0", "1"), ("制度", "2", "0.5")]):
+        for x, text in zip(SEAL_X, row, strict=False):
+            c.drawString(x * inch + 6, top - (SEAL_Y[2 + k] + 0.3) * inch, text)
+    c.save()
+    return path
+
+
+def _cells(pixels: np.ndarray, dpi: float) -> list[list[tuple[int, int, int, int]]]:
+    return [sorted((c.row, c.col, c.rowspan, c.colspan) for c in g.cells) for g in ink_to_grids(prepare(pixels, dpi))]
+
+
+@pytest.mark.skipif(not Path(SEAL_FONT).exists(), reason="the Noto CJK font (seal text) is not installed")
+@pytest.mark.parametrize(("dx", "dy"), [(0.0, 0.0), (-0.15, 0.2), (0.15, 0.35)])
+def test_a_soft_rule_under_a_red_seal_on_a_photo_keeps_its_cells_apart(tmp_path, dx, dy):
+    # Regression (qh_pdf_lo_landscape_repeat_43, page 1): on a photo the thin rules are soft (~0.6 of the paper);
+    # the seal's red, divided out, left the header's split rule under the seal at the threshold's edge, in dashes
+    # too short for a rule, and the 自评结果 and 督查结果 header cells were read as one.
+    pdf = _sealed_table_pdf(tmp_path / "table.pdf")
+    want = _cells(_pixels(rasterise(pdf, 200)[0]), 200.0)
+    assert want == [[(0, 0, 1, 1), (0, 1, 2, 1), (0, 2, 2, 1), (1, 0, 1, 1)]
+                    + [(r, c, 1, 1) for r in (2, 3, 4) for c in (0, 1, 2)]]
+    page = rasterise(pdf, 150)[0]
+    centre = ((SEAL_X[2] + dx) * 150, (SEAL_Y[1] + dy) * 150 + 60)  # over the header's split rule
+    sealed = scan_noise(stamp(page, draw_seal(150, rng=np.random.RandomState(0)), centre), np.random.RandomState(1),
+                        150, 3.0)
+    image, _corners = photo_image(sealed, seed=3, keystone=0.0, rotation=0.0, shading=0.35)
+    (photo,) = sources.image_file_pages(save_photo(image, tmp_path / "photo.jpg", 75))
+    rectified = photo_to_page(photo)
+    assert isinstance(rectified, RectifiedPage)
+    assert _cells(rectified.pixels, rectified.dpi) == want
 
 
 @pytest.fixture(scope="module")
