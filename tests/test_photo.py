@@ -10,7 +10,11 @@
 - one photographed page of filled_pdf.pdf (tests/fixtures/forms) read by OCR end to end: the tables of its text
   layer (tests/fixtures/scans/filled_pdf_pages.json), every number and empty cell exact; the evidence strip of
   one of its rows shows what the source PDF shows at the row's boxes (the photo is rectified for the evidence
-  as for the OCR).
+  as for the OCR);
+- a soft rule under a red seal on a photo stays a rule (the header cells beside it stay apart);
+- a photo the paper fills (no desk: samples.photo's fill) is rectified by its table's outer frame, found within
+  a pixel of where the generator put it, when keystoned; not keystoned it is kept as taken (deskew's job); read
+  end to end, every value is the text layer's.
 
 Pages are small (75 dpi) except the end-to-end one (150 dpi, one page).
 """
@@ -34,7 +38,13 @@ from PIL import Image, ImageChops, ImageStat  # noqa: E402
 
 from extractor.ocr import pipeline, sources  # noqa: E402
 from extractor.ocr.grid import ink_to_grids  # noqa: E402
-from extractor.ocr.photo import RectifiedPage, page_to_quadrilateral, photo_to_page  # noqa: E402
+from extractor.ocr.photo import (  # noqa: E402
+    RectifiedPage,
+    frame_is_askew,
+    page_to_frame,
+    page_to_quadrilateral,
+    photo_to_page,
+)
 from extractor.ocr.prepare import prepare  # noqa: E402
 from extractor.parsers.scan import ImageParser  # noqa: E402
 from samples.photo import make_photo, make_photos, photo_image, save_photo  # noqa: E402
@@ -190,6 +200,83 @@ def test_a_soft_rule_under_a_red_seal_on_a_photo_keeps_its_cells_apart(tmp_path,
     rectified = photo_to_page(photo)
     assert isinstance(rectified, RectifiedPage)
     assert _cells(rectified.pixels, rectified.dpi) == want
+
+
+def _frame_in_photo(page: Image.Image, corners: list[tuple[float, float]]) -> np.ndarray:
+    """Given a page and its corners in a photo of it, return where its largest table's outer frame (the clean
+    page's grid box) lies in the photo (tl, tr, br, bl)."""
+    grids = ink_to_grids(prepare(_pixels(page), DPI))
+    x0, y0, x1, y1 = max((g.box for g in grids), key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
+    w, h = page.size
+    matrix = cv2.getPerspectiveTransform(
+        np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32) - 0.5, np.array(corners, np.float32)
+    )
+    return cv2.perspectiveTransform(np.array([[[x0, y0], [x1, y0], [x1, y1], [x0, y1]]], np.float32), matrix)[0]
+
+
+@pytest.mark.parametrize(
+    ("seed", "keystone", "rotation"), [(0, 0.04, 2.0), (1, 0.04, 2.0), (2, 0.04, 1.5), (3, 0.05, 1.0), (4, 0.03, 0.0)]
+)
+def test_a_keystoned_photo_the_paper_fills_is_rectified_by_its_table_frame(page, seed, keystone, rotation):
+    image, corners = photo_image(page, seed, keystone, rotation, shading=0.35, fill=0.01)
+    assert min(x for x, _y in corners) < 0 and max(x for x, _y in corners) > image.width  # the paper's edge is out
+    photo = sources.PageImage(_pixels(image), DPI, 1)
+    assert page_to_quadrilateral(photo.pixels) is None  # no desk: no paper stands out
+    frame = page_to_frame(photo.pixels)
+    assert frame is not None
+    assert np.abs(frame - _frame_in_photo(page, corners)).max() <= 1.0
+    assert frame_is_askew(frame)
+    rectified = photo_to_page(photo)
+    assert isinstance(rectified, RectifiedPage) and rectified.by == "frame"
+    assert np.allclose(rectified.corners, frame) and rectified.dpi == DPI
+    again = page_to_frame(rectified.pixels)  # on the rectified page the frame is an upright rectangle
+    assert again is not None and not frame_is_askew(again)
+    assert np.abs(again[:, 1] - again[[1, 0, 3, 2], 1]).max() <= 1.0  # top and bottom level
+    assert np.abs(again[:, 0] - again[[3, 2, 1, 0], 0]).max() <= 1.0  # left and right upright
+
+
+@pytest.mark.parametrize(("seed", "rotation"), [(0, 0.0), (1, 2.0)])
+def test_a_photo_the_paper_fills_without_keystone_is_kept_as_taken(page, seed, rotation):
+    image, _corners = photo_image(page, seed, keystone=0.0, rotation=rotation, shading=0.35, fill=0.01)
+    photo = sources.PageImage(_pixels(image), DPI, 1)
+    frame = page_to_frame(photo.pixels)
+    assert frame is not None and not frame_is_askew(frame)  # a turned rectangle: prepare's deskew undoes it
+    assert photo_to_page(photo) is photo
+
+
+def _values(form) -> dict[str, tuple]:
+    return {i.code: (i.self, i.inspector) for i in form.items if i.present}
+
+
+def test_a_photo_the_paper_fills_reads_every_value_exactly(cached_reads, tmp_path, monkeypatch):
+    # seed 1: read as taken, the inspector column of every row was lost (12 of 13 items)
+    import pypdfium2 as pdfium
+
+    import rubric
+    from extractor.extract import path_to_form
+
+    photo = tmp_path / "close.jpg"
+    make_photos(FORM_PDF, photo, dpi=150, seed=1, keystone=0.04, rotation=2.0, quality=75, pages=[2], fill=0.01)
+    source, one = pdfium.PdfDocument(str(FORM_PDF)), pdfium.PdfDocument.new()
+    one.import_pages(source, [1])
+    one.save(str(tmp_path / "page2.pdf"))
+    one.close()
+    source.close()
+    rectified = []
+    original = pipeline.photo_to_page
+
+    def spy(image):
+        out = original(image)
+        rectified.append(getattr(out, "by", None))
+        return out
+
+    monkeypatch.setattr(pipeline, "photo_to_page", spy)
+    rubrics = rubric.load_all()
+    want = _values(path_to_form(tmp_path / "page2.pdf", rubrics, rubric_id="qinghai-2024"))
+    got = _values(path_to_form(photo, rubrics, rubric_id="qinghai-2024"))
+    assert rectified == ["frame"]
+    assert len(want) == 13 and sum(v is not None for pair in want.values() for v in pair) == 26
+    assert got == want
 
 
 @pytest.fixture(scope="module")
