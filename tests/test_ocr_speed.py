@@ -94,7 +94,10 @@ def test_a_page_is_read_without_a_detector_call_and_its_values_right(counted):
     engine, detector, recogniser = counted
     result = pipeline.read_page(engine, PageImage(_page(), DPI, 1))
     assert detector.shapes == []  # no full-page (nor any) detection pass
-    assert recogniser.shapes and all(shape[2] == 48 for shape in recogniser.shapes)  # text lines only
+    assert recogniser.shapes  # text lines only, each alone, at its own width (at least the minimum), 32 or 48 high
+    assert all(shape[0] == 1 and shape[3] >= read.DEFAULT_MIN_WIDTH for shape in recogniser.shapes)
+    assert {shape[2] for shape in recogniser.shapes} <= {read.FIRST_PASS_HEIGHT, read.DEFAULT_REC_HEIGHT}
+    assert any(shape[3] > read.DEFAULT_MIN_WIDTH for shape in recogniser.shapes)  # a long line is not cut short
     cells = _cells(result)
     for r, (label, own, inspector) in enumerate(ROWS, start=1):
         assert (cells[(r, 0)], cells[(r, 1)], cells[(r, 2)]) == (label, own, inspector)
@@ -107,9 +110,9 @@ def test_voting_crops_run_only_for_uncertain_first_readings(counted, monkeypatch
     decisions: list[tuple[str, bool]] = []
     real_recognise, real_uncertain = read.recognise, read.uncertain
 
-    def recognise(engine_, images, lowest=None):
-        calls.append(len(images))
-        return real_recognise(engine_, images, lowest)
+    def recognise(engine_, images, lowest=None, height=read.DEFAULT_REC_HEIGHT):
+        calls.append((len(images), height))
+        return real_recognise(engine_, images, lowest, height)
 
     def uncertain(text, lowest):
         decisions.append((text, real_uncertain(text, lowest)))
@@ -118,8 +121,9 @@ def test_voting_crops_run_only_for_uncertain_first_readings(counted, monkeypatch
     monkeypatch.setattr(read, "recognise", recognise)
     monkeypatch.setattr(read, "uncertain", uncertain)
     result = pipeline.read_page(engine, PageImage(_page(), DPI, 1))
-    first, voting = calls[-2], calls[-1]  # read_texts: the first pass, then the voting crops
-    pads = len(read.DEFAULT_CROP_PADS) * len(read.DEFAULT_STRETCHES) - 1
+    (first, first_height), (voting, voting_height) = calls[-2], calls[-1]  # read_texts: first pass, voting crops
+    assert (first_height, voting_height) == (read.FIRST_PASS_HEIGHT, read.DEFAULT_REC_HEIGHT)
+    pads = len(read.DEFAULT_CROP_PADS) * len(read.DEFAULT_STRETCHES)  # every crop again at the model's height
     doubtful = [text for text, doubt in decisions if doubt]
     assert voting == pads * len(doubtful)
     digits = [text for text, _doubt in decisions if text.isdigit()]
@@ -165,5 +169,5 @@ def test_sessions_are_built_with_our_options(engine):
     assert options.intra_op_num_threads == 1 and options.inter_op_num_threads == 1
     assert options.enable_cpu_mem_arena is False and options.enable_mem_pattern is False
     built = engine.recognizer.session.session.get_session_options()
-    assert built.intra_op_num_threads == engine.threads
+    assert built.intra_op_num_threads == 1  # crops are run engine.threads at a time instead (Engine.map)
     assert built.enable_mem_pattern is False

@@ -3,10 +3,12 @@ per process (lazily, on first use) from the models its wheel ships: nothing is d
 is never loaded (orient.py tells the way up with the recogniser).
 
 Sessions are built here with our own onnxruntime SessionOptions (rapidocr's own builder sets no thread count and
-leaves the thread pool spinning): DEFAULT_THREADS intra-op threads (SELFEVAL_OCR_THREADS overrides; a worker of
-``--jobs`` = all cores wants 1), no spinning (a thread that waits for work sleeps instead of burning a core another
-worker needs), no memory arena and no memory pattern (crops come in every width: a pattern or an arena sized for
-the widest batch stays allocated).
+leaves the thread pool spinning): one intra-op thread for the recogniser, whose crops are run DEFAULT_THREADS at
+a time from a thread pool instead (``Engine.map``; SELFEVAL_OCR_THREADS overrides; a worker of ``--jobs`` = all
+cores wants 1): a crop is small, and two threads splitting one crop's operators cost a third more CPU than one,
+while two crops at once cost what each costs alone. No spinning (a thread that waits for work sleeps instead of
+burning a core another worker needs), no memory arena and no memory pattern (crops come in every width: a pattern
+or an arena sized for the widest stays allocated).
 
 onnxruntime: its telemetry is disabled before it is first imported (ORT_TELEMETRY_DISABLED; onnxruntime 1.32
 writes a device id under ~/.cache/Microsoft at import unless its telemetry is suppressed) and its C++ logger only
@@ -17,8 +19,11 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import ModuleType
+from typing import TypeVar
 
 import numpy as np
 
@@ -65,11 +70,14 @@ def import_onnxruntime_quietly() -> ModuleType:
     return ort
 
 
-DEFAULT_THREADS = 2  # onnxruntime intra-op threads per engine (SELFEVAL_OCR_THREADS overrides)
+DEFAULT_THREADS = 2  # crops recognised at once per engine (SELFEVAL_OCR_THREADS overrides)
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def engine_threads() -> int:
-    """Return the intra-op thread count: SELFEVAL_OCR_THREADS when it is a positive number, else DEFAULT_THREADS
+    """Return how many crops an engine recognises at once: SELFEVAL_OCR_THREADS when it is a positive number, else DEFAULT_THREADS
     (at most the machine's cores)."""
     stated = os.environ.get("SELFEVAL_OCR_THREADS", "")
     if stated.isdigit() and int(stated) > 0:
@@ -108,16 +116,27 @@ class Engine:
         logs.capture_library_logs()  # rapidocr's loggers, created at its import
         self._config = update_model_path(read_yaml(Path(rapidocr_onnxruntime.__file__).parent / "config.yaml"))
         self.threads = engine_threads()
+        self._pool: ThreadPoolExecutor | None = None
         self._detector = None
         self.recognizer = TextRecognizer(self._config["Rec"])
-        self._own_session(self.recognizer.session, self._config["Rec"]["model_path"])
+        self._own_session(self.recognizer.session, self._config["Rec"]["model_path"], 1)
         self.characters: list[str] = self.recognizer.postprocess_op.character
         self.number_index = np.array([i for i, ch in enumerate(self.characters) if ch in NUMBER_CHARS])
 
-    def _own_session(self, holder, model_path: str) -> None:
-        """Give rapidocr's session holder a session built with our options (rapidocr's own is released)."""
-        holder.session = self._ort.InferenceSession(model_path, sess_options=session_options(self._ort, self.threads),
+    def _own_session(self, holder, model_path: str, threads: int) -> None:
+        """Give rapidocr's session holder a session built with our options and threads intra-op threads
+        (rapidocr's own session is released)."""
+        holder.session = self._ort.InferenceSession(model_path, sess_options=session_options(self._ort, threads),
                                                     providers=["CPUExecutionProvider"])
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """Given a function and items, return fn of each, in order, computed ``threads`` at a time (onnxruntime
+        and OpenCV release the GIL while they work); with one thread, in this thread."""
+        if self.threads <= 1:
+            return [fn(item) for item in items]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="selfeval-ocr")
+        return list(self._pool.map(fn, items))
 
     @property
     def detector(self):
@@ -126,7 +145,7 @@ class Engine:
             from rapidocr_onnxruntime.ch_ppocr_det import TextDetector
 
             self._detector = TextDetector(self._config["Det"])
-            self._own_session(self._detector.infer, self._config["Det"]["model_path"])
+            self._own_session(self._detector.infer, self._config["Det"]["model_path"], self.threads)
         return self._detector
 
 

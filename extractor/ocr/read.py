@@ -166,19 +166,17 @@ def recognise(engine: Engine, images: list[np.ndarray], lowest: list[float] | No
     Each crop is recognised alone, at its own width (at least DEFAULT_MIN_WIDTH): the recogniser's cost grows
     with the width it is given, and faster than that in a batch (16 crops padded to 1280 px cost 4 times what
     each costs alone), while a page's crops are mostly short (a score, a wrapped line in a narrow cell) and
-    rapidocr's own resizer pads every crop to 320 px.
+    rapidocr's own resizer pads every crop to 320 px. Crops are read ``engine.threads`` at a time (Engine.map).
     """
     session = engine.recognizer.session
-    out: list[tuple[str, float]] = []
-    lows: list[float] = []
-    for image in images:
-        probs = session(_tensor(image, height)[np.newaxis])[0]
-        reading, low = _decode(engine, probs[0])
-        out.append(reading)
-        lows.append(low)
+
+    def one(image: np.ndarray) -> tuple[tuple[str, float], float]:
+        return _decode(engine, session(_tensor(image, height)[np.newaxis])[0][0])
+
+    results = engine.map(one, images)
     if lowest is not None:
-        lowest.extend(lows)
-    return out
+        lowest.extend(low for _reading, low in results)
+    return [reading for reading, _low in results]
 
 
 def _tensor(image: np.ndarray, height: int) -> np.ndarray:

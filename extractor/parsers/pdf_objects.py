@@ -24,8 +24,10 @@ Anything this does not read exactly raises ``Unsupported`` and the caller reads 
 pdfplumber as before (never a partial read): a page /Rotate or a MediaBox not at the origin, a form XObject,
 a Type3 or vertical font, a char whose matrix is not upright and axis-aligned (sideways text), right-to-left
 text, an /ActualText span, a char without a Unicode mapping or drawn as several, a font or a width pdfminer's
-font does not tell unambiguously, any char pdfium's text page may have left out (see pdf_spaces: lone
-spaces, runs of spaces, a text object drawn twice), a page count that differs, or any pdfium error. Chars'
+font does not tell unambiguously, any char pdfium's text page may have left out where the parser would read
+the page otherwise (see pdf_spaces: a lone space beside a digit, a space after a kerning gap, a text object
+drawn twice), a page count that differs, or any pdfium error. The spaces of a run pdfium folds to its first, and
+lone spaces between two CJK chars, are left out (the parser reads the page the same without them). Chars'
 coordinates are pdfium's single-precision ones: they equal pdfminer's to about 1e-4 pt.
 """
 
