@@ -14,7 +14,7 @@
 - a soft rule under a red seal on a photo stays a rule (the header cells beside it stay apart);
 - a photo the paper fills (no desk: samples.photo's fill) is rectified by its table's outer frame, found within
   a pixel of where the generator put it, when keystoned; not keystoned it is kept as taken (deskew's job); read
-  end to end, every value is the text layer's.
+  end to end, every value is the text layer's; a scan turned past the deskew's reach is turned upright by it.
 
 Pages are small (75 dpi) except the end-to-end one (150 dpi, one page).
 """
@@ -242,6 +242,17 @@ def test_a_photo_the_paper_fills_without_keystone_is_kept_as_taken(page, seed, r
     frame = page_to_frame(photo.pixels)
     assert frame is not None and not frame_is_askew(frame)  # a turned rectangle: prepare's deskew undoes it
     assert photo_to_page(photo) is photo
+
+
+@pytest.mark.parametrize(("rotate", "seed"), [(6.0, 0), (-7.0, 2)])
+def test_a_page_turned_past_the_deskews_reach_is_turned_upright_by_its_frame(page, rotate, seed):
+    scan = _scan(page, rotate, seed)  # prepare's deskew trusts no angle over DEFAULT_MAX_SKEW (5 degrees)
+    rectified = photo_to_page(scan)
+    assert isinstance(rectified, RectifiedPage) and rectified.by == "frame"
+    again = page_to_frame(rectified.pixels)
+    assert again is not None and not frame_is_askew(again)
+    top = again[1] - again[0]
+    assert abs(np.degrees(np.arctan2(top[1], top[0]))) < 0.1
 
 
 def _values(form) -> dict[str, tuple]:
