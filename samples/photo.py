@@ -2,6 +2,7 @@
 
 usage: python -m samples.photo SRC.pdf OUT.(pdf|jpg|png) [--dpi 150] [--pages 2,3] [--seed 0]
                                [--keystone 0.03] [--rotation 2.0] [--shading 0.35] [--quality 75] [--no-seal]
+                               [--fill 0.02]
 
 ``make_photo(page, out, seed, keystone=0.03, rotation=2.0, shading=0.35, quality=75)`` takes one page image (a
 scan page or a rendered page, PIL) and writes its photo (.jpg at `quality`, or .png); ``photo_image`` returns
@@ -14,7 +15,10 @@ the photo and the page's corners in it without writing. Per photo:
 - rotation: the page turned by `rotation` degrees (sign by the seed) on the desk;
 - shading: the light falls off to one side (a smooth ramp in a direction chosen by the seed, losing up to
   `shading` of the brightness) with a slight vignette;
-- camera: a slight blur and sensor noise, then JPEG.
+- camera: a slight blur and sensor noise, then JPEG;
+- fill (optional): the photo cropped to the largest upright rectangle inside the paper, `fill` of the page's
+  size further in, as a phone held close takes it: paper everywhere, no desk, the paper's edge out of the frame
+  (ValueError when that would cut the page's content: a form's margins allow a few degrees and per cent).
 
 The corners (top-left, top-right, bottom-right, bottom-left of the page, in photo pixels) are the truth of where
 the page lies; the page's content is never cut, so the photo of a generated form keeps the truth of its source
@@ -105,10 +109,13 @@ def photo_image(
     margin: float = 0.10,
     blur: float = 0.6,
     noise: float = 3.0,
+    fill: float | None = None,
 ) -> tuple[Image.Image, Corners]:
     """Given a page image, return its phone photo (RGB) and the page's corners in it (tl, tr, br, bl), for the
     keystone (share of an edge), rotation (degrees), shading (share of the light lost towards one side), margin
-    (desk around the page, share of its size), blur (sigma, pixels) and sensor noise (grey levels)."""
+    (desk around the page, share of its size), blur (sigma, pixels) and sensor noise (grey levels). With fill
+    (a share of the page's size), the photo is cropped to inside the paper (``fill_frame``): the corners then
+    lie outside it."""
     rng = np.random.RandomState(seed)
     rgb = np.asarray(page.convert("RGB"), dtype=np.float32)
     h, w = rgb.shape[:2]
@@ -132,8 +139,30 @@ def photo_image(
         photo = cv2.GaussianBlur(photo, (0, 0), blur)
     if noise:
         photo += rng.normal(0.0, noise, photo.shape[:2]).astype(np.float32)[..., np.newaxis]
+    if fill is not None:
+        (x0, y0, x1, y1) = fill_frame(corners, fill * min(w, h))
+        ys, xs = np.nonzero(rgb.min(axis=2) < 160)  # the page's ink: the crop must keep all of it
+        if len(xs):
+            box = np.array([[xs.min(), ys.min()], [xs.max(), ys.max()], [xs.min(), ys.max()], [xs.max(), ys.min()]],
+                           np.float32)
+            ink = cv2.perspectiveTransform(box[np.newaxis], matrix)[0]
+            if ink[:, 0].min() < x0 or ink[:, 1].min() < y0 or ink[:, 0].max() >= x1 or ink[:, 1].max() >= y1:
+                raise ValueError("fill would cut the page's content: less keystone, rotation or fill")
+        photo, corners = photo[y0:y1, x0:x1], corners - np.array([x0, y0], np.float64)
     image = Image.fromarray(np.clip(photo + 0.5, 0, 255).astype(np.uint8))
     return image, [(float(x), float(y)) for x, y in corners]
+
+
+def fill_frame(corners: np.ndarray, inset: float) -> tuple[int, int, int, int]:
+    """Given the page's corners in a photo (tl, tr, br, bl) and an inset (pixels), return the upright rectangle
+    (x0, y0, x1, y1, pixels; x1 and y1 excluded) inside the page's quadrilateral, inset further in: each corner
+    is on the inside of the two sides of the page it lies near (the sides' nearer ends bound it)."""
+    tl, tr, br, bl = corners
+    x0, x1 = max(tl[0], bl[0]) + inset, min(tr[0], br[0]) - inset
+    y0, y1 = max(tl[1], tr[1]) + inset, min(bl[1], br[1]) - inset
+    if x1 - x0 < 16 or y1 - y0 < 16:
+        raise ValueError(f"fill {inset:.0f} px leaves no page inside the paper")
+    return int(np.ceil(x0)), int(np.ceil(y0)), int(np.floor(x1)), int(np.floor(y1))
 
 
 def save_photo(image: Image.Image, out: Path, quality: int = 75) -> Path:
@@ -179,10 +208,12 @@ def make_photos(
     quality: int = 75,
     seal: bool = True,
     pages: list[int] | None = None,
+    fill: float | None = None,
 ) -> list[Corners]:
     """Given a form PDF (with a text layer), photograph its pages (scanned at dpi by samples.scan: seal, paper
     noise, no tilt) and write them to out_path: .pdf (the JPEG photos, one a page) or .jpg/.png (the first of
-    `pages`). keystone and rotation may be lists, one value per photographed page. Return each page's corners."""
+    `pages`). keystone and rotation may be lists, one value per photographed page; fill crops each photo to
+    inside the paper (photo_image). Return each page's corners."""
     from samples.scan import rasterise, scan_page, score_spots
 
     pdf_path, out_path = Path(pdf_path), Path(out_path)
@@ -194,7 +225,7 @@ def make_photos(
         scanned = scan_page(images[number - 1], dpi, spots[number - 1], number, seal, 0.0, True, seed, grain=3.0)
         k = keystone[i % len(keystone)] if isinstance(keystone, list) else keystone
         r = rotation[i % len(rotation)] if isinstance(rotation, list) else rotation
-        image, found = photo_image(scanned, seed * 1000 + number, k, r, shading)
+        image, found = photo_image(scanned, seed * 1000 + number, k, r, shading, fill=fill)
         photos.append(image)
         corners.append(found)
     suffix = out_path.suffix.lower()
@@ -231,6 +262,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--shading", type=float, default=0.35, help="share of the light lost towards one side")
     ap.add_argument("--quality", type=int, default=75, help="JPEG quality")
     ap.add_argument("--no-seal", dest="seal", action="store_false")
+    ap.add_argument("--fill", type=float, default=None,
+                    help="crop the photo to inside the paper, this share of the page's size further in (no desk)")
     args = ap.parse_args(argv)
     pages = [int(p) for p in args.pages.split(",") if p.strip()] or None
     corners = make_photos(
@@ -244,6 +277,7 @@ def main(argv: list[str] | None = None) -> None:
         args.quality,
         args.seal,
         pages,
+        args.fill,
     )
     print(f"{args.out} ({args.out.stat().st_size} bytes)")
     for n, quad in enumerate(corners, 1):

@@ -20,8 +20,19 @@ A photographed page is a keystoned, slightly rotated quadrilateral of paper on a
    prepare.paper_level), so the paper comes out at DEFAULT_PAPER_LEVEL everywhere and hues (a red seal) stay;
    a thin band along the edges (DEFAULT_EDGE_INCHES) is set to paper, so no sliver of desk is taken for a rule.
 
-The rectified page is a ``RectifiedPage`` (a PageImage): it records the photo's corners, size and dpi, so a
-reader (or a test) sees that and how a page was rectified.
+When no paper stands out (a page photographed close, the paper filling the frame: no desk around it), the
+table's outer frame stands in for the paper (``page_to_frame``): the largest group of connected ink on a copy
+of at most DEFAULT_FRAME_SIDE pixels, its outline reduced to four corners, each side then fitted at full
+resolution through the darkest line along it (sub-pixel) and kept only where a dark rule runs along at least
+DEFAULT_FRAME_COVER of it: four long ruled lines enclosing at least DEFAULT_FRAME_MIN_AREA of the frame. The
+photo is rectified by the frame only when the frame is clearly not a turned rectangle (a corner off square by
+more than DEFAULT_FRAME_ANGLE: a keystone) or turned further than prepare's deskew undoes (DEFAULT_MAX_SKEW):
+the light evened out on the photo, the frame mapped onto an upright rectangle at the photo's own scale (at most
+DEFAULT_PHOTO_DPI), the whole photo with it (what lies beyond it stays, the corners beyond the photo paper).
+A scan, tilted or not, has a square frame: it is returned unchanged, the very same object.
+
+The rectified page is a ``RectifiedPage`` (a PageImage): it records the photo's corners (the paper's, or the
+table frame's: ``by``), size and dpi, so a reader (or a test) sees that and how a page was rectified.
 """
 
 from __future__ import annotations
@@ -31,7 +42,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .prepare import paper_level
+from .prepare import DEFAULT_MAX_SKEW, binarize, paper_level
 from .sources import PageImage
 
 DEFAULT_PHOTO_DPI = 200.0  # a rectified page is at most this fine (a 12 MP photo holds ~260 dpi of an A4 page)
@@ -45,6 +56,11 @@ DEFAULT_SNAP = 0.04  # proportions this close to A4's or Letter's are taken for 
 DEFAULT_PAPER_LEVEL = 245.0  # the paper's brightness after the light is evened out
 DEFAULT_EDGE_INCHES = 0.08  # along the rectified page's edges: set to paper
 PAPERS = ((8.27, 11.69), (8.5, 11.0))  # inches: A4, Letter
+DEFAULT_FRAME_SIDE = 1600  # pixels: the table's frame is looked for on a copy this large (~140 dpi of A4)
+DEFAULT_FRAME_MIN_AREA = 0.15  # share of the frame the table's outer frame encloses at least
+DEFAULT_FRAME_COVER = 0.90  # share of each side of the frame along which its rule is found
+DEFAULT_FRAME_CONTRAST = 0.12  # a rule is this much darker than the paper beside it (a share of the paper)
+DEFAULT_FRAME_ANGLE = 0.3  # degrees: a frame's corner further than this from square is keystoned
 
 
 @dataclass
@@ -52,6 +68,7 @@ class RectifiedPage(PageImage):
     """A photographed page after ``photo_to_page``: the upright page, and where it lay in the photo."""
 
     corners: tuple[tuple[float, float], ...] = ()  # tl, tr, br, bl in the photo's pixels
+    by: str = "paper"  # what the corners are of: "paper" (its edge on the desk) or "frame" (the table's frame)
     photo_size: tuple[int, int] = (0, 0)  # the photo's width and height in pixels
     photo_dpi: float = 0.0  # the dpi the photo was given (stated or estimated)
 
@@ -212,6 +229,145 @@ def page_to_quadrilateral(pixels: np.ndarray) -> np.ndarray | None:
     return None
 
 
+def _darkest_lines(grey: np.ndarray, quad: np.ndarray, reach: float) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """Given the full-size grey photo, four corners (tl, tr, br, bl) and how far each side may be off (pixels),
+    return for each side the line (a point, a direction) fitted through the outermost dark valley across it
+    (sub-pixel: DEFAULT_FRAME_CONTRAST darker than the paper outside it), and the share of the
+    side's samples whose rule lies on that line (within 1.5 pixels); a side without rule keeps its first line
+    and share 0."""
+    out = []
+    for i in range(4):
+        a, b = quad[i], quad[(i + 1) % 4]
+        along = (b - a) / max(np.linalg.norm(b - a), 1e-9)
+        normal = np.array([along[1], -along[0]])
+        ts = np.linspace(0.03, 0.97, 96)
+        offsets = np.arange(-reach, reach + 1.0)
+        base = a[np.newaxis, :] + (b - a)[np.newaxis, :] * ts[:, np.newaxis]
+        points = base[:, np.newaxis, :] + offsets[np.newaxis, :, np.newaxis] * normal[np.newaxis, np.newaxis, :]
+        profile = cv2.remap(
+            grey,
+            points[..., 0].astype(np.float32),
+            points[..., 1].astype(np.float32),
+            cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REPLICATE,
+        ).astype(np.float32)
+        # The outermost dark valley: the frame is the table's outermost ink, text inside it may be darker.
+        outside = np.maximum.accumulate(profile[:, ::-1], axis=1)[:, ::-1]  # brightest from each point outwards
+        outside = np.concatenate([outside[:, 1:], outside[:, -1:]], axis=1)
+        valley = np.zeros(profile.shape, bool)
+        valley[:, 1:-1] = (profile[:, 1:-1] <= profile[:, :-2]) & (profile[:, 1:-1] <= profile[:, 2:])
+        valley &= outside - profile >= DEFAULT_FRAME_CONTRAST * np.maximum(outside, 1.0)
+        found = []
+        for k, row in enumerate(profile):
+            hits = np.flatnonzero(valley[k])
+            if not len(hits):
+                continue
+            j = int(hits[-1])
+            left, right = (row[j - 1] if j > 0 else row[j]), (row[j + 1] if j + 1 < len(row) else row[j])
+            denom = left - 2 * row[j] + right
+            sub = 0.5 * (left - right) / denom if denom > 0 else 0.0
+            found.append(base[k] + (offsets[j] + sub) * normal)
+        if len(found) < 12:
+            out.append((a.astype(np.float64), along, 0.0))
+            continue
+        pts = np.array(found, np.float32)
+        vx, vy, x0, y0 = cv2.fitLine(pts, cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
+        p, u = np.array([x0, y0], np.float64), np.array([vx, vy], np.float64)
+        off = np.abs((pts[:, 0] - p[0]) * u[1] - (pts[:, 1] - p[1]) * u[0])
+        out.append((p, u, float((off <= 1.5).sum()) / len(ts)))
+    return out
+
+
+def _meet(first: tuple[np.ndarray, np.ndarray], second: tuple[np.ndarray, np.ndarray]) -> np.ndarray | None:
+    """Given two lines (a point, a direction), return where they cross, or None when they run parallel."""
+    (p, u), (q, v) = first, second
+    matrix = np.array([[u[0], -v[0]], [u[1], -v[1]]])
+    if abs(np.linalg.det(matrix)) < 1e-6:
+        return None
+    s, _t = np.linalg.solve(matrix, q - p)
+    return p + s * u
+
+
+def page_to_frame(pixels: np.ndarray) -> np.ndarray | None:
+    """Given a page image (BGR or grey) in which no paper stands out against a background, return the corners
+    of its table's outer frame (tl, tr, br, bl, a 4x2 float array in its pixels): the largest group of
+    connected ink, reduced to four corners, each side a long dark rule along DEFAULT_FRAME_COVER of it; or None
+    (no ruled frame enclosing DEFAULT_FRAME_MIN_AREA of the image)."""
+    grey = _grey(pixels)
+    h, w = grey.shape
+    scale = min(1.0, DEFAULT_FRAME_SIDE / max(h, w))
+    if min(h, w) * scale < 16:
+        return None
+    small = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else grey
+    ink = binarize(small, max(small.shape) / PAPERS[0][1])  # the dpi as if the image were an A4 page's long side
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    if n < 2:
+        return None
+    sizes = stats[1:, cv2.CC_STAT_WIDTH].astype(np.int64) * stats[1:, cv2.CC_STAT_HEIGHT]
+    best = 1 + int(np.argmax(sizes))
+    if sizes[best - 1] < DEFAULT_FRAME_MIN_AREA * small.size:
+        return None
+    contours, _h = cv2.findContours((labels == best).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    quad = _four_corners(max(contours, key=cv2.contourArea))
+    if quad is None or cv2.contourArea(quad.astype(np.float32)) < DEFAULT_FRAME_MIN_AREA * small.size:
+        return None
+    quad = _order(quad) / scale
+    lines = _darkest_lines(grey, quad, reach=3.0 / scale + 3.0)
+    if min(share for _p, _u, share in lines) < DEFAULT_FRAME_COVER:
+        return None
+    corners = [_meet(lines[i - 1][:2], lines[i][:2]) for i in range(4)]
+    if any(c is None or np.linalg.norm(c - quad[i]) > 8.0 / scale + 8.0 for i, c in enumerate(corners)):
+        return None
+    return np.array(corners)
+
+
+def frame_is_askew(corners: np.ndarray) -> bool:
+    """Given a table frame's corners (tl, tr, br, bl), return whether it needs more than deskew: a corner off
+    square by over DEFAULT_FRAME_ANGLE (a keystone, a shear), or the frame turned over DEFAULT_MAX_SKEW."""
+    for i in range(4):
+        a, b = corners[i - 1] - corners[i], corners[(i + 1) % 4] - corners[i]
+        cos = float(np.dot(a, b) / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-9))
+        if abs(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))) - 90.0) > DEFAULT_FRAME_ANGLE:
+            return True
+    top = corners[1] - corners[0]
+    return abs(np.degrees(np.arctan2(top[1], top[0]))) > DEFAULT_MAX_SKEW
+
+
+def frame_to_page(
+    pixels: np.ndarray, corners: np.ndarray, photo_dpi: float, dpi: float = DEFAULT_PHOTO_DPI
+) -> tuple[np.ndarray, float] | None:
+    """Given a photo filled by its page, its table frame's corners (tl, tr, br, bl) and its dpi, return the
+    photo with the light evened out and the frame mapped onto an upright rectangle of its own proportions (the
+    whole photo with it, at the photo's own scale, at most dpi; beyond the photo, paper) and the page's dpi, or
+    None when the mapping would spread the photo over more than four times its area (no frame seen that
+    slanted)."""
+    tl, tr, br, bl = corners
+    out_dpi = min(dpi, photo_dpi)
+    scale = out_dpi / photo_dpi
+    width = max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl)) * scale
+    height = max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr)) * scale
+    target = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float64)
+    matrix = cv2.getPerspectiveTransform(corners.astype(np.float32), target.astype(np.float32)).astype(np.float64)
+    h, w = pixels.shape[:2]
+    photo = np.array([[[-0.5, -0.5], [w - 0.5, -0.5], [w - 0.5, h - 0.5], [-0.5, h - 0.5]]], np.float64)
+    spread = cv2.perspectiveTransform(photo, matrix)[0]
+    x0, y0 = np.floor(spread.min(axis=0))
+    x1, y1 = np.ceil(spread.max(axis=0))
+    if not np.isfinite([x0, y0, x1, y1]).all() or (x1 - x0) * (y1 - y0) > 4.0 * w * h * scale * scale:
+        return None
+    shift = np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1]], np.float64)
+    paper = DEFAULT_PAPER_LEVEL
+    page = cv2.warpPerspective(
+        even_light(pixels, photo_dpi),
+        shift @ matrix,
+        (int(x1 - x0), int(y1 - y0)),
+        flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(paper, paper, paper) if pixels.ndim == 3 else paper,
+    )
+    return page, float(out_dpi)
+
+
 def _paper(width: float, height: float) -> tuple[float, float] | None:
     """Given a page's width and height (any unit), return the paper (inches, as oriented) whose proportions it
     has within DEFAULT_SNAP, or None."""
@@ -269,16 +425,26 @@ def photo_to_page(image: PageImage, dpi: float = DEFAULT_PHOTO_DPI) -> PageImage
     """Given a page image, return it as a scan would be when it is a photo of a page (a RectifiedPage: the page
     found against its background, perspective corrected at most dpi fine, the light evened out), else the very
     same image unchanged (an ordinary scan)."""
-    corners = page_to_quadrilateral(image.pixels)
-    if corners is None:
-        return image
-    page, page_dpi = quadrilateral_to_page(image.pixels, corners, dpi)
     height, width = image.pixels.shape[:2]
+    corners = page_to_quadrilateral(image.pixels)
+    by = "paper"
+    if corners is not None:
+        page, page_dpi = quadrilateral_to_page(image.pixels, corners, dpi)
+        page = even_light(page, page_dpi)
+    else:  # the paper fills the photo (or it is a scan): the table's frame, when a photo's keystone shows in it
+        corners, by = page_to_frame(image.pixels), "frame"
+        if corners is None or not frame_is_askew(corners):
+            return image
+        rectified = frame_to_page(image.pixels, corners, float(image.dpi), dpi)
+        if rectified is None:
+            return image
+        page, page_dpi = rectified
     return RectifiedPage(
-        even_light(page, page_dpi),
+        page,
         page_dpi,
         image.number,
         corners=tuple((float(x), float(y)) for x, y in corners),
+        by=by,
         photo_size=(width, height),
         photo_dpi=float(image.dpi),
     )

@@ -112,6 +112,11 @@ def unseal_page(
     under = np.minimum(through / max(ratio, 0.05), paper) / np.maximum(paper, 1.0)  # 0 black .. 1 paper
     gentle = grey.copy()
     gentle[red] = (under * paper)[red].astype(np.uint8)
+    # Divided by the seal's darkest red, a soft rule under the seal (a phone photo's, blurred to ~0.6 of the
+    # paper) comes out at ~0.85, at the threshold's edge, and breaks into dashes too short for a rule. The red
+    # channel shows it as dark as beside the seal: its straight runs keep the red channel's darkness.
+    rules = red_rules(image, red, dpi)
+    gentle[rules] = np.minimum(gentle, image[..., 2])[rules]
     ink = (binarize(grey, dpi) > 0) & ~red
     level = float(np.percentile((grey / np.maximum(paper, 1.0))[ink], 75)) if ink.any() else DEFAULT_SEAL_INK[0]
     low = min(max(level, DEFAULT_SEAL_INK[0]), DEFAULT_SEAL_INK[1])
@@ -122,6 +127,24 @@ def unseal_page(
     strict = np.where((under <= low) | (dark > 0), under, stretched)
     grey[red] = (strict * paper)[red].astype(np.uint8)
     return grey, gentle, []
+
+
+def red_rules(image: np.ndarray, red: np.ndarray, dpi: float) -> np.ndarray:
+    """Given a BGR page and its seal-red mask, return the mask (bool) of the seal's red pixels on a ruled line:
+    straight horizontal or vertical runs of ink in the red channel (where the print under red ink shows) at
+    least DEFAULT_SEAL_RULE long, which no chord of a seal's ring or arc text makes. Looked for around the seal
+    only (its red grown by DEFAULT_SEAL_RULE, so a rule's run outside the seal counts to its length)."""
+    out = np.zeros(red.shape, bool)
+    ys, xs = np.nonzero(red)
+    if not len(xs):
+        return out
+    reach = int(DEFAULT_SEAL_RULE * dpi) + 1
+    y0, y1 = max(int(ys.min()) - reach, 0), min(int(ys.max()) + reach + 1, red.shape[0])
+    x0, x1 = max(int(xs.min()) - reach, 0), min(int(xs.max()) + reach + 1, red.shape[1])
+    through = np.ascontiguousarray(image[y0:y1, x0:x1, 2])
+    horizontal, vertical = line_masks(binarize(through, dpi), dpi, length=DEFAULT_SEAL_RULE)
+    out[y0:y1, x0:x1] = ((horizontal | vertical) > 0) & red[y0:y1, x0:x1]
+    return out
 
 
 def suppress_grey_seals(grey: np.ndarray, dpi: float, seals: list[Seal]) -> np.ndarray:
