@@ -107,25 +107,29 @@ def unseal_page(
             grey = suppress_grey_seals(grey, dpi, seals)
         return grey, grey.copy(), seals
     paper = paper_level(grey, dpi).astype(np.float32)
-    through = image[..., 2].astype(np.float32)
-    ratio = float(np.percentile((through / np.maximum(paper, 1.0))[red], DEFAULT_SEAL_PERCENTILE))
-    under = np.minimum(through / max(ratio, 0.05), paper) / np.maximum(paper, 1.0)  # 0 black .. 1 paper
+    # Only the seal's pixels change: the arithmetic runs on the box around its red (a twentieth of the page).
+    ys, xs = np.nonzero(red)
+    box = (slice(int(ys.min()), int(ys.max()) + 1), slice(int(xs.min()), int(xs.max()) + 1))
+    seal, seal_paper = red[box], np.maximum(paper[box], 1.0)
+    through = image[box][..., 2].astype(np.float32)
+    ratio = float(np.percentile(through[seal] / seal_paper[seal], DEFAULT_SEAL_PERCENTILE))
+    under = np.minimum(through / max(ratio, 0.05), paper[box]) / seal_paper  # 0 black .. 1 paper
     gentle = grey.copy()
-    gentle[red] = (under * paper)[red].astype(np.uint8)
+    gentle[box][seal] = (under * paper[box])[seal].astype(np.uint8)
     # Divided by the seal's darkest red, a soft rule under the seal (a phone photo's, blurred to ~0.6 of the
     # paper) comes out at ~0.85, at the threshold's edge, and breaks into dashes too short for a rule. The red
     # channel shows it as dark as beside the seal: its straight runs keep the red channel's darkness.
     rules = red_rules(image, red, dpi)
     gentle[rules] = np.minimum(gentle, image[..., 2])[rules]
     ink = (binarize(grey, dpi) > 0) & ~red
-    level = float(np.percentile((grey / np.maximum(paper, 1.0))[ink], 75)) if ink.any() else DEFAULT_SEAL_INK[0]
+    level = float(np.percentile(grey[ink] / np.maximum(paper[ink], 1.0), 75)) if ink.any() else DEFAULT_SEAL_INK[0]
     low = min(max(level, DEFAULT_SEAL_INK[0]), DEFAULT_SEAL_INK[1])
     high = low + DEFAULT_SEAL_INK_SPREAD
     k = max(round(DEFAULT_SEAL_INK_EDGE * dpi), 1) * 2 + 1
-    dark = cv2.dilate(((under <= low) & red).astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    dark = cv2.dilate(((under <= low) & seal).astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     stretched = np.minimum(low + (under - low) * (1 - low) / (high - low), 1.0)
     strict = np.where((under <= low) | (dark > 0), under, stretched)
-    grey[red] = (strict * paper)[red].astype(np.uint8)
+    grey[box][seal] = (strict * paper[box])[seal].astype(np.uint8)
     return grey, gentle, []
 
 
