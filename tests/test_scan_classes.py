@@ -317,6 +317,28 @@ def test_a_turned_page_reads_as_the_upright_one_and_records_its_turn(degrees, up
     assert {c.rotation for t in upright_page4.tables for c in t.cells} == {0}
 
 
+def test_a_sideways_page_whose_stray_glyphs_read_sure_is_still_turned_the_right_way():
+    """Regression: page 2 of a generated form scanned and fed turned 90° (turned_page_90.jpg, 150 dpi). Read
+    unpadded, the lines found across the sideways page (a few glyphs each) read 0.98-0.99 sure as Chinese and
+    outscored the three upright lines' 0.98, so the page was turned 180° and its 22 items lost (flagged missing). The
+    orientation crops are read padded to 320 px, as the margin was set by: the stray line reads 0.90."""
+    _needs_ocr()
+    import cv2
+
+    from extractor.ocr import orient, read
+    from extractor.ocr.engine import load_engine
+
+    engine = load_engine()
+    image = cv2.imread(str(SCANS / "turned_page_90.jpg"))
+    assert orient.page_to_turn(engine, image, 150.0) == 270
+    grey = orient._grey(image)
+    across = orient.line_crops(grey, 150.0, 0)[0]
+    rotated = [cv2.rotate(c, cv2.ROTATE_180) for c in across]
+    padded = read.recognise(engine, rotated, min_width=orient.DEFAULT_ORIENT_MIN_WIDTH)
+    unpadded = read.recognise(engine, rotated)
+    assert padded[0][1] < 0.90 < 0.99 < unpadded[0][1]  # "题题分技性": what the padding changes
+
+
 def test_a_turned_scan_in_a_pdf_reads_as_the_same_scan_upright(tmp_path):
     _needs_ocr()
     from samples.scan import make_scan

@@ -155,9 +155,10 @@ def _lookalike_number(text: str) -> bool:
 
 
 def recognise(engine: Engine, images: list[np.ndarray], lowest: list[float] | None = None,
-              height: int = DEFAULT_REC_HEIGHT) -> list[tuple[str, float]]:
-    """Given text crops, return (text, confidence) for each, read at height (and, when lowest is a list, append
-    to it the probability of each one's least sure character, 0 for an empty reading).
+              height: int = DEFAULT_REC_HEIGHT, min_width: int = DEFAULT_MIN_WIDTH) -> list[tuple[str, float]]:
+    """Given text crops, return (text, confidence) for each, read at height and padded to at least min_width (and,
+    when lowest is a list, append to it the probability of each one's least sure character, 0 for an empty
+    reading).
 
     Confidence is the mean probability of the characters read (the engine's score). A text that is a
     number apart from look-alike letters is decoded again with only digits, '.', signs and 分 allowed;
@@ -171,7 +172,7 @@ def recognise(engine: Engine, images: list[np.ndarray], lowest: list[float] | No
     session = engine.recognizer.session
 
     def one(image: np.ndarray) -> tuple[tuple[str, float], float]:
-        return _decode(engine, session(_tensor(image, height)[np.newaxis])[0][0])
+        return _decode(engine, session(_tensor(image, height, min_width)[np.newaxis])[0][0])
 
     results = engine.map(one, images)
     if lowest is not None:
@@ -179,15 +180,15 @@ def recognise(engine: Engine, images: list[np.ndarray], lowest: list[float] | No
     return [reading for reading, _low in results]
 
 
-def _tensor(image: np.ndarray, height: int) -> np.ndarray:
+def _tensor(image: np.ndarray, height: int, min_width: int = DEFAULT_MIN_WIDTH) -> np.ndarray:
     """Given a BGR crop, return the recogniser's input for it: scaled to height (as rapidocr scales: bilinear),
-    channels first, in [-1, 1], padded on the right with 0 to DEFAULT_MIN_WIDTH."""
+    channels first, in [-1, 1], padded on the right with 0 to min_width."""
     h, w = image.shape[:2]
     width = max(1, math.ceil(height * w / max(h, 1)))
     resized = cv2.resize(image, (width, height)).astype(np.float32).transpose(2, 0, 1) / 127.5 - 1.0
-    if width >= DEFAULT_MIN_WIDTH:
+    if width >= min_width:
         return resized
-    padded = np.zeros((3, height, DEFAULT_MIN_WIDTH), dtype=np.float32)
+    padded = np.zeros((3, height, min_width), dtype=np.float32)
     padded[:, :, :width] = resized
     return padded
 
