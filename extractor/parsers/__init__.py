@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import logs  # noqa: F401 - importing it routes library logging: whichever parser a command then loads
 from ..model import Document
 from .base import ParseError, Parser
 
