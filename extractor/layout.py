@@ -181,21 +181,22 @@ def _column_geometry(cols: Columns, edges: list[float], unit: str, table: Table
 
 def _cells_to_columns(cells: list[Cell], cols: Columns, edges: list[float], unit: str, table: Table,
                       geometry: tuple[list[float], str, list[tuple[float, float]]] | None = None,
-                      memo: dict[tuple[float, float, bool], tuple[str, object]] | None = None
+                      memo: dict[tuple[float, float, bool], tuple[str, object]] | None = None,
+                      flats: list[str] | None = None
                       ) -> tuple[dict[int, list[Cell]], list[tuple[Cell, list[HeaderColumn]]], list[Cell]]:
     """Given a row's cells, return the cells of each header column (by index), the cells that lie across
     two value columns (with those columns: they take neither role) and the cells outside every column.
     geometry is _column_geometry's answer, when the caller computed it once for the table; memo, one dict per
     table, remembers where a cell of each extent goes (that depends on its extent and whether it holds text
-    only, and a table's rows repeat a few extents)."""
+    only, and a table's rows repeat a few extents); flats, the cells' folded texts when the caller has them."""
     header = cols.header
     edges, unit, spans = geometry or _column_geometry(cols, edges, unit, table)
     by_col: dict[int, list[Cell]] = {}
     across: list[tuple[Cell, list[HeaderColumn]]] = []
     outside: list[Cell] = []
-    for c in cells:
+    for i, c in enumerate(cells):
         x0, x1 = cell_extent(c, edges, unit)
-        key = (x0, x1, bool(flat(c.text)))
+        key = (x0, x1, bool(flats[i] if flats is not None else flat(c.text)))
         place = memo.get(key) if memo is not None else None
         if place is None:
             place = _place(x0, x1, key[2], header, spans)
@@ -253,21 +254,22 @@ def table_to_rows(table: Table, cols: Columns, first: int, layout: Layout, vocab
     in_header = False
     opts = {flat(o) for o in options}
     header_words = {flat(t) for h in cols.header for t in h.text.split(" / ")} | opts
+    keys = [h.key for h in cols.header]  # each column's key, asked of every cell in it
     for r in range(first, table.n_rows):
         cells = row_cells(grid, r)
-        texts = [c.text for c in cells]
-        if not any(flat(t) for t in texts):
+        flats = [flat(c.text) for c in cells]  # folded once per row, asked below several times
+        if not any(flats):
             continue
-        if _repeats_header(cells, header_words) or (in_header and _repeats_header(
-                [c for c in cells if c.row == r], header_words)):
+        if _repeats_header(flats, header_words) or (in_header and _repeats_header(
+                [f for c, f in zip(cells, flats, strict=True) if c.row == r], header_words)):
             in_header = True  # a header repeated on a continuation page or table, with its sub-header rows
             continue
         in_header = False
-        whole = "".join(flat(t) for t in texts)
+        whole = "".join(flats)
         if _NOTE_ROW.search(whole) or (_SIGN_FIELD.search(whole) and not any(
-                parse_number(t) is not None for t in texts)):
+                parse_number(c.text) is not None for c in cells)):
             continue  # a note, signature line or blank-page mark: no item
-        filled = [c for c in cells if flat(c.text)]
+        filled = [c for c, f in zip(cells, flats, strict=True) if f]
         if len(filled) == 1 and _share(filled[0], edges, unit, width) >= DEFAULT_SPANNING_SHARE and _row_kind(
                 flat(filled[0].text), Row(ITEM, table.index, r)) == ITEM:
             # One cell across the table carries no score: a heading (context for the rows below) or a note.
@@ -275,9 +277,9 @@ def table_to_rows(table: Table, cols: Columns, first: int, layout: Layout, vocab
             if len(flat(text)) <= DEFAULT_HEADER_CELL_MAX_CHARS * 2:
                 layout.rows.append(Row(kind=HEADING, table=table.index, row=r, category=text))
             continue
-        by_col, across, outside = _cells_to_columns(cells, cols, edges, unit, table, geometry, memo)
-        row = _build_row(table.index, r, cols, by_col, across)
-        roles = {id(c): cols.header[n].key for n, cs in by_col.items() for c in cs}
+        by_col, across, outside = _cells_to_columns(cells, cols, edges, unit, table, geometry, memo, flats)
+        row = _build_row(table.index, r, cols, by_col, across, keys)
+        roles = {id(c): keys[n] for n, cs in by_col.items() for c in cs}
         roles.update({id(c): "across" for c, _ in across})
         roles.update({id(c): "outside" for c in outside})
         row.cells = [(c, roles.get(id(c), "")) for c in cells]
@@ -311,14 +313,17 @@ def _share(c: Cell, edges: list[float], unit: str, width: float) -> float:
 
 
 def _build_row(table: int, r: int, cols: Columns, by_col: dict[int, list[Cell]],
-               across: list[tuple[Cell, list[HeaderColumn]]]) -> Row:
+               across: list[tuple[Cell, list[HeaderColumn]]], keys: list[str] | None = None) -> Row:
     """Given a body row's cells per header column, return the Row they make, with findings where two cells
-    compete for one score or one cell lies across two."""
+    compete for one score or one cell lies across two (keys: the header columns' keys, when the caller has
+    them)."""
     row = Row(kind=ITEM, table=table, row=r)
     by_key: dict[str, list[tuple[HeaderColumn, Cell]]] = {}
+    header = cols.header
     for n, cs in sorted(by_col.items()):
-        for c in cs:
-            by_key.setdefault(cols.header[n].key, []).append((cols.header[n], c))
+        h = header[n]
+        pairs = by_key.setdefault(keys[n] if keys is not None else h.key, [])
+        pairs.extend((h, c) for c in cs)
     for pairs in by_key.values():
         h = pairs[0][0]
         if h.role in LABEL_ROLES:
@@ -367,10 +372,11 @@ def _build_row(table: int, r: int, cols: Columns, by_col: dict[int, list[Cell]],
     return row
 
 
-def _repeats_header(cells: list[Cell], header_words: set[str]) -> bool:
-    """Whether a body row repeats the table's header (a split table joined back into one): its cells say
-    the header's own words. An item whose label mentions 专家 beside a 满分 is no header."""
-    texts = [flat(c.text) for c in cells if flat(c.text)]
+def _repeats_header(flats: list[str], header_words: set[str]) -> bool:
+    """Given a body row's cells' folded texts, return whether the row repeats the table's header (a split table
+    joined back into one): its cells say the header's own words. An item whose label mentions 专家 beside a
+    满分 is no header."""
+    texts = [t for t in flats if t]
     same = [t for t in texts if t in header_words]
     return len(same) >= 2 and len(same) >= 0.6 * len(texts)
 
