@@ -55,6 +55,7 @@ _GRAND_WORDS = ("合计", "总计", "最终得分", "综合得分")
 # Rows that are no items: notes, blank-page marks and signature lines (a field to sign, then a colon).
 _NOTE_ROW = re.compile(r"^(填表说明|说明|注|备注|附注|注意)\d*[:：、.]|^注\d|以下空白|以下无正文|此页无正文|此处空白")
 _SIGN_FIELD = re.compile(r"(签字|签名|签章|盖章|签发)\s*[)）]?\s*[:：]|[:：]\s*[(（]\s*(签字|签名|盖章)\s*[)）]")
+_BRACKETED = re.compile(r"[（(][^）)]*[）)]")  # a bracketed aside in a row's label: (限10分), （附件）
 # A single cell this wide (share of the table) is a heading or a note, never an item's label.
 DEFAULT_SPANNING_SHARE = 0.6
 DEFAULT_UNKNOWN_COLUMN_MIN_NUMBERS = 2
@@ -383,7 +384,7 @@ def _repeats_header(flats: list[str], header_words: set[str]) -> bool:
 
 def _row_kind(region: str, row: Row) -> str:
     """Given the text of a row's label region, return which kind of row it is."""
-    t = re.sub(r"[（(][^）)]*[）)]", "", region)
+    t = _BRACKETED.sub("", region)
     if "小计" in t:
         return SUBTOTAL
     if t in _BONUS_WORDS or t.startswith(_BONUS_WORDS) and len(t) <= 6:

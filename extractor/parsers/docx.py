@@ -386,13 +386,19 @@ def table_to_tables(tbl: etree._Element, doc: Document) -> None:
                         open_above[k] = left
                     col += span
                     continue
-            texts = []
+            # The paragraphs' texts joined by newlines, walked into one list (paragraph_to_text's, without a
+            # list and a join per paragraph).
+            out: list[str] = []
+            paragraphs = 0
             for b in _blocks(tc):
                 if b.tag == _P:
-                    texts.append(paragraph_to_text(b, nested))
+                    if paragraphs:
+                        out.append("\n")
+                    paragraphs += 1
+                    _walk(b, out, nested)
                 else:
                     nested.append(b)
-            text = "\n".join(texts).strip("\n")
+            text = "".join(out).strip("\n")
             if vm is not None and vm.get(_VAL) != "restart":
                 above = merged_above(open_above, col, span, r, col_w)
                 if above is not None:
