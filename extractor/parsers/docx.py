@@ -374,8 +374,9 @@ def table_to_tables(tbl: etree._Element, doc: Document) -> None:
             first = tc[0] if len(tc) else None  # Word writes w:tcPr first: no search for it then
             span_el, width_el, vm, hm = _cell_props(first if first is not None and first.tag == _TCPR
                                                     else tc.find(_TCPR))
-            span = max(1, _int_attr(span_el, 1))
-            _check_columns(col + span)
+            span = 1 if span_el is None else max(1, _int_attr(span_el, 1))  # most cells state no gridSpan
+            if col + span > MAX_TABLE_COLUMNS:
+                _check_columns(col + span)
             row_stretches.append((col + span, width_el))
             if hm is not None and hm.get(_VAL) != "restart" and col - 1 in open_above:
                 # Legacy horizontal merge: widen the cell to the left.
@@ -407,10 +408,13 @@ def table_to_tables(tbl: etree._Element, doc: Document) -> None:
                         above.text = (above.text + "\n" + text).strip("\n")
                     col += span
                     continue
-            cell = Cell(text=text, row=r, col=col, colspan=span)
+            cell = Cell(text, r, col, 1, span)
             table.cells.append(cell)
-            for k in range(col, col + span):
-                open_above[k] = cell
+            if span == 1:
+                open_above[col] = cell
+            else:
+                for k in range(col, col + span):
+                    open_above[k] = cell
             col += span
         after = _int_attr(trpr.get("gridAfter"))
         _check_columns(col + max(after, 0))
