@@ -183,26 +183,35 @@ def _column_geometry(cols: Columns, edges: list[float], unit: str, table: Table
 def _cells_to_columns(cells: list[Cell], cols: Columns, edges: list[float], unit: str, table: Table,
                       geometry: tuple[list[float], str, list[tuple[float, float]]] | None = None,
                       memo: dict[tuple[float, float, bool], tuple[str, object]] | None = None,
-                      flats: list[str] | None = None
+                      flats: list[str] | None = None,
+                      by_grid: dict[tuple[int, int, bool], tuple[str, object]] | None = None
                       ) -> tuple[dict[int, list[Cell]], list[tuple[Cell, list[HeaderColumn]]], list[Cell]]:
     """Given a row's cells, return the cells of each header column (by index), the cells that lie across
     two value columns (with those columns: they take neither role) and the cells outside every column.
     geometry is _column_geometry's answer, when the caller computed it once for the table; memo, one dict per
     table, remembers where a cell of each extent goes (that depends on its extent and whether it holds text
-    only, and a table's rows repeat a few extents); flats, the cells' folded texts when the caller has them."""
+    only, and a table's rows repeat a few extents); by_grid, one dict per table too, the same by grid position
+    for a cell whose extent follows from it (no box of its own); flats, the cells' folded texts when the caller
+    has them."""
     header = cols.header
     edges, unit, spans = geometry or _column_geometry(cols, edges, unit, table)
     by_col: dict[int, list[Cell]] = {}
     across: list[tuple[Cell, list[HeaderColumn]]] = []
     outside: list[Cell] = []
     for i, c in enumerate(cells):
-        x0, x1 = cell_extent(c, edges, unit)
-        key = (x0, x1, bool(flats[i] if flats is not None else flat(c.text)))
-        place = memo.get(key) if memo is not None else None
+        has_text = bool(flats[i] if flats is not None else flat(c.text))
+        grid_key = (c.col, c.colspan, has_text) if by_grid is not None and (unit != "pt" or c.bbox is None) else None
+        place = by_grid.get(grid_key) if grid_key is not None else None  # type: ignore[union-attr]
         if place is None:
-            place = _place(x0, x1, key[2], header, spans)
-            if memo is not None:
-                memo[key] = place
+            x0, x1 = cell_extent(c, edges, unit)
+            key = (x0, x1, has_text)
+            place = memo.get(key) if memo is not None else None
+            if place is None:
+                place = _place(x0, x1, has_text, header, spans)
+                if memo is not None:
+                    memo[key] = place
+            if grid_key is not None:
+                by_grid[grid_key] = place  # type: ignore[index]
         where, what = place
         if where == "col":
             by_col.setdefault(what, []).append(c)  # type: ignore[arg-type]
@@ -250,6 +259,7 @@ def table_to_rows(table: Table, cols: Columns, first: int, layout: Layout, vocab
     edges, unit = table_edges(table)
     geometry = _column_geometry(cols, edges, unit, table)
     memo: dict[tuple[float, float, bool], tuple[str, object]] = {}
+    by_grid: dict[tuple[int, int, bool], tuple[str, object]] = {}
     width = (edges[-1] - edges[0]) or 1.0
     prev_label: Cell | None = None
     in_header = False
@@ -278,7 +288,8 @@ def table_to_rows(table: Table, cols: Columns, first: int, layout: Layout, vocab
             if len(flat(text)) <= DEFAULT_HEADER_CELL_MAX_CHARS * 2:
                 layout.rows.append(Row(kind=HEADING, table=table.index, row=r, category=text))
             continue
-        by_col, across, outside = _cells_to_columns(cells, cols, edges, unit, table, geometry, memo, flats)
+        by_col, across, outside = _cells_to_columns(cells, cols, edges, unit, table, geometry, memo, flats,
+                                                    by_grid)
         row = _build_row(table.index, r, cols, by_col, across, keys)
         roles = {id(c): keys[n] for n, cs in by_col.items() for c in cs}
         roles.update({id(c): "across" for c, _ in across})
@@ -341,9 +352,14 @@ def _build_row(table: int, r: int, cols: Columns, by_col: dict[int, list[Cell]],
                 row.content = text
             continue
         # Only the first row of a vertically merged value cell owns its value.
-        own = [(hc, c) for hc, c in pairs if c.row == r]
-        filled = [(hc, c) for hc, c in own if flat(c.text)]
-        if len({flat(c.text) for _, c in filled}) > 1 and h.role in (SELF, INSPECTOR, DEDUCTION, MAX):
+        if len(pairs) == 1:  # one cell in the column, as on most rows: the same lists without building them
+            own = pairs if pairs[0][1].row == r else []
+            filled = own if own and flat(own[0][1].text) else []
+        else:
+            own = [(hc, c) for hc, c in pairs if c.row == r]
+            filled = [(hc, c) for hc, c in own if flat(c.text)]
+        if len(filled) > 1 and len({flat(c.text) for _, c in filled}) > 1 and h.role in (SELF, INSPECTOR,
+                                                                                       DEDUCTION, MAX):
             shown = "、".join(f"「{c.text.strip()}」" for _, c in filled)
             row.findings.append(Finding("column_conflict", f"{len(filled)} 个单元格（{shown}）同属「{h.text or h.role}」"
                                         "一栏：其值未定", h.side))
