@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rubric import Rubric
 
@@ -15,9 +16,12 @@ from .matching.assign import Assignment, RowText, rows_to_assignment
 from .matching.score import label_similarity
 from .matching.segment import normalize_label
 from .model import Cell, Document
-from .parsers import ParseError, Sheet, path_to_sheets
+from .parsers import ParseError, path_to_sheets
 from .scores import clean_text, parse_number
 from .values import row_to_side_value
+
+if TYPE_CHECKING:
+    from .parsers.xlsx import Sheet
 
 # A form whose rows fit no rubric better than this (0-100) is refused, not forced.
 DEFAULT_MIN_RUBRIC_SCORE = 45.0
@@ -193,7 +197,8 @@ def cell_to_dict(cell: Cell, role: str | None = None) -> dict:
         out["confidence"] = round(cell.confidence, 3)
     if cell.rotation:
         out["rotation"] = cell.rotation  # a scanned page the OCR turned upright: bbox is on the turned page
-    out.update(_sheet_keys(cell))
+    if cell.ref is not None or cell.hidden or cell.number_format is not None:
+        out.update(_sheet_keys(cell))  # a spreadsheet's cell (Word, PDF and OCR cells have none of these)
     out["text"] = cell.text
     if role:
         out["role"] = role

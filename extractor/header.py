@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -75,9 +76,17 @@ def _key_patterns(keys: tuple[str, ...], anchored: bool) -> tuple[re.Pattern, ..
 def document_to_texts(doc: Document, page_lines: bool = True) -> list[tuple[str, str | None]]:
     """Given a Document, return (text, right-neighbour text) pairs in the order a field is believed: free lines
     first, then page header and footer lines (unless page_lines is False), then table cells."""
-    out: list[tuple[str, str | None]] = [(line, None) for line in doc.lines]
+    return list(_iter_texts(doc, page_lines))
+
+
+def _iter_texts(doc: Document, page_lines: bool = True) -> Iterator[tuple[str, str | None]]:
+    """document_to_texts' pairs one at a time: a table's grid is built only when its cells are reached (the cover
+    fields are usually found before the score table's thousands of cells)."""
+    for line in doc.lines:
+        yield line, None
     if page_lines:
-        out.extend((line, None) for line in doc.page_lines)
+        for line in doc.page_lines:
+            yield line, None
     for t in doc.tables:
         grid = t.grid()
         for c in t.cells:
@@ -86,8 +95,7 @@ def document_to_texts(doc: Document, page_lines: bool = True) -> list[tuple[str,
             if k < t.n_cols and c.row < t.n_rows:
                 nb = grid[c.row][k]
                 right = nb.text if nb is not None else None
-            out.append((c.text, right))
-    return out
+            yield c.text, right
 
 
 def clean_institution(value: str) -> str | None:
@@ -199,7 +207,7 @@ def _letterhead_name(line: str) -> str | None:
 def document_to_header(doc: Document) -> Header:
     """Given a Document, return the Header fields found on its cover, page headers and statistics table."""
     h = Header()
-    for text, right in document_to_texts(doc):
+    for text, right in _iter_texts(doc):
         if h.institution is None:
             rest = _after_institution_key(text)
             if rest is not None:
@@ -215,6 +223,8 @@ def document_to_header(doc: Document) -> Header:
             if getattr(h, field) is None and any(k in squashed for k in keys):
                 rest = _after_key(text, keys, anchored=False)
                 setattr(h, field, _int(rest) if _int(rest) is not None else _int(right))
+        if None not in (h.institution, h.fill_date, h.batches, h.certified_total, h.certified_passed):
+            break  # every field found: the texts after could change none
     if h.institution is None:
         # A letterhead: the name alone in the page header, with no key before it.
         # PDFs have no header part: a line printed on two pages or more is the page header.
@@ -223,7 +233,7 @@ def document_to_header(doc: Document) -> Header:
     if h.fill_date is None:
         # A date line without its key, e.g. a signature block "2024年5月20日"; a page footer's date is the
         # template's, not the filler's.
-        for text, _ in document_to_texts(doc, page_lines=False):
+        for text, _ in _iter_texts(doc, page_lines=False):
             d = text_to_date(text)
             if d and len(_squash(text)) <= 16:
                 h.fill_date = d

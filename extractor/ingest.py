@@ -155,7 +155,10 @@ def load_worker_state(rubrics: dict[str, Rubric]) -> None:
     """Load the rubrics, the readers and jieba's dictionary once per process that reads files."""
     global _RUBRICS
     _RUBRICS = rubrics
-    from . import extract, pages_group  # noqa: F401 - imported once here, not by the first file's task
+    # The pipeline, imported once here, not by the first file's task. Each format's parser is imported at its
+    # first file (extractor/parsers/__init__.py), and pages_group (photos read together) where a container needs
+    # it: it imports the scan and PDF parsers.
+    from . import extract  # noqa: F401
     from .logs import capture_library_logs
     from .matching.segment import tokens
 

@@ -55,6 +55,7 @@ _GRAND_WORDS = ("合计", "总计", "最终得分", "综合得分")
 # Rows that are no items: notes, blank-page marks and signature lines (a field to sign, then a colon).
 _NOTE_ROW = re.compile(r"^(填表说明|说明|注|备注|附注|注意)\d*[:：、.]|^注\d|以下空白|以下无正文|此页无正文|此处空白")
 _SIGN_FIELD = re.compile(r"(签字|签名|签章|盖章|签发)\s*[)）]?\s*[:：]|[:：]\s*[(（]\s*(签字|签名|盖章)\s*[)）]")
+_BRACKETED = re.compile(r"[（(][^）)]*[）)]")  # a bracketed aside in a row's label: (限10分), （附件）
 # A single cell this wide (share of the table) is a heading or a note, never an item's label.
 DEFAULT_SPANNING_SHARE = 0.6
 DEFAULT_UNKNOWN_COLUMN_MIN_NUMBERS = 2
@@ -181,26 +182,36 @@ def _column_geometry(cols: Columns, edges: list[float], unit: str, table: Table
 
 def _cells_to_columns(cells: list[Cell], cols: Columns, edges: list[float], unit: str, table: Table,
                       geometry: tuple[list[float], str, list[tuple[float, float]]] | None = None,
-                      memo: dict[tuple[float, float, bool], tuple[str, object]] | None = None
+                      memo: dict[tuple[float, float, bool], tuple[str, object]] | None = None,
+                      flats: list[str] | None = None,
+                      by_grid: dict[tuple[int, int, bool], tuple[str, object]] | None = None
                       ) -> tuple[dict[int, list[Cell]], list[tuple[Cell, list[HeaderColumn]]], list[Cell]]:
     """Given a row's cells, return the cells of each header column (by index), the cells that lie across
     two value columns (with those columns: they take neither role) and the cells outside every column.
     geometry is _column_geometry's answer, when the caller computed it once for the table; memo, one dict per
     table, remembers where a cell of each extent goes (that depends on its extent and whether it holds text
-    only, and a table's rows repeat a few extents)."""
+    only, and a table's rows repeat a few extents); by_grid, one dict per table too, the same by grid position
+    for a cell whose extent follows from it (no box of its own); flats, the cells' folded texts when the caller
+    has them."""
     header = cols.header
     edges, unit, spans = geometry or _column_geometry(cols, edges, unit, table)
     by_col: dict[int, list[Cell]] = {}
     across: list[tuple[Cell, list[HeaderColumn]]] = []
     outside: list[Cell] = []
-    for c in cells:
-        x0, x1 = cell_extent(c, edges, unit)
-        key = (x0, x1, bool(flat(c.text)))
-        place = memo.get(key) if memo is not None else None
+    for i, c in enumerate(cells):
+        has_text = bool(flats[i] if flats is not None else flat(c.text))
+        grid_key = (c.col, c.colspan, has_text) if by_grid is not None and (unit != "pt" or c.bbox is None) else None
+        place = by_grid.get(grid_key) if grid_key is not None else None  # type: ignore[union-attr]
         if place is None:
-            place = _place(x0, x1, key[2], header, spans)
-            if memo is not None:
-                memo[key] = place
+            x0, x1 = cell_extent(c, edges, unit)
+            key = (x0, x1, has_text)
+            place = memo.get(key) if memo is not None else None
+            if place is None:
+                place = _place(x0, x1, has_text, header, spans)
+                if memo is not None:
+                    memo[key] = place
+            if grid_key is not None:
+                by_grid[grid_key] = place  # type: ignore[index]
         where, what = place
         if where == "col":
             by_col.setdefault(what, []).append(c)  # type: ignore[arg-type]
@@ -248,26 +259,28 @@ def table_to_rows(table: Table, cols: Columns, first: int, layout: Layout, vocab
     edges, unit = table_edges(table)
     geometry = _column_geometry(cols, edges, unit, table)
     memo: dict[tuple[float, float, bool], tuple[str, object]] = {}
+    by_grid: dict[tuple[int, int, bool], tuple[str, object]] = {}
     width = (edges[-1] - edges[0]) or 1.0
     prev_label: Cell | None = None
     in_header = False
     opts = {flat(o) for o in options}
     header_words = {flat(t) for h in cols.header for t in h.text.split(" / ")} | opts
+    keys = [h.key for h in cols.header]  # each column's key, asked of every cell in it
     for r in range(first, table.n_rows):
         cells = row_cells(grid, r)
-        texts = [c.text for c in cells]
-        if not any(flat(t) for t in texts):
+        flats = [flat(c.text) for c in cells]  # folded once per row, asked below several times
+        if not any(flats):
             continue
-        if _repeats_header(cells, header_words) or (in_header and _repeats_header(
-                [c for c in cells if c.row == r], header_words)):
+        if _repeats_header(flats, header_words) or (in_header and _repeats_header(
+                [f for c, f in zip(cells, flats, strict=True) if c.row == r], header_words)):
             in_header = True  # a header repeated on a continuation page or table, with its sub-header rows
             continue
         in_header = False
-        whole = "".join(flat(t) for t in texts)
+        whole = "".join(flats)
         if _NOTE_ROW.search(whole) or (_SIGN_FIELD.search(whole) and not any(
-                parse_number(t) is not None for t in texts)):
+                parse_number(c.text) is not None for c in cells)):
             continue  # a note, signature line or blank-page mark: no item
-        filled = [c for c in cells if flat(c.text)]
+        filled = [c for c, f in zip(cells, flats, strict=True) if f]
         if len(filled) == 1 and _share(filled[0], edges, unit, width) >= DEFAULT_SPANNING_SHARE and _row_kind(
                 flat(filled[0].text), Row(ITEM, table.index, r)) == ITEM:
             # One cell across the table carries no score: a heading (context for the rows below) or a note.
@@ -275,9 +288,10 @@ def table_to_rows(table: Table, cols: Columns, first: int, layout: Layout, vocab
             if len(flat(text)) <= DEFAULT_HEADER_CELL_MAX_CHARS * 2:
                 layout.rows.append(Row(kind=HEADING, table=table.index, row=r, category=text))
             continue
-        by_col, across, outside = _cells_to_columns(cells, cols, edges, unit, table, geometry, memo)
-        row = _build_row(table.index, r, cols, by_col, across)
-        roles = {id(c): cols.header[n].key for n, cs in by_col.items() for c in cs}
+        by_col, across, outside = _cells_to_columns(cells, cols, edges, unit, table, geometry, memo, flats,
+                                                    by_grid)
+        row = _build_row(table.index, r, cols, by_col, across, keys)
+        roles = {id(c): keys[n] for n, cs in by_col.items() for c in cs}
         roles.update({id(c): "across" for c, _ in across})
         roles.update({id(c): "outside" for c in outside})
         row.cells = [(c, roles.get(id(c), "")) for c in cells]
@@ -311,14 +325,17 @@ def _share(c: Cell, edges: list[float], unit: str, width: float) -> float:
 
 
 def _build_row(table: int, r: int, cols: Columns, by_col: dict[int, list[Cell]],
-               across: list[tuple[Cell, list[HeaderColumn]]]) -> Row:
+               across: list[tuple[Cell, list[HeaderColumn]]], keys: list[str] | None = None) -> Row:
     """Given a body row's cells per header column, return the Row they make, with findings where two cells
-    compete for one score or one cell lies across two."""
+    compete for one score or one cell lies across two (keys: the header columns' keys, when the caller has
+    them)."""
     row = Row(kind=ITEM, table=table, row=r)
     by_key: dict[str, list[tuple[HeaderColumn, Cell]]] = {}
+    header = cols.header
     for n, cs in sorted(by_col.items()):
-        for c in cs:
-            by_key.setdefault(cols.header[n].key, []).append((cols.header[n], c))
+        h = header[n]
+        pairs = by_key.setdefault(keys[n] if keys is not None else h.key, [])
+        pairs.extend((h, c) for c in cs)
     for pairs in by_key.values():
         h = pairs[0][0]
         if h.role in LABEL_ROLES:
@@ -335,9 +352,14 @@ def _build_row(table: int, r: int, cols: Columns, by_col: dict[int, list[Cell]],
                 row.content = text
             continue
         # Only the first row of a vertically merged value cell owns its value.
-        own = [(hc, c) for hc, c in pairs if c.row == r]
-        filled = [(hc, c) for hc, c in own if flat(c.text)]
-        if len({flat(c.text) for _, c in filled}) > 1 and h.role in (SELF, INSPECTOR, DEDUCTION, MAX):
+        if len(pairs) == 1:  # one cell in the column, as on most rows: the same lists without building them
+            own = pairs if pairs[0][1].row == r else []
+            filled = own if own and flat(own[0][1].text) else []
+        else:
+            own = [(hc, c) for hc, c in pairs if c.row == r]
+            filled = [(hc, c) for hc, c in own if flat(c.text)]
+        if len(filled) > 1 and len({flat(c.text) for _, c in filled}) > 1 and h.role in (SELF, INSPECTOR,
+                                                                                       DEDUCTION, MAX):
             shown = "、".join(f"「{c.text.strip()}」" for _, c in filled)
             row.findings.append(Finding("column_conflict", f"{len(filled)} 个单元格（{shown}）同属「{h.text or h.role}」"
                                         "一栏：其值未定", h.side))
@@ -367,17 +389,18 @@ def _build_row(table: int, r: int, cols: Columns, by_col: dict[int, list[Cell]],
     return row
 
 
-def _repeats_header(cells: list[Cell], header_words: set[str]) -> bool:
-    """Whether a body row repeats the table's header (a split table joined back into one): its cells say
-    the header's own words. An item whose label mentions 专家 beside a 满分 is no header."""
-    texts = [flat(c.text) for c in cells if flat(c.text)]
+def _repeats_header(flats: list[str], header_words: set[str]) -> bool:
+    """Given a body row's cells' folded texts, return whether the row repeats the table's header (a split table
+    joined back into one): its cells say the header's own words. An item whose label mentions 专家 beside a
+    满分 is no header."""
+    texts = [t for t in flats if t]
     same = [t for t in texts if t in header_words]
     return len(same) >= 2 and len(same) >= 0.6 * len(texts)
 
 
 def _row_kind(region: str, row: Row) -> str:
     """Given the text of a row's label region, return which kind of row it is."""
-    t = re.sub(r"[（(][^）)]*[）)]", "", region)
+    t = _BRACKETED.sub("", region)
     if "小计" in t:
         return SUBTOTAL
     if t in _BONUS_WORDS or t.startswith(_BONUS_WORDS) and len(t) <= 6:

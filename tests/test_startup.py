@@ -38,3 +38,34 @@ def test_numpy_starts_no_blas_threads_unless_the_user_asks():
                                                              "OMP_NUM_THREADS")}
     assert _threads_after_numpy(env) == ("1", 1)
     assert _threads_after_numpy({**env, "OMP_NUM_THREADS": "2"}) == ("None", 2)  # the user's choice is kept
+
+
+def test_a_worker_reading_word_files_loads_no_pdf_or_image_library():
+    # The registry imports a parser's module at the first file of its format: Word forms need no pdfplumber.
+    code = ("import sys, json, pathlib, rubric\nfrom extractor.ingest import load_worker_state\n"
+            "rubrics = rubric.load_all()\nload_worker_state(rubrics)\n"
+            "from extractor.parsers import path_to_sheets\nfrom extractor import stamp\n"
+            "print(json.dumps(sorted(m for m in sys.modules if m.startswith('extractor.parsers'))))\n"
+            "stamp.installed_extras()\n"
+            "print(json.dumps(sorted(m for m in ('pdfplumber', 'pdfminer', 'pypdfium2', 'PIL', 'extractor.parsers.pdf',"
+            " 'extractor.parsers.scan') if m in sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                         encoding="utf-8")
+    assert out.returncode == 0, out.stderr
+    first, after_stamp = out.stdout.strip().splitlines()[-2:]
+    assert json.loads(first) == ["extractor.parsers", "extractor.parsers.base"]
+    assert json.loads(after_stamp) == []
+
+
+def test_the_registry_suffixes_are_the_parsers_own(tmp_path):
+    from extractor.parsers import PARSERS, Deferred, parser_for
+
+    kinds = []
+    for entry in PARSERS[:6]:  # a test's plugin parsers may follow
+        assert isinstance(entry, Deferred)
+        parser = entry.loaded()
+        assert entry.suffixes == type(parser).suffixes
+        assert parser_for(tmp_path / f"form{entry.suffixes[-1].upper()}") is parser  # suffixes match in any case
+        kinds.append(parser.kind)
+    assert kinds == ["docx", "pdf", "doc", "image", "xlsx", "xls"]
+    assert parser_for(tmp_path / "form.txt") is None

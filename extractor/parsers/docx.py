@@ -55,7 +55,8 @@ _BLOCK_TAGS = (_P, _TBL)
 _RUN_TEXT = {_w + "br": "\n", _w + "cr": "\n", _w + "tab": " ", _w + "noBreakHyphen": "-"}
 _SYM, _FLDCHAR = _w + "sym", _w + "fldChar"
 _VAL = _w + "val"
-_TRPR, _TCPR = _w + "trPr", _w + "tcPr"
+_TRPR, _TCPR, _R, _RPR = _w + "trPr", _w + "tcPr", _w + "r", _w + "rPr"
+_GRIDSPAN, _TCW, _VMERGE, _HMERGE = (_w + t for t in ("gridSpan", "tcW", "vMerge", "hMerge"))
 
 
 class DocxParser(Parser):
@@ -254,6 +255,17 @@ def _walk(el: etree._Element, out: list[str], boxed: list[etree._Element] | None
         tag = ch.tag
         if tag == _T:
             out.append(ch.text or "")
+        elif tag == _R:
+            # Most runs hold only w:t (and w:rPr): read them here; any other child reads the run the general way.
+            start = len(out)
+            for sub in ch:
+                sub_tag = sub.tag
+                if sub_tag == _T:
+                    out.append(sub.text or "")
+                elif sub_tag != _RPR:
+                    del out[start:]
+                    _walk(ch, out, boxed)
+                    break
         elif not isinstance(tag, str) or tag in _SKIP:
             continue
         elif tag in _RUN_TEXT:
@@ -304,6 +316,31 @@ def _props(el: etree._Element | None) -> dict[str, etree._Element]:
     return out
 
 
+def _cell_props(tcpr: etree._Element | None) -> tuple[etree._Element | None, etree._Element | None,
+                                                      etree._Element | None, etree._Element | None]:
+    """Given a w:tcPr (or None), return its first w:gridSpan, w:tcW, w:vMerge and w:hMerge (None where absent):
+    the four a cell's place in the grid depends on, in one pass over its few properties."""
+    span = width = vmerge = hmerge = None
+    if tcpr is not None:
+        for ch in tcpr:
+            tag = ch.tag
+            if tag == _TCW:
+                width = width if width is not None else ch
+            elif tag == _VMERGE:
+                vmerge = vmerge if vmerge is not None else ch
+            elif tag == _GRIDSPAN:
+                span = span if span is not None else ch
+            elif tag == _HMERGE:
+                hmerge = hmerge if hmerge is not None else ch
+    return span, width, vmerge, hmerge
+
+
+def _grid_covers(grid_w: list[float | None], n_cols: int) -> bool:
+    """Whether tblGrid states every column's width (grid_edges then takes the edges from it alone)."""
+    known = [w for w in grid_w[:n_cols] if w is not None]
+    return n_cols > 0 and len(known) == n_cols and sum(known) > 0
+
+
 def table_to_tables(tbl: etree._Element, doc: Document) -> None:
     """Given a w:tbl, append it to doc.tables as a span grid, then any tables nested in its cells."""
     index = len(doc.tables)
@@ -312,8 +349,9 @@ def table_to_tables(tbl: etree._Element, doc: Document) -> None:
     nested: list[etree._Element] = []
     # Per grid column, the cell that a vMerge="continue" below would extend.
     open_above: dict[int, Cell] = {}
-    # Per row, (grid edge, stated width in twips or None) of each stretch: gridBefore, cells, gridAfter.
-    stretches: list[list[tuple[int, float | None]]] = []
+    # Per row, (grid edge, the element stating its width or None) of each stretch: gridBefore, cells, gridAfter.
+    # The widths are read only when tblGrid does not give the edges (it nearly always does).
+    stretches: list[list[tuple[int, etree._Element | None]]] = []
     grid = tbl.find(_w + "tblGrid")
     grid_cols = grid.findall(_w + "gridCol") if grid is not None else []
     _check_columns(len(grid_cols))
@@ -330,16 +368,16 @@ def table_to_tables(tbl: etree._Element, doc: Document) -> None:
         if r >= MAX_TABLE_ROWS:
             raise ParseError(f"the Word table has more than {MAX_TABLE_ROWS} rows: not a form")
         col = _check_columns(_int_attr(trpr.get("gridBefore")))
-        row_stretches = [(col, cell_width(trpr.get("wBefore")))] if col > 0 else []
+        row_stretches = [(col, trpr.get("wBefore"))] if col > 0 else []
         stretches.append(row_stretches)
         for tc in _children(tr, _TC):
             first = tc[0] if len(tc) else None  # Word writes w:tcPr first: no search for it then
-            tcpr = _props(first if first is not None and first.tag == _TCPR else tc.find(_TCPR))
-            span = max(1, _int_attr(tcpr.get("gridSpan"), 1))
-            _check_columns(col + span)
-            row_stretches.append((col + span, cell_width(tcpr.get("tcW"))))
-            vm = tcpr.get("vMerge")
-            hm = tcpr.get("hMerge")
+            span_el, width_el, vm, hm = _cell_props(first if first is not None and first.tag == _TCPR
+                                                    else tc.find(_TCPR))
+            span = 1 if span_el is None else max(1, _int_attr(span_el, 1))  # most cells state no gridSpan
+            if col + span > MAX_TABLE_COLUMNS:
+                _check_columns(col + span)
+            row_stretches.append((col + span, width_el))
             if hm is not None and hm.get(_VAL) != "restart" and col - 1 in open_above:
                 # Legacy horizontal merge: widen the cell to the left.
                 left = open_above[col - 1]
@@ -349,13 +387,19 @@ def table_to_tables(tbl: etree._Element, doc: Document) -> None:
                         open_above[k] = left
                     col += span
                     continue
-            texts = []
+            # The paragraphs' texts joined by newlines, walked into one list (paragraph_to_text's, without a
+            # list and a join per paragraph).
+            out: list[str] = []
+            paragraphs = 0
             for b in _blocks(tc):
                 if b.tag == _P:
-                    texts.append(paragraph_to_text(b, nested))
+                    if paragraphs:
+                        out.append("\n")
+                    paragraphs += 1
+                    _walk(b, out, nested)
                 else:
                     nested.append(b)
-            text = "\n".join(texts).strip("\n")
+            text = "".join(out).strip("\n")
             if vm is not None and vm.get(_VAL) != "restart":
                 above = merged_above(open_above, col, span, r, col_w)
                 if above is not None:
@@ -364,19 +408,24 @@ def table_to_tables(tbl: etree._Element, doc: Document) -> None:
                         above.text = (above.text + "\n" + text).strip("\n")
                     col += span
                     continue
-            cell = Cell(text=text, row=r, col=col, colspan=span)
+            cell = Cell(text, r, col, 1, span)
             table.cells.append(cell)
-            for k in range(col, col + span):
-                open_above[k] = cell
+            if span == 1:
+                open_above[col] = cell
+            else:
+                for k in range(col, col + span):
+                    open_above[k] = cell
             col += span
         after = _int_attr(trpr.get("gridAfter"))
         _check_columns(col + max(after, 0))
         if after > 0:
-            row_stretches.append((col + after, cell_width(trpr.get("wAfter"))))
+            row_stretches.append((col + after, trpr.get("wAfter")))
         table.n_cols = max(table.n_cols, col + after)
     table.n_rows = r + 1
     table.n_cols = max(table.n_cols, len(grid_w))
-    table.col_x = grid_edges(grid_w, stretches, table.n_cols)
+    widths = [] if _grid_covers(grid_w, table.n_cols) else [
+        [(k, cell_width(el)) for k, el in row] for row in stretches]
+    table.col_x = grid_edges(grid_w, widths, table.n_cols)
     # A running total on the Document: many small tables can declare as much as one large one.
     declared = getattr(doc, "_declared_cells", 0) + table.n_rows * table.n_cols
     doc._declared_cells = declared  # type: ignore[attr-defined]
