@@ -156,6 +156,22 @@ def _stands_out(small: np.ndarray, region: np.ndarray, quad: np.ndarray) -> bool
     return float(np.median(small[outer > 0])) <= DEFAULT_MIN_CONTRAST * float(np.median(small[inner > 0]))
 
 
+def side_profiles(
+    grey: np.ndarray, a: np.ndarray, b: np.ndarray, ts: np.ndarray, reach: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Given a grey photo, a side from corner a to corner b (corners clockwise on screen), the shares along it to
+    sample and how far across (pixels), return the sample points on the side, its direction, its normal (pointing
+    out of the page), the offsets across it and the brightness profiles across it (one row per share, float32)."""
+    along = (b - a) / max(np.linalg.norm(b - a), 1e-9)
+    normal = np.array([along[1], -along[0]])
+    offsets = np.arange(-reach, reach + 1.0)
+    base = a[np.newaxis, :] + (b - a)[np.newaxis, :] * ts[:, np.newaxis]
+    points = base[:, np.newaxis, :] + offsets[np.newaxis, :, np.newaxis] * normal[np.newaxis, np.newaxis, :]
+    profile = cv2.remap(grey, points[..., 0].astype(np.float32), points[..., 1].astype(np.float32),
+                        cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return base, along, normal, offsets, profile.astype(np.float32)
+
+
 def _refine(grey: np.ndarray, quad: np.ndarray, reach: float) -> np.ndarray:
     """Given the full-size grey photo, the page's four corners (tl, tr, br, bl) and how far they may be off
     (pixels), return the corners where each side meets the next, each side fitted through the strongest
@@ -163,19 +179,7 @@ def _refine(grey: np.ndarray, quad: np.ndarray, reach: float) -> np.ndarray:
     lines = []
     for i in range(4):
         a, b = quad[i], quad[(i + 1) % 4]
-        along = (b - a) / max(np.linalg.norm(b - a), 1e-9)
-        normal = np.array([along[1], -along[0]])  # points out of the page (corners run clockwise on screen)
-        ts = np.linspace(0.08, 0.92, 48)
-        offsets = np.arange(-reach, reach + 1.0)
-        base = a[np.newaxis, :] + (b - a)[np.newaxis, :] * ts[:, np.newaxis]
-        points = base[:, np.newaxis, :] + offsets[np.newaxis, :, np.newaxis] * normal[np.newaxis, np.newaxis, :]
-        profile = cv2.remap(
-            grey,
-            points[..., 0].astype(np.float32),
-            points[..., 1].astype(np.float32),
-            cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_REPLICATE,
-        )
+        base, along, normal, offsets, profile = side_profiles(grey, a, b, np.linspace(0.08, 0.92, 48), reach)
         # smoothed across the side only, where the step is measured (cheaper than blurring the whole photo)
         profile = cv2.GaussianBlur(profile.astype(np.float32), (7, 1), 1.2)
         step = profile[:, :-2] - profile[:, 2:]  # paper inside (bright) to desk outside (dark): positive
@@ -238,19 +242,8 @@ def _darkest_lines(grey: np.ndarray, quad: np.ndarray, reach: float) -> list[tup
     out = []
     for i in range(4):
         a, b = quad[i], quad[(i + 1) % 4]
-        along = (b - a) / max(np.linalg.norm(b - a), 1e-9)
-        normal = np.array([along[1], -along[0]])
         ts = np.linspace(0.03, 0.97, 96)
-        offsets = np.arange(-reach, reach + 1.0)
-        base = a[np.newaxis, :] + (b - a)[np.newaxis, :] * ts[:, np.newaxis]
-        points = base[:, np.newaxis, :] + offsets[np.newaxis, :, np.newaxis] * normal[np.newaxis, np.newaxis, :]
-        profile = cv2.remap(
-            grey,
-            points[..., 0].astype(np.float32),
-            points[..., 1].astype(np.float32),
-            cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_REPLICATE,
-        ).astype(np.float32)
+        base, along, normal, offsets, profile = side_profiles(grey, a, b, ts, reach)
         # The outermost dark valley: the frame is the table's outermost ink, text inside it may be darker.
         outside = np.maximum.accumulate(profile[:, ::-1], axis=1)[:, ::-1]  # brightest from each point outwards
         outside = np.concatenate([outside[:, 1:], outside[:, -1:]], axis=1)
