@@ -197,6 +197,8 @@ def cell_to_dict(cell: Cell, role: str | None = None) -> dict:
         out["confidence"] = round(cell.confidence, 3)
     if cell.rotation:
         out["rotation"] = cell.rotation  # a scanned page the OCR turned upright: bbox is on the turned page
+    if cell.rectified:
+        out["rectified"] = cell.rectified  # a photographed page: bbox is on the page as straightened
     if cell.ref is not None or cell.hidden or cell.number_format is not None:
         out.update(_sheet_keys(cell))  # a spreadsheet's cell (Word, PDF and OCR cells have none of these)
     out["text"] = cell.text

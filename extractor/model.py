@@ -30,6 +30,7 @@ class Cell:
     hidden: bool = False
     number_format: str | None = None
     rotation: int = 0  # scans: quarter turns clockwise (degrees) given to the page image to read it; bbox is upright
+    rectified: str | None = None  # photos: straightened by the "paper" edge or the table's "frame"; bbox on that page
 
     def covers(self, row: int, col: int) -> bool:
         return self.row <= row < self.row + self.rowspan and self.col <= col < self.col + self.colspan

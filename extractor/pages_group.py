@@ -199,7 +199,7 @@ def results_to_document(results: list, kind: str = "image") -> Document:
     """Given page results (ocr/pipeline's PageResult) in reading order, return their Document, pages numbered 1..n
     in that order: tables joined across pages by pipeline.fragments_to_document, as pages_to_document joins
     them, on results already read (a page is never read twice to try another order)."""
-    fragments, lines, confidence, turns = [], [], {}, {}
+    fragments, lines, confidence, turns, rectified = [], [], {}, {}, {}
     for number, result in enumerate(results, start=1):
         old = {f.page for f in result.fragments} | {k[0] for k in result.confidence}
         for f in copy.deepcopy(result.fragments):
@@ -209,10 +209,12 @@ def results_to_document(results: list, kind: str = "image") -> Document:
             fragments.append(f)
         confidence.update({(number, bbox): c for (page, bbox), c in result.confidence.items() if page in old})
         turns[number] = result.turn
+        if result.rectified:
+            rectified[number] = result.rectified
         lines.extend(result.lines)
     from .ocr.pipeline import fragments_to_document  # OCR is an extra: imported only once photos were read
 
-    return fragments_to_document(fragments, lines, confidence, turns, kind, len(results))
+    return fragments_to_document(fragments, lines, confidence, turns, kind, len(results), rectified)
 
 
 def _chain_to_form(chain: list[_Read], rubrics: dict[str, Rubric], rubric_id: str | None) -> Form:

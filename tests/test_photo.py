@@ -283,9 +283,13 @@ def test_a_photo_the_paper_fills_reads_every_value_exactly(cached_reads, tmp_pat
 
     monkeypatch.setattr(pipeline, "photo_to_page", spy)
     rubrics = rubric.load_all()
-    want = _values(path_to_form(tmp_path / "page2.pdf", rubrics, rubric_id="qinghai-2024"))
-    got = _values(path_to_form(photo, rubrics, rubric_id="qinghai-2024"))
+    pdf_form = path_to_form(tmp_path / "page2.pdf", rubrics, rubric_id="qinghai-2024")
+    photo_form = path_to_form(photo, rubrics, rubric_id="qinghai-2024")
+    want, got = _values(pdf_form), _values(photo_form)
     assert rectified == ["frame"]
+    # the straightening is on every cell the values came from (its bbox lies on the straightened page)
+    assert {i.self_cell.get("rectified") for i in photo_form.items if i.self_cell} == {"frame"}
+    assert {i.self_cell.get("rectified") for i in pdf_form.items if i.self_cell} == {None}
     assert len(want) == 13 and sum(v is not None for pair in want.values() for v in pair) == 26
     assert got == want
 
@@ -322,6 +326,7 @@ def test_a_photographed_page_reads_as_its_text_layer(photo_page2, cached_reads, 
     doc = ImageParser().path_to_document(photo_page2)
     assert rectified == [True]
     assert (doc.kind, doc.pages) == ("image", 1)
+    assert {c.rectified for t in doc.tables for c in t.cells} == {"paper"}
     got, want = _page_cells(doc), [[tuple(cell) for cell in t] for t in PAGES["2"]]
     assert [[cell[:4] for cell in t] for t in got] == [[cell[:4] for cell in t] for t in want]  # same grid, spans
     numbers = [

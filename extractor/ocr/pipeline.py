@@ -17,7 +17,7 @@ from .engine import Engine, load_engine
 from .grid import Box, Text, ink_to_grids
 from .layer import LayerChars, layer_to_page, second_opinion
 from .orient import page_to_turn, turn
-from .photo import photo_to_page
+from .photo import RectifiedPage, photo_to_page
 from .prepare import prepare
 from .read import _is_number, read_texts
 from .seal import seal_confidence
@@ -39,6 +39,7 @@ class PageResult:
     turn: int = 0  # quarter turns clockwise (degrees) given to the page image to read it upright
     mismatches: int = 0  # cells where the scan's text layer reads another number than the image
     number: int = 0  # the page's 1-based number
+    rectified: str | None = None  # a photo straightened by its "paper" edge or the table's "frame"; None: a scan
 
 
 def read_page(engine: Engine, image: PageImage, layer: LayerChars | None = None) -> PageResult:
@@ -46,6 +47,7 @@ def read_page(engine: Engine, image: PageImage, layer: LayerChars | None = None)
     fragments (in points of the upright page), free lines and cell confidences."""
     started = time.perf_counter()
     image = photo_to_page(image)  # a phone photo of a page becomes an upright, evenly lit page; a scan is kept
+    rectified = image.by if isinstance(image, RectifiedPage) else None
     if image.dpi > DEFAULT_MAX_WORK_DPI:  # a 600 dpi scan holds nothing more to read, only more to compute
         scale = DEFAULT_MAX_WORK_DPI / image.dpi
         pixels = cv2.resize(image.pixels, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
@@ -92,7 +94,7 @@ def read_page(engine: Engine, image: PageImage, layer: LayerChars | None = None)
     lines = [texts_to_string([t for t in free_texts if t.box in line]) for line in
              _group_lines([t.box for t in free_texts])]
     return PageResult(fragments, [x for x in lines if x], confidence, time.perf_counter() - started, page.skew,
-                      degrees, mismatches, image.number)
+                      degrees, mismatches, image.number, rectified)
 
 
 def pages_to_document(pages: Iterable[PageImage], kind: str, engine: Engine | None = None, stats: list | None = None,
@@ -112,10 +114,13 @@ def pages_to_document(pages: Iterable[PageImage], kind: str, engine: Engine | No
     confidence: dict[tuple[int, Box], float] = {}
     n_pages = 0
     turns: dict[int, int] = {}
+    rectified: dict[int, str] = {}
 
     def take(future: Future) -> None:
         result = future.result()
         turns[result.number] = result.turn
+        if result.rectified:
+            rectified[result.number] = result.rectified
         fragments.extend(result.fragments)
         lines.extend(result.lines)
         confidence.update(result.confidence)
@@ -136,14 +141,15 @@ def pages_to_document(pages: Iterable[PageImage], kind: str, engine: Engine | No
         finally:
             for future in reading:  # a page failed (or rendering did): the others are not waited for
                 future.cancel()
-    return fragments_to_document(fragments, lines, confidence, turns, kind, n_pages)
+    return fragments_to_document(fragments, lines, confidence, turns, kind, n_pages, rectified)
 
 
 def fragments_to_document(fragments: list[Fragment], lines: list[str], confidence: dict[tuple[int, Box], float],
-                          turns: dict[int, int], kind: str, n_pages: int) -> Document:
-    """Given the pages' table fragments, free lines, cell confidences by (page, bbox) and turns by page, all read,
-    return their Document: tables joined across pages (parsers/assemble.py), each cell with its page's rotation
-    and its confidence."""
+                          turns: dict[int, int], kind: str, n_pages: int,
+                          rectified: dict[int, str] | None = None) -> Document:
+    """Given the pages' table fragments, free lines, cell confidences by (page, bbox), turns by page (and how each
+    photographed page was straightened), all read, return their Document: tables joined across pages
+    (parsers/assemble.py), each cell with its page's rotation, rectification and its confidence."""
     # What a cell read on its own page, and the first row of each page's first table: a row split by the
     # page break is joined into the cell above it, which then takes the lower confidence of the two.
     own = {(p.page, p.bbox): p.text for f in fragments for p in f.pieces}
@@ -154,6 +160,7 @@ def fragments_to_document(fragments: list[Fragment], lines: list[str], confidenc
     for table in tables:
         for cell in table.cells:
             cell.rotation = turns.get(cell.page or 0, 0)
+            cell.rectified = (rectified or {}).get(cell.page or 0)
             cell.confidence = confidence.get((cell.page, cell.bbox)) if cell.text else None
             if cell.text and cell.text != own.get((cell.page, cell.bbox), cell.text):
                 below = [confidence[(p.page, p.bbox)] for p in tops.get((cell.page or 0) + 1, [])
