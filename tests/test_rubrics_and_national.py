@@ -158,3 +158,35 @@ def test_rubric_check_rejects_broken_files_with_their_messages(tmp_path, broken,
     r = CliRunner().invoke(main, ["rubric", "check", str(p)])
     assert r.exit_code == 1
     assert r.stderr.strip() == f"bad broken.toml: {message}"
+
+
+@pytest.mark.parametrize(("kind", "chosen", "skipped"), [("qh", "qinghai-2024", "national-2020"),
+                                                        ("national", "national-2020", "qinghai-2024")])
+def test_a_rubric_that_cannot_fit_better_is_not_matched_and_the_choice_is_the_fullest_match(
+    tmp_path, rubrics, monkeypatch, kind, chosen, skipped
+):
+    """choose_rubric matches a rubric only when its fit_bound (every row matched 100 sure) could beat the best fit
+    found: the other rubric's assignment is never computed, and the rubric chosen is still the one that fits best
+    when every rubric is matched (computed here directly)."""
+    import extractor.extract as ex
+    from extractor import layout as L
+    from extractor.parsers import path_to_document
+
+    p, _ = _gen(tmp_path, kind, seed=3)
+    matched: list[str] = []
+    real = ex.rows_to_assignment
+
+    def counting(rows, rubric):
+        matched.append(rubric.id)
+        return real(rows, rubric)
+
+    monkeypatch.setattr(ex, "rows_to_assignment", counting)
+    form = path_to_form(p, rubrics)
+    assert (form.rubric, matched) == (chosen, [chosen])
+    doc = path_to_document(p)
+    fits = {}
+    for rid, r in rubrics.items():
+        rows = L.document_to_layout(doc, r.vocabulary, r.judgments).items
+        fits[rid] = (ex._rubric_fit(real(ex._texts(rows), r), len(rows), r), ex.fit_bound(len(rows), r))
+    assert fits[skipped][0] <= fits[skipped][1] < fits[chosen][0]
+    assert round(fits[chosen][0], 1) == form.rubric_score
