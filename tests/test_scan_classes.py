@@ -392,3 +392,20 @@ def test_the_evidence_of_a_turned_scan_is_cropped_from_the_page_turned_upright(t
 
     diff = ImageStat.Stat(ImageChops.difference(a, b)).mean[0]
     assert diff < 25, diff  # the same row, whichever way the paper went through the scanner
+
+
+@pytest.mark.parametrize(("readings", "turn"), [
+    # page 2 of the turned bench form qh_pdf_lo_errors_41 (fed 90°): one stray line read 0.896 the wrong way
+    ({0: [("", 0.0)], 180: [("题题分技性（", 0.896)], 90: [("", 0.0)] * 3,
+      270: [("有批次认定试卷或操作", 0.991), ("生或指导类文件存档情况", 0.947), ("有批次的职业技能等级", 0.996)]}, 270),
+    # page 2 of qh_pdf_lo_landscape_42 (fed 270°): by the mean, 0.988 upright was within 0.05 of 0.946 as it stood
+    ({0: [("技分技理程", 0.905), ("查合规人度", 0.986)], 180: [("", 0.0)] * 2, 270: [("", 0.0)] * 3,
+      90: [("技能人才评价考试试卷/试", 0.975), ("技能人才评价设备设施管", 0.995), ("技能人才评价工作收费标", 0.995)]}, 90),
+    # an upright page: its lines upside down read a few glyphs
+    ({0: [("技能人才评价考试试卷/试", 0.99), ("查阅文件", 0.98)], 180: [("分技", 0.97), ("", 0.0)]}, 0),
+    ({0: [], 180: []}, 0),  # no lines: as it stands
+])
+def test_the_way_up_is_the_one_that_reads_the_most_sure_characters(readings, turn):
+    from extractor.ocr.orient import readings_to_turn
+
+    assert readings_to_turn(readings) == turn
