@@ -52,7 +52,7 @@ def _dec(v: Any) -> Any:
 
 
 def row_to_form(f: dict[str, Any]) -> Form:
-    """Given a forms row (a dict), return its Form without items and discrepancies ."""
+    """Given a forms row (a dict), return its Form without items and discrepancies."""
     form = Form(
         source=f["source"],
         sha256=f["sha256"],

@@ -16,7 +16,7 @@ np = pytest.importorskip("numpy")
 from extractor.ocr.photo import photo_to_page  # noqa: E402
 from extractor.ocr.sources import PageImage  # noqa: E402
 
-from .pdf_bytes import objects_to_pdf  # noqa: E402
+from .pdf_bytes import one_page_pdf  # noqa: E402
 
 
 @pytest.mark.parametrize("shape", [(3, 20000), (20000, 2), (3, 20000, 3)])
@@ -43,16 +43,8 @@ def ingest_cli(inbox: Path, db: Path) -> subprocess.CompletedProcess:
 def _pdf(content: str, fonts: list[str]) -> bytes:
     """Given a page's content stream and its font dicts (/F1, /F2, ...), return a one-page PDF (A4)."""
     names = " ".join(f"/F{i} {5 + i - 1} 0 R" for i in range(1, len(fonts) + 1))
-    stream = content.encode("latin-1")
-    objs = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << {names} >> >> "
-        f"/Contents 4 0 R >>".encode(),
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        *(f.encode("latin-1") for f in fonts),
-    ]
-    return objects_to_pdf(objs)
+    return one_page_pdf(f"<< /Font << {names} >> >>".encode(), content.encode("latin-1"),
+                        [f.encode("latin-1") for f in fonts])
 
 
 def _fast_or_refused(path):

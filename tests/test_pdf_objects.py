@@ -34,7 +34,7 @@ from reportlab.pdfgen import canvas  # noqa: E402
 from samples.pdf import convert_docx  # noqa: E402
 from samples.pdf_reportlab import render_pdf  # noqa: E402
 
-from .pdf_bytes import objects_to_pdf  # noqa: E402
+from .pdf_bytes import one_page_pdf  # noqa: E402
 
 TOLERANCE = 1e-3  # points: pdfium's coordinates are single-precision, pdfminer's double
 CHAR_KEYS = ("x0", "x1", "top", "bottom", "y0", "y1", "doctop", "size", "width", "height")
@@ -240,15 +240,8 @@ def test_lone_move_is_no_object():
 def hand_written_pdf(path, base_font: bytes) -> None:
     """Write a one-page PDF drawing "Seal 1" in a Type1 font whose /BaseFont is base_font (raw name bytes)."""
     content = b"BT /F1 12 Tf 72 720 Td (Seal 1) Tj ET"
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> "
-        b"/Contents 4 0 R >>",
-        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /" + base_font + b" >>",
-    ]
-    path.write_bytes(objects_to_pdf(objects))
+    font = b"<< /Type /Font /Subtype /Type1 /BaseFont /" + base_font + b" >>"
+    path.write_bytes(one_page_pdf(b"<< /Font << /F1 5 0 R >> >>", content, [font], size=(612, 792)))
 
 
 def test_a_font_name_that_is_no_utf8_is_read_not_a_crash(tmp_path):

@@ -25,7 +25,7 @@ from extractor.parsers.base import ParseError
 from extractor.parsers.image import check_image
 from extractor.parsers.scan import ImageParser
 
-from .pdf_bytes import objects_to_pdf
+from .pdf_bytes import one_page_pdf
 
 ROOT = Path(__file__).resolve().parents[1]
 needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="os.mkfifo: POSIX only")
@@ -432,17 +432,10 @@ def image_bomb_pdf(path: Path, width: int, height: int) -> Path:
         stream += comp.compress(row)
     stream += comp.flush()
     content = b"q 595 0 0 842 0 0 cm /Im0 Do Q"
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /XObject << /Im0 5 0 R >> >> "
-        b"/Contents 4 0 R >>",
-        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
-        b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceRGB /BitsPerComponent 8 "
-        b"/Filter /FlateDecode /Length %d >>\nstream\n" % (width, height, len(stream)) + bytes(stream)
-        + b"\nendstream",
-    ]
-    path.write_bytes(objects_to_pdf(objects))
+    image = (b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceRGB /BitsPerComponent 8 "
+             b"/Filter /FlateDecode /Length %d >>\nstream\n" % (width, height, len(stream)) + bytes(stream)
+             + b"\nendstream")
+    path.write_bytes(one_page_pdf(b"<< /XObject << /Im0 5 0 R >> >>", content, [image]))
     return path
 
 
