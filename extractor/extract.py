@@ -172,8 +172,7 @@ def choose_rubric(layout_for, rubrics: dict[str, Rubric],
         scored.sort(key=lambda s: (-s[0], s[1]))
     if not scored:
         raise NotAForm(_NO_TABLE)
-    scored.sort(key=lambda s: (-s[0], s[1]))
-    fit, rid, best, assignment, layout = scored[0]
+    fit, rid, best, assignment, layout = scored[0]  # kept sorted best first
     if fit < DEFAULT_MIN_RUBRIC_SCORE:
         raise NotAForm(f"no known rubric matches this form (best: {rid}, score {fit:.0f} of 100, "
                        f"needs {DEFAULT_MIN_RUBRIC_SCORE:.0f})")
