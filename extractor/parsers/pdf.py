@@ -5,8 +5,9 @@ interprets its content streams in Python. So ``PdfParser`` first has pdfium (C, 
 every page's objects in pdfplumber's shapes and hands each to its pdfplumber Page (``page._objects``) before
 anything reads it; pdfminer then never interprets the page, and pdfplumber's edges and table finder work on
 those objects as on its own. Where pdfium does not read a document exactly (a /Rotate, a form XObject, a
-Type3 or vertical font, sideways text, a char its text page leaves out - see pdf_objects and pdf_spaces) the
-whole document is read the pdfplumber way instead, never a mix. Either way the steps below are the same.
+Type3 or vertical font, sideways text, a char its text page leaves out - see pdf_objects and pdf_spaces) that
+page is read the pdfplumber way instead; where pdfium cannot open the document as pdfplumber does, all of it.
+A page's objects are the same either way, so a mix reads as pdfminer alone would. The steps below are the same.
 
 Pipeline, one page at a time (each page is closed once read, so memory stays flat):
 
@@ -82,7 +83,6 @@ DEFAULT_UNCLOSED_LINE_SLACK = 2.0  # ... or this many when it ends inside a brac
 DEFAULT_OPEN_EDGE_MIN = 2.0  # points: table rules running on this far past the last cross rule leave a row open
 DEFAULT_SIDEWAYS_SHARE = 0.5  # a page is turned when more than this share of its chars runs sideways
 DEFAULT_DEDUPE_TOLERANCE = 1.0  # points: doubled chars (fake bold) closer than this are one char
-DEFAULT_READ_AHEAD_PAGES = 40  # a PDF this long has every page's objects read by pdfium before parsing
 DEFAULT_SCAN_IMAGE_SHARE = 0.6  # an image covering this share of a page with no ruled table makes it a scan page
 
 _SPACE_BETWEEN_CJK = re.compile(f"(?<=[{CJK_CLASS}])[ \u00a0\u3000\t]+(?=[{CJK_CLASS}])")
@@ -545,7 +545,10 @@ def pdf_to_document(
     for number, page in enumerate(pages, start=1):
         try:
             if objects is not None:
-                page._objects = objects(number - 1, page)  # read before anything reads page.objects
+                try:
+                    page._objects = objects(number - 1, page)  # read before anything reads page.objects
+                except Unsupported:
+                    pass  # this page alone is read the pdfplumber way: its objects equal pdfium's elsewhere
             upright = page_to_deduped_page(page_to_upright_page(page))
             variants.append(page_to_variants(upright, number))
             if page_is_scan(upright, variants[-1][(False, False)][0]):
@@ -570,22 +573,6 @@ def pdf_to_document(
     return Document(tables=tables, lines=lines, kind="pdf", pages=len(pages))
 
 
-def objects_read_ahead(fast: PdfiumObjects, pages: list[Page]) -> PageObjects:
-    """Given a PDF opened with pdfium and its pdfplumber pages, return what gives each page's objects: all read
-    first when there are up to DEFAULT_READ_AHEAD_PAGES pages, so a document pdfium cannot read exactly
-    (pdf_objects.Unsupported) is refused before any page is parsed; a longer one page by page (memory stays
-    flat, a refusal late in it costs the pages parsed before)."""
-    if len(pages) > DEFAULT_READ_AHEAD_PAGES:
-        return fast.page_objects
-    ahead: list[dict | None] = [fast.page_objects(i, page) for i, page in enumerate(pages)]
-
-    def objects(index: int, page: Page) -> dict:
-        read, ahead[index] = ahead[index], None  # handed over once: the page is closed after it is parsed
-        return read if read is not None else fast.page_objects(index, page)
-
-    return objects
-
-
 class PdfParser(Parser):
     suffixes = (".pdf",)
     kind = "pdf"
@@ -599,9 +586,9 @@ class PdfParser(Parser):
             with pdfplumber.open(path) as pdf:
                 try:
                     with PdfiumObjects(path, pdf) as fast:
-                        return pdf_to_document(pdf, self.scan_reader, objects_read_ahead(fast, pdf.pages))
+                        return pdf_to_document(pdf, self.scan_reader, fast.page_objects)
                 except Unsupported:
-                    pass  # read the whole document the pdfplumber way (see pdf_objects)
+                    pass  # pdfium cannot open it as pdfplumber does: read it all the pdfplumber way (see pdf_objects)
                 return pdf_to_document(pdf, self.scan_reader)
         except (PdfminerException, MalformedPDFException, PSException) as error:
             raise error_to_parse_error(error) from error
