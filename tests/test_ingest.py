@@ -220,7 +220,17 @@ def test_scans_get_time_per_page_counted_before_reading(tmp_path, rubrics, monke
     c.drawString(72, 720, "self evaluation")
     c.save()
     docx = make_form(tmp_path / "a.docx")
-    assert [scanned_pages(p) for p in (tif, pdf, text_pdf, docx)] == [3, 2, 0, 0]
+    # reportlab names a font (Helvetica) on a page that draws only an image, and lists /ImageB in every /ProcSet
+    png = tmp_path / "page.png"
+    page.save(png)
+    drawn_scan = tmp_path / "drawn_scan.pdf"
+    c = canvas.Canvas(str(drawn_scan))
+    for _ in range(3):
+        c.drawImage(str(png), 0, 0, 300, 420)
+        c.showPage()
+    c.save()
+    assert b"/Font" in drawn_scan.read_bytes() and b"/ImageB" in text_pdf.read_bytes()
+    assert [scanned_pages(p) for p in (tif, pdf, text_pdf, docx, drawn_scan)] == [3, 2, 0, 0, 3]
 
     def slow(path, rubrics, source=None, rubric_id=None, sha256=None):
         time.sleep(4 if path.suffix == ".tif" else 60)
