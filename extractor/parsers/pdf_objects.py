@@ -381,6 +381,7 @@ class PdfiumObjects:
         height, doctop, number = float(page.height), float(page.initial_doctop), page.page_number
         per_object: dict[int, tuple[int, float]] = {}  # text object -> (pdfium font's address, font size)
         handles: dict[int, Any] = {}  # pdfium font's address -> the font
+        scales: dict[int, tuple[float, float]] = {}  # text object -> its matrix's (a, d)
         box, m = raw.FS_RECTF(), raw.FS_MATRIX()
         ox, oy = ctypes.c_double(), ctypes.c_double()
         rows: list[list] = []
@@ -406,16 +407,20 @@ class PdfiumObjects:
                 font = raw.FPDFTextObj_GetFont(obj)
                 handles.setdefault(_address(font), font)
                 per_object[key] = (_address(font), size.value)
-            raw.FPDFText_GetMatrix(textpage, i, m)
-            if m.b or m.c or m.a <= 0 or m.d <= 0:
-                raise Unsupported("sideways or mirrored text")
+                # a char's matrix is its text object's (pdfium: the object's text matrix in its form's), so it is
+                # asked once per object: a call for each char cost a seventh of reading them
+                raw.FPDFText_GetMatrix(textpage, i, m)
+                if m.b or m.c or m.a <= 0 or m.d <= 0:
+                    raise Unsupported("sideways or mirrored text")
+                scales[key] = (m.a, m.d)
+            a, d = scales[key]
             raw.FPDFText_GetLooseCharBox(textpage, i, box)
             raw.FPDFText_GetCharOrigin(textpage, i, ox, oy)
             here = (key, ox.value, oy.value)
             if here == last:
                 raise Unsupported("one code drawn as several chars")  # pdfminer keeps it one char ("fi")
             last = here
-            rows.append([text, key, m.a, m.d, ox.value, oy.value, box.right - box.left, i, previous_space, False])
+            rows.append([text, key, a, d, ox.value, oy.value, box.right - box.left, i, previous_space, False])
             previous_space = code == 32
         if not rows:
             if text_objects:
