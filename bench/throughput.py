@@ -22,12 +22,14 @@ the OS reports reaped children's times (POSIX), those are used when larger (they
 this tree's, in the same run on the same forms, --repeat N rounds of the floor and each tree's ingest, alternating, so that
 all meet the same machine. Every figure is printed, and the ratio is that of the medians.
 
-Imports are measured as the environment makes them: with PYTHONDONTWRITEBYTECODE set (as in the project's
-sessions) and no __pycache__, Python compiles selfeval's own modules on every start. --compiled compiles them ahead
-(python -m compileall, into each tree's __pycache__, as pip does on install) and lets the runs use that bytecode.
+Imports are measured with compiled bytecode on both sides: the floor's libraries were compiled by pip when it
+installed them, and selfeval's modules are compiled ahead (python -m compileall, into each tree's __pycache__, as
+pip does on install, and as Python itself does at a user's first run). The project's sessions set
+PYTHONDONTWRITEBYTECODE, so without that Python would compile selfeval's modules, and only those, on every start
+(0.3-0.5 CPU s a run); --uncompiled measures that way.
 
 usage: python bench/throughput.py [--forms 90] [--seed 0] [--jobs N] [--keep DIR] [--profile DIR] [--kinds K]
-                                  [--baseline REV] [--repeat N] [--no-wall] [--compiled]
+                                  [--baseline REV] [--repeat N] [--no-wall] [--uncompiled]
 """
 
 from __future__ import annotations
@@ -241,8 +243,8 @@ def main() -> None:
     ap.add_argument("--baseline", metavar="REV", help="also measure the ingest of this commit, in the same run")
     ap.add_argument("--repeat", type=int, default=1, help="ingest runs per row (and per tree)")
     ap.add_argument("--no-wall", action="store_true", help="skip the wall-time line")
-    ap.add_argument("--compiled", action="store_true",
-                    help="use compiled bytecode of selfeval's modules (as an installed copy has)")
+    ap.add_argument("--uncompiled", action="store_true",
+                    help="let selfeval's modules compile as the environment makes them (see the module docstring)")
     args = ap.parse_args()
     kinds = {k.strip() for k in args.kinds.split(",")}
     if kinds - {"all", "docx", "pdf"}:
@@ -277,12 +279,12 @@ def run_bench(args: argparse.Namespace, kinds: set[str], tmp: Path, base: Path |
         with pdfplumber.open(f) as pdf:
             n_pages += len(pdf.pages)
     trees = [("this tree", ROOT)] + ([(f"baseline {args.baseline}", base)] if base is not None else [])
-    if args.compiled:
+    if not args.uncompiled:
         for _name, tree in trees:
             compile_tree(tree)
     print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at start" if hasattr(os, "getloadavg")
           else f"{os.cpu_count()} cores")
-    print("imports: " + ("compiled bytecode (--compiled)" if args.compiled else
+    print("imports: " + ("compiled bytecode, as pip installs it" if not args.uncompiled else
                          "as the environment makes them" + (" (PYTHONDONTWRITEBYTECODE is set: selfeval's modules "
                                                             "compile on every start)"
                                                             if os.environ.get("PYTHONDONTWRITEBYTECODE") else "")))
@@ -301,7 +303,7 @@ def run_bench(args: argparse.Namespace, kinds: set[str], tmp: Path, base: Path |
             for label, tree in trees if i % 2 == 0 else trees[::-1]:  # alternate who goes first
                 db = tmp / f"{sub.name}-{len(rows)}-{i}-{label.split()[0]}.db"
                 runs[label].append(measure("ingest", ["ingest", str(sub), "--db", str(db), "--jobs", "1"], tree,
-                                           args.compiled))
+                                           not args.uncompiled))
         rows.append((name, floors, runs))
     print("\nCPU seconds (user+sys of the whole process tree, start-up included), one core each" +
           (f"; {args.repeat} rounds, each figure in round order, then the medians' ratio:" if args.repeat > 1
@@ -327,7 +329,7 @@ def run_bench(args: argparse.Namespace, kinds: set[str], tmp: Path, base: Path |
         floor_wall = parallel_floor(files, args.jobs)
         db = tmp / "parallel.db"
         ingest = measure("ingest", ["ingest", str(folder), "--db", str(db), "--jobs", str(args.jobs)],
-                         compiled=args.compiled)
+                         compiled=not args.uncompiled)
         print(f"\nwall seconds, {args.jobs} processes (depends on how busy the machine is):")
         print(f"| floor split over {args.jobs} processes | selfeval ingest --jobs {args.jobs} | ratio |")
         print("|---|---|---|")
