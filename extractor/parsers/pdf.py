@@ -70,6 +70,7 @@ from .assemble import (
     wrap_join,
 )
 from .base import ParseError, Parser
+from .pdf_cells import page_to_tables
 from .pdf_objects import PdfiumObjects, Unsupported
 from .pdf_rulings import DEFAULT_EDGE_TOLERANCE, Rulings, page_to_rulings, spans_to_edges
 
@@ -358,7 +359,7 @@ def page_to_fragments(page: Page, page_number: int, rulings: Rulings, rules: lis
         "explicit_horizontal_lines": horizontal,
     }
     fragments = []
-    for table in page.find_tables(settings):
+    for table in page_to_tables(page, settings):
         if len(table.cells) < DEFAULT_MIN_TABLE_CELLS:
             continue
         fragment = table_to_fragment(table, page.chars, page_number, page.height, rulings)
