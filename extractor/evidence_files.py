@@ -59,7 +59,7 @@ def original_file(form: Form) -> Iterator[tuple[Path | None, str | None]]:
     a private temporary folder removed when the block ends."""
     with original_files(form) as (paths, why):
         if paths is not None and len(paths) != 1:
-            yield None, "多张照片合成的表格请用 original_files (a form read from several photos has several files)"
+            yield None, "该表格由多个文件合成，无整页图 (the form was read from several files: no page image)"
             return
         yield (paths[0] if paths else None), why
 
