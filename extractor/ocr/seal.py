@@ -48,7 +48,8 @@ DEFAULT_KEEP_SHARE = (0.50, 0.70)  # on a seal stroke, the page divided by the s
 DEFAULT_SEAL_INK_PERCENTILE = 5  # the seal's darkest ink: this percentile of its ring's seal-grey pixels
 DEFAULT_SEAL_TRUST = 0.95  # a cell under a seal read less confidently than this goes to review
 DEFAULT_SEAL_CAPPED = 0.79  # ... with this confidence (below checks.DEFAULT_LOW_VALUE_CONFIDENCE, 0.80)
-DEFAULT_RED_OVER_TEXT = 0.02  # share of a text crop's pixels that red seal ink lay on: the text was under the seal
+DEFAULT_RED_OVER_TEXT = 0.10  # share of a text crop's pixels red seal ink lay on: the text was under the seal (a
+# stroke crossing a digit covers a fifth of its crop or more; a ring or fringe grazing its margin, a few hundredths)
 
 
 @dataclass(frozen=True)
