@@ -1,8 +1,8 @@
 """Evidence for a finding: a stored form -> per flagged item, a picture of its row as the form printed it.
 
 - PDF forms and scans (kinds pdf, pdf-scan, image): the original file is found again (Form.path, else the source
-  relative to the working folder; an archive member is unpacked again from its container), checked against the
-  stored sha256, its pages rendered once, and each flagged row cropped with the self cell outlined in blue and the
+  relative to the working folder; an archive member is unpacked again from its container; the photos of a form
+  read from several, each in the order read), checked against the stored sha256, its pages rendered once, and each flagged row cropped with the self cell outlined in blue and the
   inspector cell in orange (``evidence_image``).
 - Word forms (docx, doc): the row rendered as an HTML table from the stored cells (the table's header rows above
   it, every column with its spans, the score cells outlined). With ``page_images`` and LibreOffice installed, the
@@ -27,10 +27,10 @@ from .evidence_files import (
     add_strips,
     item_cells,
     item_table,
-    original_file,
+    original_files,
     table_of,
 )
-from .evidence_image import Box, image_file_to_pages, pdf_to_pages, union
+from .evidence_image import Box, image_files_to_pages, pdf_to_pages, union
 from .form import Form, ItemResult
 from .terminal import safe
 
@@ -228,8 +228,8 @@ def _add_images(form: Form, items: list[ItemResult], out: dict[str, Evidence]) -
     pages = {p[0] for p in plans.values() if p}
     if not pages:
         return
-    with original_file(form) as (path, why):
-        if path is None:
+    with original_files(form) as (paths, why):
+        if paths is None:
             for it in items:
                 if plans[it.code]:
                     add_note(out[it.code], why or "")
@@ -237,10 +237,10 @@ def _add_images(form: Form, items: list[ItemResult], out: dict[str, Evidence]) -
         # A scanned page the OCR turned upright (Cell.rotation) is turned the same way, so its boxes fit.
         turns = {c["page"]: c["rotation"] for it in items for c in (it.self_cell, it.inspector_cell, *(it.row_cells or []))
                  if c and c.get("rotation") and c.get("page")}
-        if form.kind == "image":
-            rendered = image_file_to_pages(path, pages, turns)
+        if form.kind == "image":  # one image file, or the photos of one form read together (pages_group)
+            rendered = image_files_to_pages(paths, pages, turns)
         else:
-            rendered = pdf_to_pages(path, pages, deskew=form.kind == "pdf-scan", turns=turns)
+            rendered = pdf_to_pages(paths[0], pages, deskew=form.kind == "pdf-scan", turns=turns)
     add_strips(rendered, plans, out)
 
 

@@ -54,9 +54,23 @@ def item_cells(it: ItemResult) -> dict[str, dict[str, Any]]:
 
 @contextmanager
 def original_file(form: Form) -> Iterator[tuple[Path | None, str | None]]:
-    """Given a form, yield (the original file as ingested, None), or (None, why not): missing, changed since (its
-    sha256 differs), or a member its container no longer holds. A member is unpacked again into a private
-    temporary folder removed when the block ends."""
+    """Given a form read from one file, yield (the original file as ingested, None), or (None, why not): missing,
+    changed since (its sha256 differs), or a member its container no longer holds. A member is unpacked again into
+    a private temporary folder removed when the block ends."""
+    with original_files(form) as (paths, why):
+        if paths is not None and len(paths) != 1:
+            yield None, "该表格由多个文件合成，无整页图 (the form was read from several files: no page image)"
+            return
+        yield (paths[0] if paths else None), why
+
+
+@contextmanager
+def original_files(form: Form) -> Iterator[tuple[list[Path] | None, str | None]]:
+    """Given a form, yield ([the original file as ingested], None); for a form read from several photos of one
+    container folder (pages_group: source container!A.jpg+B.jpg), ([each photo], None) in the order their pages
+    were read, which is the order of the stored pages; or (None, why not): missing, changed since (its sha256, or
+    the group's sha256 of its photos' sha256s, differs), or a member its container no longer holds. Members are
+    unpacked again into a private temporary folder removed when the block ends."""
     source = file_source(form.source)
     path_text = str(getattr(form, "path", None) or "")
     from .containers import CONTAINER_SUFFIXES
@@ -69,7 +83,8 @@ def original_file(form: Form) -> Iterator[tuple[Path | None, str | None]]:
         if found is None:
             yield None, f"原文件不在原处 (the original file is no longer at {safe(str(candidates[0]))})"
             return
-        yield _checked(found, form)
+        path, why = _checked(found, form)
+        yield ([path] if path else None), why
         return
     container = _container_path(path_text, source)
     if container is None:
@@ -80,15 +95,44 @@ def original_file(form: Form) -> Iterator[tuple[Path | None, str | None]]:
 
     with private_dir("evidence") as work:
         top = source.split("!", 1)[0]
-        hit = next((m for m in input_to_members(container, top, work) if m.source == source and m.path), None)
-        if hit is None:
-            name = source.rsplit("!", 1)[-1]
-            if "+" in name:  # photos of one form read together (pages_group): no single member is the original
-                yield None, "多张照片合成的表格暂无行截图 (a form read from several photos has no row picture yet)"
-            else:
-                yield None, f"压缩包中已无此文件 (the archive no longer holds {safe(name)})"
+        folder, _, name = source.rpartition("!")
+        siblings: dict[str, Path] = {}  # the members beside it: name inside their container -> path
+        for m in input_to_members(container, top, work):
+            if m.source == source and m.path:
+                path, why = _checked(m.path, form)
+                yield ([path] if path else None), why
+                return
+            if m.path and m.source.rpartition("!")[0] == folder:
+                siblings[m.source.rpartition("!")[2]] = m.path
+        # Photos of one form read together (pages_group) are named by their members' names joined by "+".
+        names = _split_group(name, set(siblings)) if "+" in name else None
+        if names is None:
+            yield None, f"压缩包中已无此文件 (the archive no longer holds {safe(name)})"
             return
-        yield _checked(hit.path, form)
+        yield _checked_group([siblings[n] for n in names], names, form)
+
+
+def _split_group(joined: str, names: set[str]) -> list[str] | None:
+    """Given a group's member part (A.jpg+B.jpg) and the names of the members beside it, return the names it
+    joins, in order (a name may hold a "+" itself: every way of cutting it is tried), or None."""
+    if joined in names:
+        return [joined]
+    for i in (i for i, c in enumerate(joined) if c == "+"):
+        head = joined[:i]
+        if head in names and (rest := _split_group(joined[i + 1:], names)) is not None:
+            return [head, *rest]
+    return None
+
+
+def _checked_group(paths: list[Path], names: list[str], form: Form) -> tuple[list[Path] | None, str | None]:
+    from .extract import file_sha256
+    from .pages_group import group_sha256, natural_key
+
+    if form.sha256:
+        by_name = sorted(zip(names, paths, strict=True), key=lambda pair: natural_key(pair[0]))
+        if group_sha256([file_sha256(p) for _, p in by_name]) != form.sha256:
+            return None, f"原文件已更改 (the photos have changed since they were read: {safe('+'.join(names))})"
+    return paths, None
 
 
 SHEET_FILE_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".et", ".ods")

@@ -102,6 +102,24 @@ def image_file_to_pages(path: Path, pages: set[int], turns: dict[int, int] | Non
     return out
 
 
+def image_files_to_pages(paths: list[Path], pages: set[int],
+                         turns: dict[int, int] | None = None) -> dict[int, PageImage]:
+    """Given the image files a form was read from, in the order read (one file, or the photos of one form read
+    together: pages_group numbers their pages on from one photo's frames to the next's), the 1-based pages wanted
+    and the pages' quarter turns, return each page rendered as image_file_to_pages renders a file's frame."""
+    out: dict[int, PageImage] = {}
+    first = 1  # the form's number of this file's first frame
+    for path in paths:
+        with Image.open(path) as im:
+            frames = max(1, int(getattr(im, "n_frames", 1)))
+        mine = {p - first + 1 for p in pages if first <= p < first + frames}
+        if mine:
+            own_turns = {p - first + 1: t for p, t in (turns or {}).items() if first <= p < first + frames}
+            out.update({n + first - 1: page for n, page in image_file_to_pages(path, mine, own_turns).items()})
+        first += frames
+    return out
+
+
 def image_dpi(size: tuple[int, int], stated: float | None) -> float:
     """Given an image's size (w, h) and the dpi its file states, return the dpi the OCR read it at."""
     try:

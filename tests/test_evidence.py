@@ -218,15 +218,17 @@ def test_an_archive_member_is_unpacked_again_for_its_picture(tmp_path):
 
 
 
-def test_a_form_read_from_several_photos_says_it_has_no_picture_yet(tmp_path):
+def test_a_form_read_from_photos_its_archive_no_longer_holds_says_so(tmp_path):
     # Regression: a form read from photos of one mail (source mail.zip!A.jpg+B.jpg, pages_group) named no single
-    # member, so its card said the archive no longer held "A.jpg+B.jpg".
+    # member, so its card said nothing useful; its photos are looked for one by one (tests/test_multi_photo_evidence.py
+    # pictures such a form).
     form = zipped_form(tmp_path)
     form.source = form.source.replace("自评表.pdf", "IMG_1.jpg+IMG_2.jpg")
     ev = form_to_evidence(1, form)
     assert sorted(ev) == sorted(PLANTED)
-    assert {e.note for e in ev.values()} == {"多张照片合成的表格暂无行截图 (a form read from several photos has no row picture yet)"}
+    assert {e.note for e in ev.values()} == {"压缩包中已无此文件 (the archive no longer holds IMG_1.jpg+IMG_2.jpg)"}
     assert all(e.image is None for e in ev.values())
+
 
 # --- Word forms: the row rendered from the stored cells ---------------------------------------------------------
 

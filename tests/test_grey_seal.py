@@ -164,7 +164,7 @@ def test_a_colour_scan_keeps_the_red_ink_removal(form, tmp_path):
     path = make_scan(form, tmp_path / "colour.png", DPI, seal=True, rotate=1.0, seed=0, seals=seals)
     bgr = cv2.imread(str(path))
     grey, _gentle, found = prepare.unseal_page(bgr, DPI)
-    assert found == []  # lifted by its red, not by shape
+    assert [s.red for s in found] == [True]  # lifted by its red and recorded by its ink, not found by shape
     assert len(_seals(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))) == 1  # the same page in grey: found by shape
     yy, xx = np.mgrid[: grey.shape[0], : grey.shape[1]]
     disc = np.hypot(xx - seals[0]["x"], yy - seals[0]["y"]) < seals[0]["radius"] - 0.05 * DPI

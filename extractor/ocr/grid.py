@@ -105,10 +105,28 @@ def ink_to_grids(page: Prepared) -> list[Grid]:
         region = (slice(y, y + h), slice(x, x + w))
         hs = [(a + y, s + x, e + x) for a, s, e in _segments(page.horizontal[region], True)]
         vs = [(a + x, s + y, e + y) for a, s, e in _segments(page.vertical[region], False)]
+        hs, vs = crossing_rules(hs, vs, tolerance)
         grid = segments_to_grid(hs, vs, page, tolerance)
         if grid is not None:
             grids.append(grid)
     return sorted(grids, key=lambda g: (g.y_edges[0], g.x_edges[0]))
+
+
+def crossing_rules(hs: list[tuple[float, int, int]], vs: list[tuple[float, int, int]], tolerance: int
+                   ) -> tuple[list[tuple[float, int, int]], list[tuple[float, int, int]]]:
+    """Given a table's horizontal and vertical rule pieces (position across, start, end along; pixels), return
+    them without the pieces that touch no rule of the other direction (within tolerance): a soft stroke of text,
+    a dash or a signature's underline inside a cell, long enough for the rule mask, is no rule (it made a row
+    edge of its own, and every cell of its row a span of two). A rule broken into pieces (by a seal, or a
+    photo's soft line) keeps its edge by its pieces that reach a crossing rule; whether it is drawn over a cell
+    is read from the rule mask, every piece of it. A table with no rule of one direction keeps all its pieces."""
+    if not hs or not vs:
+        return hs, vs
+
+    def touches(a: tuple[float, int, int], b: tuple[float, int, int]) -> bool:  # a and b of the two directions
+        return a[1] - tolerance <= b[0] <= a[2] + tolerance and b[1] - tolerance <= a[0] <= b[2] + tolerance
+
+    return [h for h in hs if any(touches(h, v) for v in vs)], [v for v in vs if any(touches(v, h) for h in hs)]
 
 
 def segments_to_grid(hs: list[tuple[float, int, int]], vs: list[tuple[float, int, int]], page: Prepared,

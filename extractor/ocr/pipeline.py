@@ -82,7 +82,7 @@ def read_page(engine: Engine, image: PageImage, layer: LayerChars | None = None)
                                          colspan=c.colspan, page=image.number, bbox=bbox,
                                          open_end=_open_end(c.texts, c.box)))
             conf = min(t.confidence for t in c.texts) if c.texts else None
-            conf = seal_confidence(conf, c.box, page.seals)  # digits under a grey seal: never a guess
+            conf = seal_confidence(conf, c.box, page.seals, [t.box for t in c.texts])  # under a seal: no guess
             if placed is not None:
                 conf = second_opinion(fragment.pieces[-1], conf, placed)
                 mismatches += fragment.pieces[-1].doubt_kind == "text_layer_mismatch"

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from .seal import Seal, grey_to_seals, rotate_seals, suppress_seals
+from .seal import Seal, grey_to_seals, red_seal, rotate_seals, suppress_seals
 
 DEFAULT_ASSUMED_PAGE_INCHES = 11.69  # long side of an A4 page: the dpi of an image file without one
 DEFAULT_MIN_DPI, DEFAULT_MAX_DPI = 100.0, 600.0  # a dpi stated by an image file outside this is ignored
@@ -96,9 +96,10 @@ def unseal_page(
     image: np.ndarray, dpi: float = DEFAULT_RENDER_DPI, suppress: bool = True
 ) -> tuple[np.ndarray, np.ndarray, list[Seal]]:
     """Given a page (BGR or grey), return it grey without its seal, strictly and gently (``remove_seal``), and
-    the seals found by shape: a red seal is lifted by its colour; a page without seal red (a grayscale scan,
-    or a colour page whose seal is grey) has its seals found by shape and, unless not `suppress` (the caller
-    deskews first: ``suppress_grey_seals``), suppressed (seal.py, the same page for both)."""
+    its seals: a red seal is lifted by its colour and recorded by its red ink (seal.red_seal: the digits it lay
+    on are not trusted unless read with certainty); a page without seal red (a grayscale scan, or a colour page
+    whose seal is grey) has its seals found by shape and, unless not `suppress` (the caller deskews first:
+    ``suppress_grey_seals``), suppressed (seal.py, the same page for both)."""
     grey = image.copy() if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     red = red_mask(image, dpi) if image.ndim == 3 else None
     if red is None or not red.any():
@@ -130,7 +131,7 @@ def unseal_page(
     stretched = np.minimum(low + (under - low) * (1 - low) / (high - low), 1.0)
     strict = np.where((under <= low) | (dark > 0), under, stretched)
     grey[box][seal] = (strict * paper[box])[seal].astype(np.uint8)
-    return grey, gentle, []
+    return grey, gentle, [red_seal(seal.copy(), (int(xs.min()), int(ys.min())))]
 
 
 def red_rules(image: np.ndarray, red: np.ndarray, dpi: float) -> np.ndarray:
@@ -222,7 +223,7 @@ class Prepared:
     clean: np.ndarray
     dpi: float
     skew: float
-    seals: list[Seal] = field(default_factory=list)  # seals found by shape (grey pages), pixels of this page
+    seals: list[Seal] = field(default_factory=list)  # by shape (grey pages) or red ink, pixels of this page
 
 
 def prepare(image: np.ndarray, dpi: float) -> Prepared:
@@ -236,7 +237,7 @@ def prepare(image: np.ndarray, dpi: float) -> Prepared:
     if abs(skew) >= DEFAULT_MIN_SKEW:
         grey, ruled = rotate(grey, skew), rotate(ruled, skew)
         seals = rotate_seals(seals, grey.shape, skew)
-    if seals:  # a grey seal, found by shape, is suppressed on the deskewed page (its rules straight)
+    if any(not s.red for s in seals):  # a grey seal, found by shape, is suppressed on the deskewed page
         grey = suppress_grey_seals(grey, dpi, seals)
         ruled = grey.copy()
     ink = binarize(grey, dpi)

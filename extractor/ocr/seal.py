@@ -12,13 +12,15 @@ instead; this module is for pages without colour.
 - ``suppress_seals``: within each seal, what is lighter than the seal's own darkest ink (seal over paper) is
   lifted to the paper's brightness; what is darker (print, alone or under the seal) is kept;
 - ``seal_confidence``: a cell under a seal whose reading is not confident gets a confidence below the
-  review threshold, so its item is flagged low_confidence_value instead of trusted.
+  review threshold, so its item is flagged low_confidence_value instead of trusted. A red seal (lifted by its
+  colour, prepare.unseal_page) is recorded too, as its red ink (``red_seal``): there the rule holds where that
+  ink lay over the cell's text crops, not merely near them (a seal's inside is mostly paper).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -46,21 +48,52 @@ DEFAULT_KEEP_SHARE = (0.50, 0.70)  # on a seal stroke, the page divided by the s
 DEFAULT_SEAL_INK_PERCENTILE = 5  # the seal's darkest ink: this percentile of its ring's seal-grey pixels
 DEFAULT_SEAL_TRUST = 0.95  # a cell under a seal read less confidently than this goes to review
 DEFAULT_SEAL_CAPPED = 0.79  # ... with this confidence (below checks.DEFAULT_LOW_VALUE_CONFIDENCE, 0.80)
+DEFAULT_RED_OVER_TEXT = 0.10  # share of a text crop's pixels red seal ink lay on: the text was under the seal (a
+# stroke crossing a digit covers a fifth of its crop or more; a ring or fringe grazing its margin, a few hundredths)
 
 
 @dataclass(frozen=True)
 class Seal:
-    """A seal found on a page: centre and ring radius in pixels, the darkest seal ink as a share of paper."""
+    """A seal found on a page: centre and ring radius in pixels, the darkest seal ink as a share of paper. A red
+    seal lifted by its colour also has its red ink: mask (bool) with its top-left pixel at origin (x, y); its
+    centre and radius are then those of the mask's box (the page's red may be more than one seal)."""
 
     x: float
     y: float
     radius: float
     ink: float = DEFAULT_SEAL_GREY[0]
+    mask: np.ndarray | None = field(default=None, compare=False, repr=False)
+    origin: tuple[int, int] = (0, 0)
+
+    @property
+    def red(self) -> bool:
+        """Whether this is a red seal recorded by its ink (not a grey one found by its shape)."""
+        return self.mask is not None
 
     def covers(self, box: tuple[float, float, float, float], margin: float = 0.0) -> bool:
         """Whether the box (x0, top, x1, bottom, pixels) overlaps the seal's disc (grown by margin pixels)."""
         nx, ny = min(max(self.x, box[0]), box[2]), min(max(self.y, box[1]), box[3])
         return math.hypot(nx - self.x, ny - self.y) < self.radius + margin
+
+    def inked(self, box: tuple[float, float, float, float]) -> float:
+        """Given a box (pixels), return the share of its pixels a red seal's ink lay on (0.0 for a grey seal)."""
+        if self.mask is None:
+            return 0.0
+        x0, y0 = max(int(box[0]), 0), max(int(box[1]), 0)
+        x1, y1 = int(math.ceil(box[2])), int(math.ceil(box[3]))
+        area = (x1 - x0) * (y1 - y0)
+        if area <= 0:
+            return 0.0
+        ox, oy = self.origin
+        part = self.mask[max(y0 - oy, 0):max(y1 - oy, 0), max(x0 - ox, 0):max(x1 - ox, 0)]
+        return float(np.count_nonzero(part)) / area
+
+
+def red_seal(mask: np.ndarray, origin: tuple[int, int]) -> Seal:
+    """Given a page's seal-red mask cropped to its box (bool) and the box's top-left pixel (x, y), return the red
+    seal it records."""
+    h, w = mask.shape[:2]
+    return Seal(origin[0] + w / 2, origin[1] + h / 2, math.hypot(w, h) / 2, mask=mask, origin=origin)
 
 
 def seal_grey_mask(ratio: np.ndarray, dpi: float) -> np.ndarray:
@@ -177,6 +210,8 @@ def suppress_seals(
     window = (max(round(DEFAULT_SEAL_LOCAL * dpi), 3) | 1,) * 2
     margin = DEFAULT_SEAL_MARGIN * dpi + DEFAULT_RING_WIDTH * dpi
     for s in seals:
+        if s.red:  # lifted by its colour already (prepare.unseal_page)
+            continue
         reach = int(s.radius + margin) + 1
         x0, y0 = max(int(s.x) - reach, 0), max(int(s.y) - reach, 0)
         x1, y1 = min(int(s.x) + reach + 1, grey.shape[1]), min(int(s.y) + reach + 1, grey.shape[0])
@@ -199,28 +234,52 @@ def suppress_seals(
 
 def rotate_seals(seals: list[Seal], shape: tuple[int, ...], degrees: float) -> list[Seal]:
     """Given seals found on a page, the page's shape and the angle prepare.rotate turned it by, return the
-    seals where they lie on the turned page."""
+    seals where they lie on the turned page (a red seal's ink turned with it)."""
     if not seals or not degrees:
         return seals
     h, w = shape[:2]
     matrix = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
-    return [
-        Seal(
-            float(matrix[0, 0] * s.x + matrix[0, 1] * s.y + matrix[0, 2]),
-            float(matrix[1, 0] * s.x + matrix[1, 1] * s.y + matrix[1, 2]),
-            s.radius,
-            s.ink,
-        )
-        for s in seals
-    ]
+
+    def moved(x: float, y: float) -> tuple[float, float]:
+        return (float(matrix[0, 0] * x + matrix[0, 1] * y + matrix[0, 2]),
+                float(matrix[1, 0] * x + matrix[1, 1] * y + matrix[1, 2]))
+
+    out = []
+    for s in seals:
+        x, y = moved(s.x, s.y)
+        if s.mask is None:
+            out.append(replace(s, x=x, y=y))
+            continue
+        mh, mw = s.mask.shape[:2]
+        ox, oy = s.origin
+        corners = np.array([moved(ox + dx, oy + dy) for dx in (0, mw) for dy in (0, mh)])
+        nx0, ny0 = (int(math.floor(v)) for v in corners.min(axis=0))
+        nx1, ny1 = (int(math.ceil(v)) for v in corners.max(axis=0))
+        # mask pixel (u, v) is page pixel (u + ox, v + oy); turned, it is at matrix . that, less the new origin
+        local = matrix.copy()
+        local[:, 2] = matrix[:, :2] @ np.array([ox, oy], np.float64) + matrix[:, 2] - np.array([nx0, ny0])
+        turned = cv2.warpAffine(s.mask.astype(np.uint8) * 255, local, (max(nx1 - nx0, 1), max(ny1 - ny0, 1)),
+                                flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        out.append(replace(s, x=x, y=y, mask=turned >= 128, origin=(nx0, ny0)))
+    return out
 
 
 def seal_confidence(
-    confidence: float | None, box: tuple[float, float, float, float], seals: list[Seal]
+    confidence: float | None,
+    box: tuple[float, float, float, float],
+    seals: list[Seal],
+    texts: list[tuple[float, float, float, float]] | None = None,
 ) -> float | None:
-    """Given a cell's confidence, its box (pixels of the prepared page) and the page's seals, return the
-    confidence to record: below the review threshold when the cell lies under a seal and was not read
-    confidently (digits under a seal are never guessed), else as it was."""
-    if confidence is None or confidence >= DEFAULT_SEAL_TRUST or not any(s.covers(box) for s in seals):
+    """Given a cell's confidence, its box (pixels of the prepared page), the page's seals and the boxes of the
+    cell's text crops (default: the cell's box), return the confidence to record: below the review threshold
+    when the cell lies under a seal and was not read confidently (digits under a seal are never guessed), else
+    as it was. Under a grey seal: the cell's box overlaps the seal's disc; under a red one: its ink lay on at
+    least DEFAULT_RED_OVER_TEXT of a text crop (red beside the digits, or the paper inside the ring, took nothing
+    from them)."""
+    if confidence is None or confidence >= DEFAULT_SEAL_TRUST:
         return confidence
-    return min(confidence, DEFAULT_SEAL_CAPPED)
+    crops = texts if texts else [box]
+    under = any(
+        any(s.inked(t) >= DEFAULT_RED_OVER_TEXT for t in crops) if s.red else s.covers(box) for s in seals
+    )
+    return min(confidence, DEFAULT_SEAL_CAPPED) if under else confidence
