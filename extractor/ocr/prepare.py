@@ -169,20 +169,24 @@ def binarize(grey: np.ndarray, dpi: float) -> np.ndarray:
 
 def line_masks(ink: np.ndarray, dpi: float, length: float = DEFAULT_RULE_MIN) -> tuple[np.ndarray, np.ndarray]:
     """Given an ink mask, return (horizontal, vertical) masks of the ruled lines at least `length` inches long."""
+    return rule_mask(ink, dpi, length, True), rule_mask(ink, dpi, length, False)
+
+
+def rule_mask(ink: np.ndarray, dpi: float, length: float = DEFAULT_RULE_MIN, across: bool = True) -> np.ndarray:
+    """Given an ink mask, return the mask of its ruled lines at least `length` inches long written across the
+    page (across) or up it."""
     n = max(int(length * dpi), 10)
     gap = max(int(0.015 * dpi), 2)  # bridge a rule broken by noise or thresholding
-    h = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (gap, 1)))
-    h = cv2.morphologyEx(h, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (n, 1)))
-    v = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, gap)))
-    v = cv2.morphologyEx(v, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, n)))
-    return h, v
+    bridge, kernel = ((gap, 1), (n, 1)) if across else ((1, gap), (1, n))
+    mask = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, bridge))
+    return cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, kernel))
 
 
 def estimate_skew(ink: np.ndarray, dpi: float) -> float:
     """Given an ink mask, return the page's skew in degrees (positive: rules run down to the right), from the
     long horizontal rules; 0.0 when there are none."""
     width = ink.shape[1]
-    horizontal, _ = line_masks(ink, dpi, length=0.08)  # short kernel: a skewed rule stays one component
+    horizontal = rule_mask(ink, dpi, length=0.08)  # short kernel: a skewed rule stays one component
     n, labels, stats, _ = cv2.connectedComponentsWithStats(horizontal, connectivity=8)
     angles, weights = [], []
     for i in range(1, n):
@@ -230,17 +234,23 @@ def prepare(image: np.ndarray, dpi: float) -> Prepared:
     seals found by shape, where they lie on the deskewed page).
 
     Rules are looked for on the page with the seal lifted gently (a thin rule under the seal stays), text
-    on the page with the seal lifted strictly (``remove_seal``)."""
+    on the page with the seal lifted strictly (``remove_seal``). A page with no seal red has one grey for both:
+    it is turned, thresholded and searched for rules once (the same pixels as twice, at half the cost)."""
     grey, ruled, seals = unseal_page(image, dpi, suppress=False)
-    skew = estimate_skew(binarize(ruled, dpi), dpi)
+    same = np.array_equal(grey, ruled)
+    ruled_ink = binarize(ruled, dpi)
+    skew = estimate_skew(ruled_ink, dpi)
     if abs(skew) >= DEFAULT_MIN_SKEW:
-        grey, ruled = rotate(grey, skew), rotate(ruled, skew)
+        grey = rotate(grey, skew)
+        ruled = grey if same else rotate(ruled, skew)
         seals = rotate_seals(seals, grey.shape, skew)
     if seals:  # a grey seal, found by shape, is suppressed on the deskewed page (its rules straight)
         grey = suppress_grey_seals(grey, dpi, seals)
-        ruled = grey.copy()
-    ink = binarize(grey, dpi)
-    horizontal, vertical = line_masks(binarize(ruled, dpi), dpi)
+        ruled, same = grey, True
+    if seals or abs(skew) >= DEFAULT_MIN_SKEW:
+        ruled_ink = binarize(ruled, dpi)
+    ink = ruled_ink if same else binarize(grey, dpi)
+    horizontal, vertical = line_masks(ruled_ink, dpi)
     rules = cv2.dilate(horizontal | vertical, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))) > 0
     clean = grey.copy()
     clean[rules] = paper_level(grey, dpi)[rules]
