@@ -104,3 +104,28 @@ def test_grey_percentile_is_numpys_to_the_bit():
     for image in images:
         for q in (0, 15, 50, 75, 90, 99, 100):
             assert prep.grey_percentile(image, q) == float(np.percentile(image, q)), (image.shape, q)
+
+
+def _red_mask_the_long_way(image: np.ndarray, dpi: float) -> np.ndarray:
+    """red_mask as it was: numpy tests on the HSV channels."""
+    hsv = cv2.cvtColor(image, cv2.COLOR_BGR2HSV)
+    hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
+    low, high = prep.DEFAULT_RED_HUE
+    reddish = ((hue <= low) | (hue >= high)) & (val >= prep.DEFAULT_RED_MIN_VALUE)
+    core = (reddish & (sat >= prep.DEFAULT_RED_MIN_SATURATION)).astype(np.uint8)
+    low, high = prep.DEFAULT_RED_FRINGE_HUE
+    fringe = ((hue <= low) | (hue >= high)) & (sat >= prep.DEFAULT_RED_FRINGE_SATURATION)
+    k = max(round(prep.DEFAULT_RED_FRINGE * dpi), 1) * 2 + 1
+    return (cv2.dilate(core, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0) & fringe
+
+
+def test_red_mask_gives_the_pixels_of_the_long_way():
+    rng = np.random.default_rng(11)
+    ok, jpeg = cv2.imencode(".jpg", _page(True), [cv2.IMWRITE_JPEG_QUALITY, 60])  # a pink fringe round the ring
+    images = [_page(True), cv2.imdecode(jpeg, cv2.IMREAD_COLOR), _page(False),
+              rng.integers(0, 256, (200, 300, 3)).astype(np.uint8)]
+    for image in images:
+        for dpi in (150.0, 300.0):
+            assert np.array_equal(prep.red_mask(image, dpi), _red_mask_the_long_way(image, dpi))
+    assert prep.red_mask(images[1], DPI).sum() > prep.red_mask(images[0], DPI).sum() > 0
+    assert not prep.red_mask(images[2], DPI).any()

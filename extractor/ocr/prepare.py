@@ -46,18 +46,23 @@ def estimate_dpi(shape: tuple[int, ...], stated: float | None = None) -> float:
 
 
 def red_mask(image: np.ndarray, dpi: float = DEFAULT_RENDER_DPI) -> np.ndarray:
-    """Given a BGR page, return the mask of seal-red pixels: hue near red and saturated, grown into the pale
-    pink fringe JPEG's colour subsampling leaves around red strokes. Whatever lies under red ink keeps the
-    seal's hue; ``remove_seal`` reads it back from the red channel."""
+    """Given a BGR page, return the mask (bool) of seal-red pixels: hue near red and saturated, grown into the
+    pale pink fringe JPEG's colour subsampling leaves around red strokes. Whatever lies under red ink keeps the
+    seal's hue; ``remove_seal`` reads it back from the red channel.
+
+    The hue, saturation and value tests are OpenCV range tests on the HSV page (a pass each, not a dozen
+    boolean arrays of the page); a page without seal red skips the fringe."""
     hsv = cv2.cvtColor(image, cv2.COLOR_BGR2HSV)
-    hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
     low, high = DEFAULT_RED_HUE
-    reddish = ((hue <= low) | (hue >= high)) & (val >= DEFAULT_RED_MIN_VALUE)
-    core = (reddish & (sat >= DEFAULT_RED_MIN_SATURATION)).astype(np.uint8)
+    core = cv2.inRange(hsv, (0, DEFAULT_RED_MIN_SATURATION, DEFAULT_RED_MIN_VALUE), (low, 255, 255))
+    core |= cv2.inRange(hsv, (high, DEFAULT_RED_MIN_SATURATION, DEFAULT_RED_MIN_VALUE), (255, 255, 255))
+    if not cv2.countNonZero(core):
+        return np.zeros(image.shape[:2], bool)
     low, high = DEFAULT_RED_FRINGE_HUE
-    fringe = ((hue <= low) | (hue >= high)) & (sat >= DEFAULT_RED_FRINGE_SATURATION)
+    fringe = cv2.inRange(hsv, (0, DEFAULT_RED_FRINGE_SATURATION, 0), (low, 255, 255))
+    fringe |= cv2.inRange(hsv, (high, DEFAULT_RED_FRINGE_SATURATION, 0), (255, 255, 255))
     k = max(round(DEFAULT_RED_FRINGE * dpi), 1) * 2 + 1
-    return (cv2.dilate(core, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0) & fringe
+    return (cv2.dilate(core, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) & fringe) > 0
 
 
 def paper_level(grey: np.ndarray, dpi: float) -> np.ndarray:
