@@ -173,6 +173,15 @@ def test_sessions_are_built_with_our_options(engine):
     assert built.enable_mem_pattern is False
 
 
+def test_opencv_runs_one_thread_once_the_engine_is_loaded(engine):
+    """Pages are read two at a time and crops recognised two at a time: OpenCV's own pool only adds CPU."""
+    from extractor.ocr.engine import DEFAULT_CV_THREADS, Engine
+
+    cv2.setNumThreads(2)
+    Engine()  # what a process does when it loads the engine
+    assert cv2.getNumThreads() == DEFAULT_CV_THREADS == 1
+
+
 def test_pages_are_read_two_at_a_time_in_order_each_released_before_the_next_but_one(engine):
     """pages_to_document reads up to DEFAULT_PAGES_AT_ONCE pages at once: page n is rendered only once page n - 2
     is read and its pixels released (memory holds two pages whatever the count), and the pages come out in

@@ -321,7 +321,8 @@ def test_a_sideways_page_whose_stray_glyphs_read_sure_is_still_turned_the_right_
     """Regression: page 2 of a generated form scanned and fed turned 90° (turned_page_90.jpg, 150 dpi). Read
     unpadded, the lines found across the sideways page (a few glyphs each) read 0.98-0.99 sure as Chinese and
     outscored the three upright lines' 0.98, so the page was turned 180° and its 22 items lost (flagged missing). The
-    orientation crops are read padded to 320 px, as the margin was set by: the stray line reads 0.90."""
+    orientation crops are read padded to rapidocr's 320 px (at 48 px high; DEFAULT_ORIENT_MIN_WIDTH at the
+    orientation's height), as the margin was set by: the stray line reads under 0.90."""
     _needs_ocr()
     import cv2
 
@@ -334,7 +335,8 @@ def test_a_sideways_page_whose_stray_glyphs_read_sure_is_still_turned_the_right_
     grey = orient._grey(image)
     across = orient.line_crops(grey, 150.0, 0)[0]
     rotated = [cv2.rotate(c, cv2.ROTATE_180) for c in across]
-    padded = read.recognise(engine, rotated, min_width=orient.DEFAULT_ORIENT_MIN_WIDTH)
+    padded = read.recognise(engine, rotated, height=orient.DEFAULT_ORIENT_HEIGHT,
+                            min_width=orient.DEFAULT_ORIENT_MIN_WIDTH)
     unpadded = read.recognise(engine, rotated)
     assert padded[0][1] < 0.90 < 0.99 < unpadded[0][1]  # "题题分技性": what the padding changes
 

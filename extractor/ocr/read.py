@@ -13,7 +13,7 @@ from ..parsers.assemble import is_cjk
 from ..scores import parse_number
 from .engine import Engine
 from .grid import Text
-from .prepare import Prepared
+from .prepare import Prepared, grey_percentile
 
 DEFAULT_MIN_WIDTH = 128  # pixels at the recogniser's height: a lone digit still gets 16 steps to be read in
 DEFAULT_REC_HEIGHT = 48  # the recognizer's own input height: the voting crops (and orientation) are read at it
@@ -53,7 +53,7 @@ def crop(page: Prepared, text: Text, pad: tuple[float, float] = DEFAULT_CROP_PAD
     left, top = max(min(x0 - want[0], pad_x), 0), max(min(y0 - want[1], pad_y), 0)
     right, bottom = max(min(want[2] - x1, pad_x), 0), max(min(want[3] - y1, pad_y), 0)
     if left or top or right or bottom:
-        paper = int(np.percentile(image, 90))
+        paper = int(grey_percentile(image, 90))
         image = cv2.copyMakeBorder(image, top, bottom, left, right, cv2.BORDER_CONSTANT, value=paper)
     if image.shape[0] > rec_height:  # scale down with area averaging: no aliased grain
         size = (max(round(image.shape[1] * rec_height / image.shape[0]), 1), rec_height)

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..parsers.assemble import CLOSING_PUNCTUATION, is_cjk, wrap_join
 from .grid import Box, Grid, Text
-from .prepare import Prepared
+from .prepare import Prepared, grey_percentile
 
 DEFAULT_MIN_INK_HEIGHT = 0.05  # inches: ink lower than this (noise, dust, a dot) is no missed text
 DEFAULT_MIN_INK_CONTRAST = 0.45  # missed text is this much darker than the paper somewhere (no faint remnant)
@@ -68,7 +68,7 @@ def ink_lines(page: Prepared, ink: np.ndarray, origin: tuple[int, int], rule_sid
     ox, oy = origin
     grey = page.grey[oy:oy + ink.shape[0], ox:ox + ink.shape[1]]
     on = labels > 0
-    paper = float(np.percentile(grey, 75))
+    paper = grey_percentile(grey, 75)
     darkest = np.full(n, 255.0)
     np.minimum.at(darkest, labels[on], grey[on].astype(np.float64))
     min_size = max(int(DEFAULT_MIN_INK_HEIGHT * page.dpi), 4)
