@@ -49,7 +49,7 @@ def _prepare_the_long_way(image: np.ndarray, dpi: float) -> prep.Prepared:
     if abs(skew) >= prep.DEFAULT_MIN_SKEW:
         grey, ruled = prep.rotate(grey, skew), prep.rotate(ruled, skew)
         seals = prep.rotate_seals(seals, grey.shape, skew)
-    if seals:
+    if any(not s.red for s in seals):  # a red seal is recorded, lifted by its colour, never suppressed by shape
         grey = prep.suppress_grey_seals(grey, dpi, seals)
         ruled = grey.copy()
     ink = prep.binarize(grey, dpi)
