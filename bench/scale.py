@@ -231,6 +231,9 @@ def main() -> None:
         watch.done.set()
         for th in threads:
             th.join(timeout=60)
+        con = sqlite3.connect(db)  # the end is a point too: the last forms land between two polls
+        watch.counts.append((total, con.execute("SELECT count(*) FROM forms").fetchone()[0]))
+        con.close()
         log.seek(0)
         summary = log.read().strip().splitlines()[-1:]
         log.close()
