@@ -534,8 +534,9 @@ def page_to_layer(page: Page) -> list[tuple[str, Box]]:
 def pdf_to_document(
     pdf: pdfplumber.PDF, scan_reader: ScanReader | None = None, objects: PageObjects | None = None
 ) -> Document:
-    """Given an open pdfplumber PDF (the reader for scans, and what reads a page's objects instead of pdfminer),
-    return its Document; raise ParseError when it has nothing to read. A PDF whose every page is a page image
+    """Given an open pdfplumber PDF (the reader for scans, and what reads a page's objects instead of pdfminer; a
+    page it refuses with Unsupported is read by pdfminer), return its Document; raise ParseError when it has
+    nothing to read. A PDF whose every page is a page image
     (see page_is_scan) is handed to scan_reader with its text layer; without one it is refused."""
     pages = pdf.pages
     if not pages:
