@@ -2,8 +2,9 @@
 
 - PDF forms and scans (kinds pdf, pdf-scan, image): the original file is found again (Form.path, else the source
   relative to the working folder; an archive member is unpacked again from its container; the photos of a form
-  read from several, each in the order read), checked against the stored sha256, its pages rendered once, and each flagged row cropped with the self cell outlined in blue and the
-  inspector cell in orange (``evidence_image``).
+  read from several, each in the order read), checked against the stored sha256, its pages rendered once, and
+  each flagged row cropped with the self cell outlined in blue and the inspector cell in orange
+  (``evidence_image``).
 - Word forms (docx, doc): the row rendered as an HTML table from the stored cells (the table's header rows above
   it, every column with its spans, the score cells outlined). With ``page_images`` and LibreOffice installed, the
   file is also converted to PDF once per form and the row, found there by its label, cropped as for a PDF.
