@@ -28,7 +28,7 @@ import copy
 import hashlib
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -271,19 +271,27 @@ def images_to_forms(
         pipeline, sources = load_ocr()
     except ParseError:  # no OCR extra: each image fails alone, saying how to install it
         return [path_to_forms(Path(p), rubrics, source=s, rubric_id=rubric_id, sha256=h)[0] for p, s, h in members]
-    engine = pipeline.load_engine()
-    reads: list[_Read] = []
-    number = 0
-    for i, path, source, sha in readable:
-        pages = []
-        try:
-            for image in sources.iter_image_file_pages(Path(path)):
-                number += 1  # numbered across the members, so no two pages share a number before ordering
-                pages.append(pipeline.read_page(engine, sources.PageImage(image.pixels, image.dpi, number)))
-        except ParseError as e:
-            failed[i] = Form(source=source, sha256=sha, status=FAILED, error=str(e))
-            continue
-        reads.append(_Read(source, sha, i, pages))
-    for chain in chains(best_order(reads)):
+    reads = {i: _Read(source, sha, i, []) for i, path, source, sha in readable}
+    owner: dict[int, int] = {}  # page number -> its member's index
+
+    def member_pages() -> Iterator:
+        """Yield every readable member's pages, numbered across the members (no two pages share a number before
+        ordering); a member whose pages cannot be read is failed, and the next one read."""
+        number = 0
+        for i, path, source, sha in readable:
+            try:
+                for image in sources.iter_image_file_pages(Path(path)):
+                    number += 1
+                    owner[number] = i
+                    yield sources.PageImage(image.pixels, image.dpi, number)
+            except ParseError as e:
+                failed[i] = Form(source=source, sha256=sha, status=FAILED, error=str(e))
+                del reads[i]
+
+    # Read as one scan's pages are: two at a time, the pages of one member and the next overlapping.
+    for result in pipeline.pages_to_results(member_pages(), pipeline.load_engine()):
+        if owner[result.number] in reads:  # else its member failed on a later page
+            reads[owner[result.number]].pages.append(result)
+    for chain in chains(best_order(list(reads.values()))):
         failed[min(r.index for r in chain)] = _chain_to_form(chain, rubrics, rubric_id)
     return [failed[i] for i in sorted(failed)]

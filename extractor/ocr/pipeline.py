@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -97,27 +97,47 @@ def read_page(engine: Engine, image: PageImage, layer: LayerChars | None = None)
                       degrees, mismatches, image.number, rectified)
 
 
+def pages_to_results(pages: Iterable[PageImage], engine: Engine | None = None,
+                     layer: dict[int, LayerChars] | None = None) -> Iterator[PageResult]:
+    """Given an iterable of PageImages (and a searchable scan's text layer per 1-based page), yield their
+    PageResults in the pages' order.
+
+    Up to DEFAULT_PAGES_AT_ONCE pages are read at once, each in a thread of its own (read_page: its turn, preparing
+    and grid are single-threaded, and run while the other page's crops are recognised); the next page is taken
+    from the iterable (in this thread: pdfium is not thread-safe) only once the oldest page is read and released,
+    so memory holds that many pages whatever the page count. An error of the iterable or of a page ends the
+    reading; the pages still being read are not waited for."""
+    engine = engine or load_engine()
+    with ThreadPoolExecutor(DEFAULT_PAGES_AT_ONCE, thread_name_prefix="selfeval-page") as pool:
+        reading: deque[Future] = deque()
+        try:
+            for image in pages:
+                reading.append(pool.submit(read_page, engine, image, (layer or {}).get(image.number)))
+                del image  # the thread holds it while it reads it, and no longer
+                if len(reading) >= DEFAULT_PAGES_AT_ONCE:
+                    yield reading.popleft().result()
+            while reading:
+                yield reading.popleft().result()
+        finally:
+            for future in reading:
+                future.cancel()
+
+
 def pages_to_document(pages: Iterable[PageImage], kind: str, engine: Engine | None = None, stats: list | None = None,
                       layer: dict[int, LayerChars] | None = None) -> Document:
     """Given an iterable of PageImages (and a searchable scan's text layer per 1-based page), return their Document:
     tables joined across pages as the PDF parser joins them, cells with page, bbox (points of the upright page),
-    rotation (the page's turn) and confidence; lines outside tables in reading order. When stats is a list, each
-    page's PageResult is appended to it (seconds, skew, turn) for benchmarks.
-
-    Up to DEFAULT_PAGES_AT_ONCE pages are read at once, each in a thread of its own (read_page: its turn, preparing
-    and grid are single-threaded, and run while the other page's crops are recognised); the next page is rendered
-    (in this thread: pdfium is not thread-safe) only once the oldest page is read and released, so memory holds
-    that many pages whatever the page count. Results are taken in page order."""
-    engine = engine or load_engine()
+    rotation (the page's turn) and confidence; lines outside tables in reading order. The pages are read by
+    pages_to_results. When stats is a list, each page's PageResult is appended to it (seconds, skew, turn) for
+    benchmarks."""
     fragments: list[Fragment] = []
     lines: list[str] = []
     confidence: dict[tuple[int, Box], float] = {}
     n_pages = 0
     turns: dict[int, int] = {}
     rectified: dict[int, str] = {}
-
-    def take(future: Future) -> None:
-        result = future.result()
+    for result in pages_to_results(pages, engine, layer):
+        n_pages += 1
         turns[result.number] = result.turn
         if result.rectified:
             rectified[result.number] = result.rectified
@@ -126,21 +146,6 @@ def pages_to_document(pages: Iterable[PageImage], kind: str, engine: Engine | No
         confidence.update(result.confidence)
         if stats is not None:
             stats.append(result)
-
-    with ThreadPoolExecutor(DEFAULT_PAGES_AT_ONCE, thread_name_prefix="selfeval-page") as pool:
-        reading: deque[Future] = deque()
-        try:
-            for image in pages:
-                n_pages += 1
-                reading.append(pool.submit(read_page, engine, image, (layer or {}).get(image.number)))
-                del image  # the thread holds it while it reads it, and no longer
-                if len(reading) >= DEFAULT_PAGES_AT_ONCE:
-                    take(reading.popleft())
-            while reading:
-                take(reading.popleft())
-        finally:
-            for future in reading:  # a page failed (or rendering did): the others are not waited for
-                future.cancel()
     return fragments_to_document(fragments, lines, confidence, turns, kind, n_pages, rectified)
 
 
