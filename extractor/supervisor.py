@@ -28,6 +28,7 @@ import multiprocessing.connection
 import os
 import signal
 import stat
+import sys
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterator
@@ -89,6 +90,19 @@ def start_method() -> str:
         return wanted
     # os.fork may be missing (a sandbox, or a test that removes it) on an OS whose multiprocessing still lists fork.
     return "fork" if "fork" in methods and hasattr(os, "fork") else "spawn"
+
+
+def _single_threaded_opencv() -> None:
+    """Cut OpenCV's thread pool to one thread in this process, if it has loaded OpenCV, before a fork.
+
+    OpenCV's pool does not survive a fork (opencv/opencv#5150): after the parent has run a parallel call (a
+    warpPerspective: `serve` rectifying an evidence picture, a test making a photo), a forked worker's first call
+    that reconfigures the pool (the OCR engine's setNumThreads) waits forever for threads it does not have, and
+    the file fails at its deadline. With one thread in the parent there is no pool to inherit. A process that has
+    not loaded OpenCV is left alone (importing it would cost the start-up a worker is forked to save)."""
+    cv2 = sys.modules.get("cv2")
+    if cv2 is not None and hasattr(cv2, "setNumThreads"):
+        cv2.setNumThreads(1)
 
 
 @contextmanager
@@ -438,6 +452,7 @@ class Supervisor:
             # collector's reach, a full collection in either process no longer walks it (in the worker that walk
             # wrote to, and so copied, every inherited page: tens of ms for each worker). As the gc docs advise.
             gc.freeze()
+            _single_threaded_opencv()
         parent_conn, child_conn = self.ctx.Pipe(duplex=True)
         proc = self.ctx.Process(target=_worker_main, name="selfeval-worker", daemon=True,
                                 args=(child_conn, os.getpid(), self._me.create_time(), self.max_memory,

@@ -501,3 +501,30 @@ def test_a_forked_worker_inherits_the_parents_objects_frozen():
         assert 0 < 0.9 * gc.get_freeze_count() <= events[0].value <= gc.get_freeze_count()
     finally:
         gc.unfreeze()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="only a forked worker inherits the parent's OpenCV")
+def test_a_worker_forked_after_opencv_ran_in_parallel_in_the_parent_still_loads_the_ocr_engine(tmp_path):
+    """Regression: after the parent ran a parallel OpenCV call (samples.photo's warpPerspective; `serve` rectifying
+    an evidence picture), a forked worker's OCR engine waited forever in cv2.setNumThreads, and the image failed
+    at its deadline instead of being read."""
+    cv2 = pytest.importorskip("cv2")
+    pytest.importorskip("extractor.ocr.engine", reason="the OCR extra is not installed")
+    import numpy as np
+    from PIL import Image
+
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(2)
+    try:
+        cv2.warpPerspective(np.zeros((1500, 1500, 3), np.uint8), np.eye(3), (1500, 1500))  # the pool's threads run
+        image = tmp_path / "blank.png"
+        Image.new("RGB", (620, 877), "white").save(image)  # an A4 page at 75 dpi, nothing on it
+        started = time.monotonic()
+        result = CliRunner().invoke(main, ["ingest", str(image), "--db", str(tmp_path / "x.db"), "--jobs", "1",
+                                           "--timeout", "60", "--page-timeout", "0"],
+                                    env={"SELFEVAL_START_METHOD": "fork"})
+    finally:
+        cv2.setNumThreads(threads)
+    assert result.exit_code == 1, result.output
+    assert f"{image}: no self-evaluation table found" in result.output, result.output
+    assert time.monotonic() - started < 60
