@@ -58,6 +58,12 @@ _text_object_address = ctypes.CFUNCTYPE(ctypes.c_void_p, raw.FPDF_TEXTPAGE, ctyp
 )
 
 
+# FPDFPage_GetObject returning the object's address as an int, for the same key of a text object.
+_object_address = ctypes.CFUNCTYPE(ctypes.c_void_p, raw.FPDF_PAGE, ctypes.c_int)(
+    ctypes.cast(raw.FPDFPage_GetObject, ctypes.c_void_p).value
+)
+
+
 def _address(handle: Any) -> int:
     return ctypes.cast(handle, ctypes.c_void_p).value or 0
 
@@ -161,6 +167,7 @@ class PdfiumObjects:
         self.fonts: dict[int, Any] = {}  # pdfminer font per font object id (or id of an inline spec)
         self.widths: dict[tuple[int, str], set[float]] = {}  # (id of a pdfminer font, text) -> its char widths
         self.width_tables: dict[int, dict[str, set[float]]] = {}
+        self.advances: dict[tuple[int, str, float, float], float] = {}  # advance's arguments -> its result
         try:
             self.doc = pdfium.PdfDocument(path)
         except Exception as error:  # pdfium refuses it (encrypted, damaged): pdfplumber says why
@@ -238,6 +245,13 @@ class PdfiumObjects:
         advance in page space, pdfminer's char width: pdfium's box is as wide as the advance, or as the glyph's
         ink where that passes it (a font not embedded, drawn with a stand-in). Raise Unsupported when that
         does not tell which width it is."""
+        key = (id(font), text, scale, loose)
+        found = self.advances.get(key)
+        if found is None:
+            found = self.advances[key] = self._advance(font, text, scale, loose)
+        return found
+
+    def _advance(self, font: Any, text: str, scale: float, loose: float) -> float:
         widths = {w * scale for w in self.char_widths(font, text)}
         same = {w for w in widths if abs(w - loose) <= _WIDTH_TOLERANCE}
         if len(same) == 1:
@@ -306,7 +320,7 @@ class PdfiumObjects:
             if kind == raw.FPDF_PAGEOBJ_TEXT:
                 if has_actual_text(obj):
                     raise Unsupported("/ActualText")  # pdfium's text page reads that text instead
-                text_objects[_address(obj)] = (i, obj)
+                text_objects[_object_address(handle, i) or 0] = (i, obj)
             elif kind == raw.FPDF_PAGEOBJ_PATH:
                 for shape in self.path_shapes(obj):
                     xs, ys = [p[0] for p in shape["pts"]], [p[1] for p in shape["pts"]]
