@@ -27,7 +27,8 @@ record is compared with the truth of its source form:
 - wrong flagged: of the values that are not exact, the share the form flags for review: a warning or error
   on that item (low_confidence_value, over_cap, non_numeric, missing_score, ...) or a total_mismatch /
   subtotal_mismatch on that side that the text-layer reading of the same PDF does not have;
-- right but low-confidence: items read exactly that low_confidence_value still sends to review;
+- right but low-confidence: items read exactly (both sides) that low_confidence_value still sends to review, of
+  all items: the review work a cautious reader adds;
 - silent wrong: values not exact that nothing flags;
 - s/page: OCR wall seconds per page (rasterising included, scan generation not), median over forms; CPU s/page:
   the reading child's CPU seconds (process time, every thread) per page, median over forms: robust on a loaded
@@ -304,8 +305,8 @@ def main() -> None:
             for _reader, root in readers[1:]:
                 subprocess.run(["git", "worktree", "remove", "--force", str(root)], cwd=ROOT, capture_output=True)
     print("| dpi | class | reader | forms | pages | values exact | wrong values flagged | silent wrong | "
-          "layer digits flagged | s/page (median) | CPU s/page (median) | peak MB |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "layer digits flagged | right but low-confidence | s/page (median) | CPU s/page (median) | peak MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for dpi, kind, reader, t, peak in rows:
         exact = 100.0 * t["exact"] / t["values"] if t["values"] else 100.0
         flagged = f"{t['flagged']}/{t['wrong']}"
@@ -313,18 +314,19 @@ def main() -> None:
         per_page = statistics.median(t["per_page"]) if t["per_page"] else 0.0
         cpu_page = statistics.median(t["cpu_page"]) if t["cpu_page"] else 0.0
         print(f"| {dpi} | {kind} | {reader} | {t['forms']} | {t['pages']} | {exact:.2f}% ({t['exact']}/{t['values']}) | "
-              f"{flagged} | {t['wrong'] - t['flagged']} | {layer} | {per_page:.1f} | {cpu_page:.1f} | {peak:.0f} |")
+              f"{flagged} | {t['wrong'] - t['flagged']} | {layer} | {t['needless']}/{t['items']} items | {per_page:.1f} | {cpu_page:.1f} | {peak:.0f} |")
 
 
 def tally(plan, scans, results, planted, baselines, scorer, misses: bool) -> dict:
     """Given the forms, their scans, a reader's results and the planted layer digits, return the class's totals."""
     total = {"values": 0, "exact": 0, "wrong": 0, "flagged": 0, "pages": 0, "forms": 0, "per_page": [],
-             "cpu_page": [], "planted": 0, "layer_flagged": 0}
+             "cpu_page": [], "planted": 0, "layer_flagged": 0, "needless": 0, "items": 0}
     for (name, _pdf, truth), scan in zip(plan, scans, strict=True):
         got = results[str(scan)]
         result = compare(got["record"], baselines[name], truth, scorer)
-        for key in ("values", "exact", "wrong", "flagged"):
+        for key in ("values", "exact", "wrong", "flagged", "needless"):
             total[key] += result[key]
+        total["items"] += len(truth["items"])
         pages = _pages(scan)
         total["pages"] += pages
         total["forms"] += 1
