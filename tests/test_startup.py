@@ -57,6 +57,17 @@ def test_a_worker_reading_word_files_loads_no_pdf_or_image_library():
     assert json.loads(after_stamp) == []
 
 
+def test_the_stamp_loads_no_word_reader():
+    # The ingest's parent process stamps every record (stamp.installed_extras looks for LibreOffice through
+    # parsers.legacy) and reads no file itself: python-docx there was start-up paid for nothing.
+    code = ("import sys, json\nfrom extractor import stamp\nstamp.installed_extras()\n"
+            "print(json.dumps(sorted(m for m in ('docx', 'extractor.parsers.docx') if m in sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                         encoding="utf-8")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
 def test_the_registry_suffixes_are_the_parsers_own(tmp_path):
     from extractor.parsers import PARSERS, Deferred, parser_for
 

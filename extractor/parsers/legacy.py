@@ -22,7 +22,6 @@ from ..limits import open_regular
 from ..model import Document
 from ..tempdirs import private_dir
 from .base import ParseError, Parser
-from .docx import DocxParser
 from .ole import ENCRYPTED_OOXML, PASSWORD_PROTECTED, path_to_ole_info
 
 OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
@@ -58,6 +57,9 @@ class LegacyWordParser(Parser):
         self.timeout = timeout
 
     def path_to_document(self, path: Path) -> Document:
+        # imported here: the stamp imports this module for find_soffice, in a process that may read no Word file
+        from .docx import DocxParser
+
         path = Path(path)
         suffix = path.suffix.lower() or ".doc"
         try:
