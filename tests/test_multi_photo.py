@@ -307,3 +307,32 @@ def test_a_group_whose_job_crashes_is_read_again_photo_by_photo(how, tmp_path, r
     assert (summary.read, summary.failed) == (2, 2)
     zipped = str(tmp_path / "photos.zip")
     assert (tmp_path / "crashed.txt").read_text(encoding="utf-8") == f"{zipped}!{how}_1.jpg+{zipped}!{how}_2.jpg\n"
+
+
+def test_a_member_whose_later_page_cannot_be_read_fails_alone_while_the_others_are_read(pages, tmp_path, rubrics):
+    # The members' pages are read two at a time (pipeline.pages_to_results): the TIFF's first page is already
+    # being read when its second page is refused, so that page's result must go nowhere, and the photo after
+    # it must still be read.
+    tiff = tmp_path / "IMG_1.tif"
+    first = Image.open(pages[3]).convert("RGB")
+    huge = Image.new("1", (9000, 7000), 1)  # 63 megapixels: refused before it is decoded
+    first.save(tiff, save_all=True, append_images=[huge], compression="tiff_deflate")
+    with zipfile.ZipFile(tmp_path / "pages.zip", "w") as z:
+        z.write(tiff, "IMG_1.tif")
+        z.write(pages[2], "IMG_2.jpg")
+    db = open_db(tmp_path / "s.db")
+    summary = ingest(db, [str(tmp_path / "pages.zip")], rubrics, jobs=1, timeout=SLOW)
+    rows = {r["source"].rsplit("/", 1)[-1]: r for r in db["forms"].rows}
+    assert sorted(rows) == ["pages.zip!IMG_1.tif", "pages.zip!IMG_2.jpg"]
+    assert rows["pages.zip!IMG_1.tif"]["status"] == "failed"
+    assert rows["pages.zip!IMG_1.tif"]["error"].startswith("page 2 of the image is 9000 x 7000 pixels")
+    assert rows["pages.zip!IMG_1.tif"]["sha256"] == _sha(tiff)
+    # The photo was read alone, as a single image is (a page of a form is no form), with none of the TIFF's first
+    # page joined to it: that pair is pages 3 and 2 of one form, and would be read as one.
+    from extractor.extract import path_to_forms
+
+    alone = path_to_forms(pages[2], rubrics)[0]
+    assert alone.status == "failed" and alone.error.startswith("no known rubric matches this form")
+    assert (rows["pages.zip!IMG_2.jpg"]["status"], rows["pages.zip!IMG_2.jpg"]["error"]) == ("failed", alone.error)
+    assert rows["pages.zip!IMG_2.jpg"]["sha256"] == _sha(pages[2])
+    assert summary.read == 2
