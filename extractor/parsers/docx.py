@@ -55,7 +55,7 @@ _BLOCK_TAGS = (_P, _TBL)
 _RUN_TEXT = {_w + "br": "\n", _w + "cr": "\n", _w + "tab": " ", _w + "noBreakHyphen": "-"}
 _SYM, _FLDCHAR = _w + "sym", _w + "fldChar"
 _VAL = _w + "val"
-_TRPR, _TCPR, _R, _RPR = _w + "trPr", _w + "tcPr", _w + "r", _w + "rPr"
+_TRPR, _TCPR, _R, _RPR, _PPR = _w + "trPr", _w + "tcPr", _w + "r", _w + "rPr", _w + "pPr"
 _GRIDSPAN, _TCW, _VMERGE, _HMERGE = (_w + t for t in ("gridSpan", "tcW", "vMerge", "hMerge"))
 
 
@@ -286,6 +286,54 @@ def _walk(el: etree._Element, out: list[str], boxed: list[etree._Element] | None
             _walk(ch, out, boxed)
 
 
+def _cell_text(tc: etree._Element, nested: list[etree._Element]) -> str:
+    """Given a w:tc, return its paragraphs' texts joined by newlines (paragraph_to_text's, walked into one list),
+    appending the tables in it to nested. Most cells hold only paragraphs of plain runs (w:r of w:rPr and w:t):
+    those are read here in one pass; a cell with anything else is read again the general way (_blocks, _walk)."""
+    out: list[str] = []
+    paragraphs = 0
+    tables = len(nested)
+    for b in tc:
+        tag = b.tag
+        if tag == _P:
+            if paragraphs:
+                out.append("\n")
+            paragraphs += 1
+            for ch in b:
+                tag = ch.tag
+                if tag == _R:
+                    for sub in ch:
+                        tag = sub.tag
+                        if tag == _T:
+                            out.append(sub.text or "")
+                        elif tag != _RPR:
+                            return _cell_text_walked(tc, nested, tables)
+                elif tag != _PPR:
+                    return _cell_text_walked(tc, nested, tables)
+        elif tag == _TBL:
+            nested.append(b)
+        elif tag != _TCPR:
+            return _cell_text_walked(tc, nested, tables)
+    return "".join(out).strip("\n")
+
+
+def _cell_text_walked(tc: etree._Element, nested: list[etree._Element], tables: int) -> str:
+    """_cell_text the general way, for a cell not of plain runs only: the tables it appended are dropped first
+    (from index tables on), so each is appended once, in the order the walk finds them."""
+    del nested[tables:]
+    out: list[str] = []
+    paragraphs = 0
+    for b in _blocks(tc):
+        if b.tag == _P:
+            if paragraphs:
+                out.append("\n")
+            paragraphs += 1
+            _walk(b, out, nested)
+        else:
+            nested.append(b)
+    return "".join(out).strip("\n")
+
+
 def _int_attr(el: etree._Element | None, default: int = 0) -> int:
     if el is None:
         return default
@@ -387,19 +435,7 @@ def table_to_tables(tbl: etree._Element, doc: Document) -> None:
                         open_above[k] = left
                     col += span
                     continue
-            # The paragraphs' texts joined by newlines, walked into one list (paragraph_to_text's, without a
-            # list and a join per paragraph).
-            out: list[str] = []
-            paragraphs = 0
-            for b in _blocks(tc):
-                if b.tag == _P:
-                    if paragraphs:
-                        out.append("\n")
-                    paragraphs += 1
-                    _walk(b, out, nested)
-                else:
-                    nested.append(b)
-            text = "".join(out).strip("\n")
+            text = _cell_text(tc, nested)
             if vm is not None and vm.get(_VAL) != "restart":
                 above = merged_above(open_above, col, span, r, col_w)
                 if above is not None:
