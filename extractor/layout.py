@@ -152,7 +152,7 @@ def document_to_cell_words(doc: Document) -> frozenset[str]:
     A rubric's judgments (the layout's options) enter the layout only as "this cell's folded text is one of
     them" (a tick column's header, a sub-header word, a repeated header's word), so two option sets that agree
     on these words give the same Layout."""
-    return frozenset(flat(c.text) for t in doc.tables for c in t.cells)
+    return frozenset(map(flat, [c.text for t in doc.tables for c in t.cells]))
 
 
 def options_in(options: tuple[str, ...], words: frozenset[str]) -> frozenset[str]:
