@@ -182,13 +182,12 @@ def choose_rubric(layout_for, rubrics: dict[str, Rubric],
 _NO_TABLE = "no self-evaluation table found (no table with a 自评 column and item rows): not a form"
 
 
-def provenance(row: L.Row, cell: Cell | None, located: dict[int, dict] | None = None) -> dict:
+def provenance(row: L.Row, cell: Cell | None) -> dict:
     """Given a row and the cell that stands for it, return the row's provenance: table and row (0-based), and the
-    cell's column, page, bbox, confidence and spreadsheet keys (located: cell_to_dict's answers by cell id, kept
-    by the caller)."""
+    cell's column, page, bbox, confidence and spreadsheet keys."""
     out: dict = {"table": row.table, "row": row.row}
     if cell is not None:
-        where = _located(cell, located) if located is not None else cell_to_dict(cell)
+        where = cell_to_dict(cell)
         out["col"] = cell.col
         out.update({k: where[k] for k in ("page", "bbox", "confidence", "ref", "hidden", "number_format") if k in where})
     elif row.label_cell is not None and row.label_cell.page is not None:
@@ -230,26 +229,9 @@ def _sheet_keys(cell: Cell) -> dict:
     return {k: v for k, v in keys.items() if v is not None}
 
 
-def _located(cell: Cell, located: dict[int, dict], role: str | None = None) -> dict:
-    """Given a cell, the dict of cell_to_dict's answers by cell id (filled here) and a role, return a new dict
-    equal to cell_to_dict(cell, role): a copy, with its own bbox list, so no two records share a part."""
-    base = located.get(id(cell))
-    if base is None:
-        base = located[id(cell)] = cell_to_dict(cell)
-    out = dict(base)
-    if "bbox" in out:
-        out["bbox"] = list(out["bbox"])
-    if role:
-        out["role"] = role
-    return out
-
-
-def side_cell(row: L.Row, cell: Cell | None, located: dict[int, dict] | None = None) -> dict | None:
-    """Given an item row and the cell one side's value was read from, return that cell's location with its table
-    (located: as for provenance)."""
-    if cell is None:
-        return None
-    return {"table": row.table, **(_located(cell, located) if located is not None else cell_to_dict(cell))}
+def side_cell(row: L.Row, cell: Cell | None) -> dict | None:
+    """Given an item row and the cell one side's value was read from, return that cell's location with its table."""
+    return None if cell is None else {"table": row.table, **cell_to_dict(cell)}
 
 
 def layout_to_tables(layout: L.Layout) -> list[dict]:
@@ -271,9 +253,6 @@ def rows_to_items(rows: list[L.Row], a: Assignment, rubric: Rubric, form: Form) 
     """Given the item rows, their assignment and the rubric, set form.items (rubric order) and extra rows."""
     cats = {c.code: c.name for c in rubric.categories}
     row_for_item = {i: r for r, i in a.item_for_row.items()}
-    # A cell is located once (cell_to_dict) however many items' rows and sides it stands in: a merged category
-    # cell is in every row below it, a score cell in its side and its row.
-    located: dict[int, dict] = {}
     for idx, item in enumerate(rubric.items):
         res = ItemResult(code=item.code, category=cats[item.category], label=item.label, max=item.max,
                          scoring=item.scoring, max_source="rubric" if item.max is not None else None,
@@ -301,10 +280,10 @@ def rows_to_items(rows: list[L.Row], a: Assignment, rubric: Rubric, form: Form) 
             if own.kind is None:
                 res.self_raw, res.self_kind = "", "blank"  # no self cell on this row: a blank self score
             res.findings += [Finding(f.kind, f"{item.code} {f.message}", f.side) for f in row.findings]
-            res.provenance = provenance(row, own.cell or insp.cell or row.label_cell, located)
-            res.self_cell = side_cell(row, own.cell, located)
-            res.inspector_cell = side_cell(row, insp.cell, located)
-            res.row_cells = [_located(c, located, role) for c, role in row.cells]
+            res.provenance = provenance(row, own.cell or insp.cell or row.label_cell)
+            res.self_cell = side_cell(row, own.cell)
+            res.inspector_cell = side_cell(row, insp.cell)
+            res.row_cells = [cell_to_dict(c, role) for c, role in row.cells]
             # An OCR'd item is as trustworthy as its least certain score cell.
             confidences = {side: v.cell.confidence for side, v in sides.items()
                            if v.cell is not None and v.cell.confidence is not None}
