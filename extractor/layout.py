@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from rubric.vocabulary import Vocabulary, default_vocabulary, flat
 
@@ -55,6 +56,7 @@ _GRAND_WORDS = ("合计", "总计", "最终得分", "综合得分")
 # Rows that are no items: notes, blank-page marks and signature lines (a field to sign, then a colon).
 _NOTE_ROW = re.compile(r"^(填表说明|说明|注|备注|附注|注意)\d*[:：、.]|^注\d|以下空白|以下无正文|此页无正文|此处空白")
 _SIGN_FIELD = re.compile(r"(签字|签名|签章|盖章|签发)\s*[)）]?\s*[:：]|[:：]\s*[(（]\s*(签字|签名|盖章)\s*[)）]")
+_TEXT = attrgetter("text")
 _NOTE_FIRST = "填说注备附"  # the first characters of _NOTE_ROW's anchored alternatives
 _BRACKETED = re.compile(r"[（(][^）)]*[）)]")  # a bracketed aside in a row's label: (限10分), （附件）
 # A single cell this wide (share of the table) is a heading or a note, never an item's label.
@@ -275,7 +277,7 @@ def table_to_rows(table: Table, cols: Columns, first: int, layout: Layout, vocab
     unknown_cols = {n for n, h in enumerate(cols.header) if h.role == UNKNOWN} if unknown is not None else set()
     for r in range(first, table.n_rows):
         cells = row_cells(grid, r)
-        flats = [flat(c.text) for c in cells]  # folded once per row, asked below several times
+        flats = list(map(flat, map(_TEXT, cells)))  # folded once per row, asked below several times
         if not any(flats):
             continue
         if _repeats_header(flats, header_words) or (in_header and _repeats_header(
@@ -287,11 +289,11 @@ def table_to_rows(table: Table, cols: Columns, first: int, layout: Layout, vocab
         if _is_note_row(whole) or (_is_sign_row(whole) and not any(
                 parse_number(c.text) is not None for c in cells)):
             continue  # a note, signature line or blank-page mark: no item
-        filled = [c for c, f in zip(cells, flats, strict=True) if f]
-        if len(filled) == 1 and _share(filled[0], edges, unit, width) >= DEFAULT_SPANNING_SHARE and _row_kind(
-                flat(filled[0].text), Row(ITEM, table.index, r)) == ITEM:
+        lone = cells[flats.index(next(filter(None, flats)))] if len(flats) - flats.count("") == 1 else None
+        if lone is not None and _share(lone, edges, unit, width) >= DEFAULT_SPANNING_SHARE and _row_kind(
+                flat(lone.text), Row(ITEM, table.index, r)) == ITEM:
             # One cell across the table carries no score: a heading (context for the rows below) or a note.
-            text = filled[0].text.strip()
+            text = lone.text.strip()
             if len(flat(text)) <= DEFAULT_HEADER_CELL_MAX_CHARS * 2:
                 layout.rows.append(Row(kind=HEADING, table=table.index, row=r, category=text))
             continue
@@ -348,7 +350,7 @@ def _build_row(table: int, r: int, cols: Columns, by_col: dict[int, list[Cell]],
         key = keys[n] if keys is not None else h.key
         pairs = by_key.get(key)
         if pairs is None:
-            by_key[key] = [(h, c) for c in cs]
+            by_key[key] = [(h, cs[0])] if len(cs) == 1 else [(h, c) for c in cs]
         else:
             pairs.extend([(h, c) for c in cs])
     for pairs in by_key.values():
