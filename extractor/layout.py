@@ -425,6 +425,8 @@ def _repeats_header(flats: list[str], header_words: set[str]) -> bool:
     """Given a body row's cells' folded texts, return whether the row repeats the table's header (a split table
     joined back into one): its cells say the header's own words. An item whose label mentions 专家 beside a
     满分 is no header."""
+    if header_words.isdisjoint(flats):
+        return False  # no cell says a header word (most rows): nothing to count
     texts = [t for t in flats if t]
     same = [t for t in texts if t in header_words]
     return len(same) >= 2 and len(same) >= 0.6 * len(texts)
