@@ -49,6 +49,8 @@ _EXPLAINS_VALUE = frozenset({"column_conflict", "tick_ambiguous", "formula_uncac
 DEFAULT_LOW_VALUE_CONFIDENCE = 0.80
 
 SIDES = (("self", "自评"), ("inspector", "督查"))
+# Per side: its name and the ItemResult attributes of its kind and raw text, spelt once (asked of every item).
+_SIDE_FIELDS = tuple((side, name, f"{side}_kind", f"{side}_raw") for side, name in SIDES)
 
 
 def severity_of(kind: str) -> str:
@@ -95,8 +97,8 @@ def item_to_discrepancies(it: ItemResult, has_inspector: bool) -> list[Discrepan
         return [_d("missing_item", it.code, f"{it.code} {it.label}：表中没有这一行")] + [
             finding_to_discrepancy(f, it.code) for f in it.findings]
     explained = _explained_sides(it)
-    for side, name in SIDES:
-        value, kind, raw = getattr(it, side), getattr(it, f"{side}_kind"), getattr(it, f"{side}_raw")
+    for side, name, kind_field, raw_field in _SIDE_FIELDS:
+        value, kind, raw = getattr(it, side), getattr(it, kind_field), getattr(it, raw_field)
         n = _num(value)
         if n is not None and n < 0:
             out.append(_d("negative_score", it.code, f"{it.code} {name} {fmt(n)} 为负数", side=side))

@@ -269,20 +269,20 @@ def rows_to_items(rows: list[L.Row], a: Assignment, rubric: Rubric, form: Form) 
                 if printed is not None and (row.max_cell is None or row.max_cell.rowspan == 1):
                     res.max, res.max_source = printed, "form"
             judgments = rubric.judgments if item.scoring != "points" else ()
-            sides = {side: row_to_side_value(row, side, res.max, judgments, rubric.judgment_aliases, item.code)
-                     for side in ("self", "inspector")}
-            for side, v in sides.items():
-                setattr(res, side, v.value)
-                setattr(res, f"{side}_raw", v.raw)
-                setattr(res, f"{side}_kind", v.kind)
-                setattr(res, f"{side}_note", v.note)
-                res.findings += v.findings
-            if sides["self"].kind is None:
+            own = row_to_side_value(row, "self", res.max, judgments, rubric.judgment_aliases, item.code)
+            insp = row_to_side_value(row, "inspector", res.max, judgments, rubric.judgment_aliases, item.code)
+            sides = {"self": own, "inspector": insp}
+            res.self, res.self_raw, res.self_kind, res.self_note = own.value, own.raw, own.kind, own.note
+            res.inspector, res.inspector_raw, res.inspector_kind, res.inspector_note = (
+                insp.value, insp.raw, insp.kind, insp.note)
+            res.findings += own.findings
+            res.findings += insp.findings
+            if own.kind is None:
                 res.self_raw, res.self_kind = "", "blank"  # no self cell on this row: a blank self score
             res.findings += [Finding(f.kind, f"{item.code} {f.message}", f.side) for f in row.findings]
-            res.provenance = provenance(row, sides["self"].cell or sides["inspector"].cell or row.label_cell)
-            res.self_cell = side_cell(row, sides["self"].cell)
-            res.inspector_cell = side_cell(row, sides["inspector"].cell)
+            res.provenance = provenance(row, own.cell or insp.cell or row.label_cell)
+            res.self_cell = side_cell(row, own.cell)
+            res.inspector_cell = side_cell(row, insp.cell)
             res.row_cells = [cell_to_dict(c, role) for c, role in row.cells]
             # An OCR'd item is as trustworthy as its least certain score cell.
             confidences = {side: v.cell.confidence for side, v in sides.items()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from rubric.vocabulary import Vocabulary, default_vocabulary, flat
 
@@ -55,6 +56,8 @@ _GRAND_WORDS = ("合计", "总计", "最终得分", "综合得分")
 # Rows that are no items: notes, blank-page marks and signature lines (a field to sign, then a colon).
 _NOTE_ROW = re.compile(r"^(填表说明|说明|注|备注|附注|注意)\d*[:：、.]|^注\d|以下空白|以下无正文|此页无正文|此处空白")
 _SIGN_FIELD = re.compile(r"(签字|签名|签章|盖章|签发)\s*[)）]?\s*[:：]|[:：]\s*[(（]\s*(签字|签名|盖章)\s*[)）]")
+_TEXT = attrgetter("text")
+_NOTE_FIRST = "填说注备附"  # the first characters of _NOTE_ROW's anchored alternatives
 _BRACKETED = re.compile(r"[（(][^）)]*[）)]")  # a bracketed aside in a row's label: (限10分), （附件）
 # A single cell this wide (share of the table) is a heading or a note, never an item's label.
 DEFAULT_SPANNING_SHARE = 0.6
@@ -151,7 +154,7 @@ def document_to_cell_words(doc: Document) -> frozenset[str]:
     A rubric's judgments (the layout's options) enter the layout only as "this cell's folded text is one of
     them" (a tick column's header, a sub-header word, a repeated header's word), so two option sets that agree
     on these words give the same Layout."""
-    return frozenset(flat(c.text) for t in doc.tables for c in t.cells)
+    return frozenset(map(flat, [c.text for t in doc.tables for c in t.cells]))
 
 
 def options_in(options: tuple[str, ...], words: frozenset[str]) -> frozenset[str]:
@@ -184,7 +187,8 @@ def _cells_to_columns(cells: list[Cell], cols: Columns, edges: list[float], unit
                       geometry: tuple[list[float], str, list[tuple[float, float]]] | None = None,
                       memo: dict[tuple[float, float, bool], tuple[str, object]] | None = None,
                       flats: list[str] | None = None,
-                      by_grid: dict[tuple[int, int, bool], tuple[str, object]] | None = None
+                      by_grid: dict[tuple[int, int, bool], tuple[str, object]] | None = None,
+                      places: list[tuple[str, object]] | None = None
                       ) -> tuple[dict[int, list[Cell]], list[tuple[Cell, list[HeaderColumn]]], list[Cell]]:
     """Given a row's cells, return the cells of each header column (by index), the cells that lie across
     two value columns (with those columns: they take neither role) and the cells outside every column.
@@ -192,15 +196,16 @@ def _cells_to_columns(cells: list[Cell], cols: Columns, edges: list[float], unit
     table, remembers where a cell of each extent goes (that depends on its extent and whether it holds text
     only, and a table's rows repeat a few extents); by_grid, one dict per table too, the same by grid position
     for a cell whose extent follows from it (no box of its own); flats, the cells' folded texts when the caller
-    has them."""
+    has them; places, when given, gets each cell's place (_place's answer), in the cells' order."""
     header = cols.header
     edges, unit, spans = geometry or _column_geometry(cols, edges, unit, table)
     by_col: dict[int, list[Cell]] = {}
     across: list[tuple[Cell, list[HeaderColumn]]] = []
     outside: list[Cell] = []
+    boxed = unit == "pt"  # a cell's own box, where it has one, gives its extent: no grid key then
     for i, c in enumerate(cells):
         has_text = bool(flats[i] if flats is not None else flat(c.text))
-        grid_key = (c.col, c.colspan, has_text) if by_grid is not None and (unit != "pt" or c.bbox is None) else None
+        grid_key = (c.col, c.colspan, has_text) if by_grid is not None and (not boxed or c.bbox is None) else None
         place = by_grid.get(grid_key) if grid_key is not None else None  # type: ignore[union-attr]
         if place is None:
             x0, x1 = cell_extent(c, edges, unit)
@@ -212,6 +217,8 @@ def _cells_to_columns(cells: list[Cell], cols: Columns, edges: list[float], unit
                     memo[key] = place
             if grid_key is not None:
                 by_grid[grid_key] = place  # type: ignore[index]
+        if places is not None:
+            places.append(place)
         where, what = place
         if where == "col":
             by_col.setdefault(what, []).append(c)  # type: ignore[arg-type]
@@ -266,9 +273,11 @@ def table_to_rows(table: Table, cols: Columns, first: int, layout: Layout, vocab
     opts = {flat(o) for o in options}
     header_words = {flat(t) for h in cols.header for t in h.text.split(" / ")} | opts
     keys = [h.key for h in cols.header]  # each column's key, asked of every cell in it
+    label_cols = {n for n, h in enumerate(cols.header) if h.role in LABEL_ROLES}
+    unknown_cols = {n for n, h in enumerate(cols.header) if h.role == UNKNOWN} if unknown is not None else set()
     for r in range(first, table.n_rows):
         cells = row_cells(grid, r)
-        flats = [flat(c.text) for c in cells]  # folded once per row, asked below several times
+        flats = list(map(flat, map(_TEXT, cells)))  # folded once per row, asked below several times
         if not any(flats):
             continue
         if _repeats_header(flats, header_words) or (in_header and _repeats_header(
@@ -277,34 +286,37 @@ def table_to_rows(table: Table, cols: Columns, first: int, layout: Layout, vocab
             continue
         in_header = False
         whole = "".join(flats)
-        if _NOTE_ROW.search(whole) or (_SIGN_FIELD.search(whole) and not any(
+        if _is_note_row(whole) or (_is_sign_row(whole) and not any(
                 parse_number(c.text) is not None for c in cells)):
             continue  # a note, signature line or blank-page mark: no item
-        filled = [c for c, f in zip(cells, flats, strict=True) if f]
-        if len(filled) == 1 and _share(filled[0], edges, unit, width) >= DEFAULT_SPANNING_SHARE and _row_kind(
-                flat(filled[0].text), Row(ITEM, table.index, r)) == ITEM:
+        lone = cells[flats.index(next(filter(None, flats)))] if len(flats) - flats.count("") == 1 else None
+        if lone is not None and _share(lone, edges, unit, width) >= DEFAULT_SPANNING_SHARE and _row_kind(
+                flat(lone.text), Row(ITEM, table.index, r)) == ITEM:
             # One cell across the table carries no score: a heading (context for the rows below) or a note.
-            text = filled[0].text.strip()
+            text = lone.text.strip()
             if len(flat(text)) <= DEFAULT_HEADER_CELL_MAX_CHARS * 2:
                 layout.rows.append(Row(kind=HEADING, table=table.index, row=r, category=text))
             continue
+        places: list[tuple[str, object]] = []
         by_col, across, outside = _cells_to_columns(cells, cols, edges, unit, table, geometry, memo, flats,
-                                                    by_grid)
-        row = _build_row(table.index, r, cols, by_col, across, keys)
-        roles = {id(c): keys[n] for n, cs in by_col.items() for c in cs}
-        roles.update({id(c): "across" for c, _ in across})
-        roles.update({id(c): "outside" for c in outside})
-        row.cells = [(c, roles.get(id(c), "")) for c in cells]
-        for n, cs in by_col.items():
-            h = cols.header[n]
-            if h.role == UNKNOWN and unknown is not None:
-                unknown.setdefault(id(h), (table.index, h, []))[2].extend(c.text for c in cs if c.row == r)
+                                                    by_grid, places)
+        items = sorted(by_col.items())
+        row = _build_row(table.index, r, cols, by_col, across, keys, items)
+        # Each cell took one place: a header column (its key), "across" two value columns, or "outside" them all.
+        row.cells = [(c, keys[what] if where == "col" else where)  # type: ignore[index]
+                     for c, (where, what) in zip(cells, places, strict=True)]
+        if unknown_cols:
+            for n, cs in by_col.items():
+                if n in unknown_cols:
+                    h = cols.header[n]
+                    unknown.setdefault(id(h), (table.index, h, []))[2].extend(  # type: ignore[union-attr]
+                        c.text for c in cs if c.row == r)
         label_cell = row.label_cell
         if label_cell is not None and label_cell is prev_label and label_cell.row != r:
             continue  # the rest of a vertically merged label cell: not a new row
         prev_label = label_cell
-        region = "".join(flat(c.text) for n, cs in sorted(by_col.items()) if cols.header[n].role in LABEL_ROLES
-                         for c in cs if c.row == r or c.rowspan == 1)
+        region = "".join([flat(c.text) for n, cs in items if n in label_cols
+                          for c in cs if c.row == r or c.rowspan == 1])
         row.kind = _row_kind(region, row)
         if row.kind == ITEM and not row.label:
             if not (row.self_text.strip() or row.inspector_text.strip() or row.marks):
@@ -325,17 +337,22 @@ def _share(c: Cell, edges: list[float], unit: str, width: float) -> float:
 
 
 def _build_row(table: int, r: int, cols: Columns, by_col: dict[int, list[Cell]],
-               across: list[tuple[Cell, list[HeaderColumn]]], keys: list[str] | None = None) -> Row:
+               across: list[tuple[Cell, list[HeaderColumn]]], keys: list[str] | None = None,
+               items: list[tuple[int, list[Cell]]] | None = None) -> Row:
     """Given a body row's cells per header column, return the Row they make, with findings where two cells
-    compete for one score or one cell lies across two (keys: the header columns' keys, when the caller has
-    them)."""
+    compete for one score or one cell lies across two (keys: the header columns' keys, and items: by_col's
+    items sorted, when the caller has them)."""
     row = Row(kind=ITEM, table=table, row=r)
     by_key: dict[str, list[tuple[HeaderColumn, Cell]]] = {}
     header = cols.header
-    for n, cs in sorted(by_col.items()):
+    for n, cs in (items if items is not None else sorted(by_col.items())):
         h = header[n]
-        pairs = by_key.setdefault(keys[n] if keys is not None else h.key, [])
-        pairs.extend((h, c) for c in cs)
+        key = keys[n] if keys is not None else h.key
+        pairs = by_key.get(key)
+        if pairs is None:
+            by_key[key] = [(h, cs[0])] if len(cs) == 1 else [(h, c) for c in cs]
+        else:
+            pairs.extend([(h, c) for c in cs])
     for pairs in by_key.values():
         h = pairs[0][0]
         if h.role in LABEL_ROLES:
@@ -389,10 +406,27 @@ def _build_row(table: int, r: int, cols: Columns, by_col: dict[int, list[Cell]],
     return row
 
 
+def _is_note_row(whole: str) -> bool:
+    """Given a row's folded text, return whether it is a note or blank-page mark (_NOTE_ROW). Each of the
+    pattern's alternatives opens with one of _NOTE_FIRST or holds 以下, 此页 or 此处: a row with none of them is
+    ruled out without a search."""
+    if whole[:1] not in _NOTE_FIRST and "以下" not in whole and "此页" not in whole and "此处" not in whole:
+        return False
+    return _NOTE_ROW.search(whole) is not None
+
+
+def _is_sign_row(whole: str) -> bool:
+    """Given a row's folded text, return whether it holds a signature field (_SIGN_FIELD): each of its
+    alternatives holds a colon, so a row without one is ruled out without a search."""
+    return (":" in whole or "：" in whole) and _SIGN_FIELD.search(whole) is not None
+
+
 def _repeats_header(flats: list[str], header_words: set[str]) -> bool:
     """Given a body row's cells' folded texts, return whether the row repeats the table's header (a split table
     joined back into one): its cells say the header's own words. An item whose label mentions 专家 beside a
     满分 is no header."""
+    if header_words.isdisjoint(flats):
+        return False  # no cell says a header word (most rows): nothing to count
     texts = [t for t in flats if t]
     same = [t for t in texts if t in header_words]
     return len(same) >= 2 and len(same) >= 0.6 * len(texts)
@@ -400,7 +434,7 @@ def _repeats_header(flats: list[str], header_words: set[str]) -> bool:
 
 def _row_kind(region: str, row: Row) -> str:
     """Given the text of a row's label region, return which kind of row it is."""
-    t = _BRACKETED.sub("", region)
+    t = _BRACKETED.sub("", region) if "(" in region or "（" in region else region  # no bracket: nothing to cut
     if "小计" in t:
         return SUBTOTAL
     if t in _BONUS_WORDS or t.startswith(_BONUS_WORDS) and len(t) <= 6:

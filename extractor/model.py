@@ -62,10 +62,16 @@ class Table:
 
     def grid(self) -> list[list[Cell | None]]:
         """Return a n_rows x n_cols matrix where every covered position points at its Cell."""
-        g: list[list[Cell | None]] = [[None] * self.n_cols for _ in range(self.n_rows)]
+        n_rows, n_cols = self.n_rows, self.n_cols
+        g: list[list[Cell | None]] = [[None] * n_cols for _ in range(n_rows)]
         for c in self.cells:
-            for r in range(c.row, min(c.row + c.rowspan, self.n_rows)):
-                for k in range(c.col, min(c.col + c.colspan, self.n_cols)):
+            row, col = c.row, c.col
+            if c.rowspan == 1 and c.colspan == 1:  # most cells: one position, no ranges to build
+                if row < n_rows and col < n_cols:
+                    g[row][col] = c
+                continue
+            for r in range(row, min(row + c.rowspan, n_rows)):
+                for k in range(col, min(col + c.colspan, n_cols)):
                     g[r][k] = c
         return g
 

@@ -99,6 +99,7 @@ def _value_and_note(rest: str) -> tuple[bool, str | None]:
     return note is not None, note
 
 
+@lru_cache(maxsize=DEFAULT_CACHED_TEXTS)
 def text_to_mark(text: str | None) -> str:
     """Given one tick-column cell's text, return "tick" (√ ✓ ✔ ☑ ☒ ■ ● ◉ ✅), "cross" (× ✗ ✘, a lone x),
     "blank" (nothing, ☐ □ ○ or a dash) or "text" (anything else, two marks included)."""
@@ -182,13 +183,22 @@ def text_to_score(text: str | None, judgments: tuple[str, ...] = (), aliases: di
     """Given a score cell's text and the judgments the item allows, return the Score read from it: a number
     (with a remark written after it in note), a deduction (扣1分), 满分, a judgment (a word, an alias or a
     ticked option), blank, ambiguous (several options ticked) or text."""
-    raw = text or ""
+    # The reading depends on these three only and a Score is immutable, so each distinct one is read once: a
+    # batch repeats its score texts ("5", "4.5", "符合") on every form. Aliases key the cache by their items.
+    return _text_to_score(text or "", tuple(judgments), tuple(aliases.items()) if aliases else ())
+
+
+@lru_cache(maxsize=DEFAULT_CACHED_TEXTS)
+def _text_to_score(raw: str, judgments: tuple[str, ...], alias_items: tuple[tuple[str, str], ...]) -> Score:
+    """text_to_score's reading, cached: raw is the cell's text, alias_items the aliases' (alias, judgment)
+    pairs."""
+    aliases = dict(alias_items)
     stray = _STRAY_PUNCTUATION.sub("", raw)
     if stray.startswith(("）", ")")) or (stray.endswith(("）", ")")) and not re.search(r"[（(]", stray)):
         stray = stray.strip("）)")  # a bracket closed in the cell beside, hung over into this one
     if raw != stray and stray.strip():
         # CJK punctuation hung over from the cell beside ("符合、", "。0分") is no part of the value.
-        s = text_to_score(stray, judgments, aliases)
+        s = _text_to_score(stray, judgments, alias_items)
         return Score(s.value, raw, s.kind, s.note)
     t = clean_text(raw)
     # Blanks as people type them: nothing, a dash or a slash.

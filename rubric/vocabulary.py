@@ -28,14 +28,11 @@ DEFAULT_CACHED_FLAT = 1 << 16  # distinct cell texts remembered per process (a b
 
 
 @lru_cache(maxsize=DEFAULT_CACHED_FLAT)
-def _flat(text: str) -> str:
-    return _SPACE.sub("", unicodedata.normalize("NFKC", text))
-
-
 def flat(text: str | None) -> str:
     """Given header text, return it width-folded (NFKC) with all whitespace removed. Layout asks this of every
-    cell many times over (and of the same header words on every form), so each distinct text is folded once."""
-    return _flat(text) if text else ""
+    cell many times over (and of the same header words on every form), so each distinct text is folded once:
+    the cache is the function itself, so a text seen before costs no Python call at all."""
+    return _SPACE.sub("", unicodedata.normalize("NFKC", text)) if text else ""
 
 
 @dataclass(frozen=True)
