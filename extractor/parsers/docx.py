@@ -12,6 +12,10 @@ time up to MAX_XML_BYTES, and a table whose gridBefore/gridSpan/gridAfter or row
 or MAX_TABLE_ROWS is refused, so a few kilobytes cannot make us build a grid of 100 million cells. An OLE2
 file under a .docx name is named for what it is: password-protected (an EncryptedPackage stream) or a Word
 97-2003 document, which the legacy parser converts.
+
+Why one module of some 490 lines: the package's parts, the body walk and the grid are one reading of one XML
+tree, and a cell's fast path (plain runs read in one pass) sits beside the general walk it must equal
+(tests/test_reading_fast_paths.py); the checkbox marks and the column edges are modules of their own.
 """
 
 from __future__ import annotations
