@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from ..parsers.assemble import cluster_values
-from .prepare import Prepared
+from .prepare import Prepared, components
 
 DEFAULT_EDGE_TOLERANCE = 0.03  # inches: rules closer than this are the same grid edge
 DEFAULT_RULE_CLEARANCE = 0.01  # inches: text crops stay this far inside a cell's rules
@@ -67,7 +67,7 @@ class Grid:
 
 def _segments(mask: np.ndarray, horizontal: bool) -> list[tuple[float, int, int]]:
     """Given a rule mask, return its rules as (position across, start, end along)."""
-    n, _labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    n, _labels, stats = components(mask)
     out = []
     for i in range(1, n):
         x, y, w, h, _area = stats[i]
@@ -96,7 +96,7 @@ def ink_to_grids(page: Prepared) -> list[Grid]:
     dpi = page.dpi
     tolerance = max(int(DEFAULT_EDGE_TOLERANCE * dpi), 3)
     joined = cv2.dilate(page.horizontal | page.vertical, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
-    n, _labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    n, _labels, stats = components(joined)
     grids = []
     for i in range(1, n):
         x, y, w, h, _area = stats[i]

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from .engine import Engine
-from .prepare import binarize, line_masks
+from .prepare import binarize, components, line_masks
 from .read import recognise
 
 DEFAULT_ORIENT_DPI = 100.0  # the direction of text lines is found on a copy this fine
@@ -56,7 +56,7 @@ def text_runs(grey: np.ndarray, dpi: float) -> tuple[list[tuple[int, int, int, i
     out = []
     for kernel, across in (((k, 1), True), ((1, k), False)):
         smeared = cv2.morphologyEx(text, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, kernel))
-        n, _labels, stats, _ = cv2.connectedComponentsWithStats(smeared, connectivity=8)
+        n, _labels, stats = components(smeared)
         runs = []
         for i in range(1, n):
             x, y, w, h, _area = stats[i]

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .prepare import DEFAULT_MAX_SKEW, binarize, paper_level
+from .prepare import DEFAULT_MAX_SKEW, binarize, components, paper_level
 from .sources import PageImage
 
 DEFAULT_PHOTO_DPI = 200.0  # a rectified page is at most this fine (a 12 MP photo holds ~260 dpi of an A4 page)
@@ -293,7 +293,7 @@ def page_to_frame(pixels: np.ndarray) -> np.ndarray | None:
         return None
     small = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else grey
     ink = binarize(small, max(small.shape) / PAPERS[0][1])  # the dpi as if the image were an A4 page's long side
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    n, labels, stats = components(ink)
     if n < 2:
         return None
     sizes = stats[1:, cv2.CC_STAT_WIDTH].astype(np.int64) * stats[1:, cv2.CC_STAT_HEIGHT]

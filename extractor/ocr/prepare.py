@@ -184,6 +184,21 @@ def suppress_grey_seals(grey: np.ndarray, dpi: float, seals: list[Seal]) -> np.n
     return suppress_seals(grey, paper_level(grey, dpi), seals, dpi, rules)
 
 
+def components(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """Given a binary mask (uint8), return cv2.connectedComponentsWithStats's count, labels and stats for it
+    (8-connectivity), the very same components, labels and stats.
+
+    Labelled as 16-bit (OpenCV's Spaghetti algorithm, its default for 8-connectivity): half the memory written, and
+    with statistics about twice as fast on a page as 32-bit labels. A mask of more components than 16 bits hold
+    (OpenCV refuses to overflow) is labelled as 32-bit. The labels are uint16 then: compare them, index with them,
+    do no arithmetic on them."""
+    try:
+        n, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(mask, 8, cv2.CV_16U, cv2.CCL_SPAGHETTI)
+    except cv2.error:  # more components than 16-bit labels hold
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    return n, labels, stats
+
+
 def binarize(grey: np.ndarray, dpi: float) -> np.ndarray:
     """Given a grey page, return its ink mask (255 = ink) by adaptive threshold (uneven background safe)."""
     block = max(int(DEFAULT_THRESHOLD_BLOCK * dpi) | 1, 15)
@@ -211,7 +226,7 @@ def estimate_skew(ink: np.ndarray, dpi: float) -> float:
     long horizontal rules; 0.0 when there are none."""
     width = ink.shape[1]
     horizontal = rule_mask(ink, dpi, length=0.08)  # short kernel: a skewed rule stays one component
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(horizontal, connectivity=8)
+    n, labels, stats = components(horizontal)
     angles, weights = [], []
     for i in range(1, n):
         x, y, w, h, _area = stats[i]

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import math
 
-import cv2
 import numpy as np
 
 from ..parsers.assemble import CLOSING_PUNCTUATION, is_cjk, wrap_join
 from .grid import Box, Grid, Text
-from .prepare import Prepared, grey_percentile
+from .prepare import Prepared, components, grey_percentile
 
 DEFAULT_MIN_INK_HEIGHT = 0.05  # inches: ink lower than this (noise, dust, a dot) is no missed text
 DEFAULT_MIN_INK_CONTRAST = 0.45  # missed text is this much darker than the paper somewhere (no faint remnant)
@@ -62,7 +61,7 @@ def ink_lines(page: Prepared, ink: np.ndarray, origin: tuple[int, int], rule_sid
     overlap vertically, split where a gap is wider than DEFAULT_WORD_GAP line heights); smaller pieces (a dot,
     a short stroke, the top of 主 or the strokes of 三) join the line beside them; pieces near no line make lines of
     their own, kept when they are at least DEFAULT_MIN_INK_HEIGHT high or wide (a lone digit, a dash)."""
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    n, labels, stats = components(ink)
     if n <= 1:
         return []
     ox, oy = origin
@@ -81,20 +80,23 @@ def ink_lines(page: Prepared, ink: np.ndarray, origin: tuple[int, int], rule_sid
             ((b[0] == 0 or b[2] == rw) and b[2] - b[0] <= sliver and b[3] - b[1] > 2 * (b[2] - b[0]))
             or ((b[1] == 0 or b[3] == rh) and b[3] - b[1] <= sliver and b[2] - b[0] > 2 * (b[3] - b[1])))]
     tall = [b[3] - b[1] for b in pieces if b[3] - b[1] >= min_size]
-    typical = float(np.percentile(tall, 75)) if tall else float(min_size)  # many characters are in pieces
+    typical = _percentile(tall, 75) if tall else float(min_size)  # many characters are in pieces
     seed_height = max(0.5 * typical, min_size)
     lines = [line for group in _band_lines([b for b in pieces if b[3] - b[1] >= seed_height])
              for line in _split_gaps(group)]
     others = [b for b in pieces if b[3] - b[1] < seed_height]
+    extents = [_extent(line) for line in lines]  # each line's box, widened as pieces join it
     joined = True
     while joined and others:  # a piece that joins a line widens it: the next may then reach it too
         joined, rest = False, []
         for b in others:
-            home = _nearest_line(lines, b)
-            if home is None:
+            k = _nearest(extents, b)
+            if k is None:
                 rest.append(b)
             else:
-                home.append(b)
+                lines[k].append(b)
+                x0, y0, x1, y1 = extents[k]
+                extents[k] = (min(x0, b[0]), min(y0, b[1]), max(x1, b[2]), max(y1, b[3]))
                 joined = True
         others = rest
     for group in _band_lines(others):
@@ -157,26 +159,54 @@ def _split_gaps(line: list[Box]) -> list[list[Box]]:
     for b in sorted(line, key=lambda b: b[0]):
         if right is None or b[0] - right > DEFAULT_WORD_GAP * height:
             parts.append([])
+            right = b[2]
+        else:
+            right = max(right, b[2])  # the part's right end so far
         parts[-1].append(b)
-        right = max(x[2] for x in parts[-1])
     return parts
+
+
+def _extent(line: list[Box]) -> Box:
+    """The box around a line's pieces."""
+    return (min(p[0] for p in line), min(p[1] for p in line), max(p[2] for p in line), max(p[3] for p in line))
+
+
+def _percentile(values: list[int], q: float) -> float:
+    """Given a few numbers (not none) and a percentile, return float(np.percentile(values, q)) to the bit: numpy's
+    linear interpolation, operation for operation (as prepare.grey_percentile), without numpy's overhead on a
+    short list (a call per cell)."""
+    ordered = sorted(values)
+    n = len(ordered)
+    virtual = (n - 1) * (q / 100)
+    below = math.floor(virtual)
+    if below >= n - 1:
+        return float(ordered[-1])
+    a, b = ordered[below], ordered[below + 1]
+    t = virtual - below
+    d = b - a
+    return float(b - d * (1 - t) if t >= 0.5 else a + d * t)
 
 
 def _nearest_line(lines: list[list[Box]], b: Box) -> list[Box] | None:
     """The line a small ink piece belongs to: the nearest whose middle is within DEFAULT_JOIN_ACROSS of its
     height from the piece's and which reaches within DEFAULT_JOIN_ALONG of its height of it; None if none."""
+    k = _nearest([_extent(line) for line in lines], b)
+    return None if k is None else lines[k]
+
+
+def _nearest(extents: list[Box], b: Box) -> int | None:
+    """Given the boxes of lines and a small ink piece, return the index of the line it belongs to (see
+    ``_nearest_line``; the first of equally near ones), or None."""
     cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
     best, best_distance = None, None
-    for line in lines:
-        x0, y0, x1, y1 = (min(p[0] for p in line), min(p[1] for p in line), max(p[2] for p in line),
-                          max(p[3] for p in line))
+    for k, (x0, y0, x1, y1) in enumerate(extents):
         height = y1 - y0
         across = abs(cy - (y0 + y1) / 2)
         along = max(x0 - cx, cx - x1, 0)
         if across <= DEFAULT_JOIN_ACROSS * height and along <= DEFAULT_JOIN_ALONG * height:
             distance = across + along
             if best_distance is None or distance < best_distance:
-                best, best_distance = line, distance
+                best, best_distance = k, distance
     return best
 
 
