@@ -3,6 +3,8 @@
 - ``prepare.components``: 16-bit labels, the same count, labels and stats as cv2.connectedComponentsWithStats,
   and a mask of more components than 16 bits hold falls back to 32-bit labels with the same result;
 - ``text._percentile`` is np.percentile to the bit on the short lists ink_lines gives it;
+- ``prepare.suppress_grey_seals`` looks for the rules only around each seal, and suppresses the seal as the
+  whole page's rules did;
 - ``text.ink_lines`` with each line's box kept as pieces join it gives the lines the old way gave (every line's
   box recomputed from its pieces for every small piece), on drawn cells with dots, strokes, trails of dots (each
   reaching the line only once the one before it joined) and stacked parts.
@@ -169,3 +171,50 @@ def test_nearest_line_is_the_first_of_the_nearest():
         best = min((d for d, _line in near), default=math.inf)
         want = next((line for d, line in near if d == best), None)
         assert text._nearest_line(lines, piece) is want
+
+
+def _grey_seal_page(seed: int = 0) -> np.ndarray:
+    """A grey page: a ruled table, text blocks, and a mid-grey seal ring (with a star and arc marks) over a cell."""
+    rng = np.random.default_rng(seed)
+    page = np.full((1100, 850), 238, np.uint8)
+    for row in range(8):
+        cv2.line(page, (60, 100 + row * 110), (800, 100 + row * 110), 35, 2)
+    for x in (60, 360, 600, 800):
+        cv2.line(page, (x, 100), (x, 870), 35, 2)
+    for row in range(7):
+        for x0 in (80, 380, 620):
+            for k in range(int(rng.integers(2, 7))):
+                cv2.rectangle(page, (x0 + 20 * k, 140 + row * 110), (x0 + 20 * k + 13, 160 + row * 110), 40, -1)
+    cv2.line(page, (300, 400), (520, 400), 35, 2)  # a rule that ends under the seal, most of it outside
+    cv2.line(page, (420, 450), (510, 450), 35, 2)  # a stroke shorter than a rule, crossing the ring
+    ring = np.full_like(page, 255)
+    cv2.circle(ring, (610, 400), 120, 120, 7)
+    cv2.circle(ring, (610, 400), 30, 120, -1)
+    for k in range(10):  # arc text
+        a = math.pi * (0.15 + 0.07 * k)
+        cv2.rectangle(ring, (int(610 - 90 * math.cos(a)), int(400 - 90 * math.sin(a))),
+                      (int(610 - 90 * math.cos(a)) + 10, int(400 - 90 * math.sin(a)) + 10), 130, -1)
+    page = (page.astype(np.float32) * ring / 255).astype(np.uint8)  # the seal multiplied over the print
+    grain = rng.integers(-5, 6, page.shape)
+    return np.clip(page.astype(np.int16) + grain, 0, 255).astype(np.uint8)
+
+
+def test_grey_seals_are_suppressed_as_with_the_whole_pages_rules():
+    """suppress_grey_seals looks for the rules around each seal only: the very page the whole page's rules gave,
+    for a seal in the middle, at the page's edges and corners, and two overlapping."""
+    from extractor.ocr.seal import Seal, suppress_seals
+
+    dpi = 150.0
+    for seed in range(2):
+        grey = _grey_seal_page(seed)
+        h, w = grey.shape
+        horizontal, vertical = prep.line_masks(prep.binarize(grey, dpi), dpi, length=prep.DEFAULT_SEAL_RULE)
+        rules = cv2.dilate(horizontal | vertical, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
+        paper = prep.paper_level(grey, dpi)
+        for seals in ([Seal(610.0, 400.0, 120.0, 0.45)], [Seal(15.0, 20.0, 120.0, 0.45)],
+                      [Seal(w - 5.0, h - 30.0, 120.0, 0.45)], [Seal(400.0, 5.0, 120.0, 0.45)],
+                      [Seal(610.0, 400.0, 120.0, 0.45), Seal(500.0, 480.0, 120.0, 0.45)]):
+            want = suppress_seals(grey, paper, seals, dpi, rules)
+            if seals[0].x == 610.0:  # over the ring: the seal is lifted, the rules through it kept
+                assert not np.array_equal(want, grey) and (want[rules > 0] == grey[rules > 0]).all()
+            assert np.array_equal(prep.suppress_grey_seals(grey, dpi, seals), want), seals

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from .seal import Seal, grey_to_seals, red_seal, rotate_seals, suppress_seals
+from .seal import Seal, grey_to_seals, red_seal, rotate_seals, seal_box, suppress_seals
 
 DEFAULT_ASSUMED_PAGE_INCHES = 11.69  # long side of an A4 page: the dpi of an image file without one
 DEFAULT_MIN_DPI, DEFAULT_MAX_DPI = 100.0, 600.0  # a dpi stated by an image file outside this is ignored
@@ -178,10 +178,35 @@ def red_rules(image: np.ndarray, red: np.ndarray, dpi: float) -> np.ndarray:
 def suppress_grey_seals(grey: np.ndarray, dpi: float, seals: list[Seal]) -> np.ndarray:
     """Given a grey page (best deskewed: its rules then run straight), its dpi and the seals found on it by
     shape, return it with the seals suppressed (seal.suppress_seals) but the table's rules kept: straight runs
-    of ink longer than DEFAULT_SEAL_RULE, which a seal's ring never makes, run on under the seal."""
-    horizontal, vertical = line_masks(binarize(grey, dpi), dpi, length=DEFAULT_SEAL_RULE)
-    rules = cv2.dilate(horizontal | vertical, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
+    of ink longer than DEFAULT_SEAL_RULE, which a seal's ring never makes, run on under the seal.
+
+    The rules are looked for only where suppress_seals reads them (each seal's box, seal.seal_box), on a window
+    around it wide enough that every pixel of the box comes out as on the whole page (``seal_rules``)."""
+    rules = np.zeros(grey.shape[:2], np.uint8)
+    for s in seals:
+        if not s.red:
+            x0, y0, x1, y1 = seal_box(s, grey.shape, dpi)
+            rules[y0:y1, x0:x1] = seal_rules(grey, dpi, (x0, y0, x1, y1))
     return suppress_seals(grey, paper_level(grey, dpi), seals, dpi, rules)
+
+
+def seal_rules(grey: np.ndarray, dpi: float, box: tuple[int, int, int, int]) -> np.ndarray:
+    """Given a grey page, its dpi and a box (x0, y0, x1, y1, pixels), return the box's part of the page's rule
+    mask under a seal: ``line_masks(binarize(grey), length=DEFAULT_SEAL_RULE)`` of the whole page, dilated by a
+    pixel, to the bit, computed on the box grown by what each step reads around a pixel (the threshold's block,
+    the gap bridged, the rule's length, the dilation), so no window edge reaches into the box."""
+    x0, y0, x1, y1 = box
+    block = max(int(DEFAULT_THRESHOLD_BLOCK * dpi) | 1, 15)  # binarize's neighbourhood
+    length = max(int(DEFAULT_SEAL_RULE * dpi), 10)  # rule_mask's kernel
+    gap = max(int(0.015 * dpi), 2)  # rule_mask's bridge
+    margin = block + length + gap + 2
+    h, w = grey.shape[:2]
+    wx0, wy0 = max(x0 - margin, 0), max(y0 - margin, 0)
+    wx1, wy1 = min(x1 + margin, w), min(y1 + margin, h)
+    window = np.ascontiguousarray(grey[wy0:wy1, wx0:wx1])
+    horizontal, vertical = line_masks(binarize(window, dpi), dpi, length=DEFAULT_SEAL_RULE)
+    rules = cv2.dilate(horizontal | vertical, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
+    return rules[y0 - wy0:y1 - wy0, x0 - wx0:x1 - wx0]
 
 
 def components(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:

@@ -188,6 +188,14 @@ def verify(ratio: np.ndarray, mask: np.ndarray, cx: float, cy: float, r: float, 
     return Seal(cx, cy, r, float(np.percentile(part[ring], DEFAULT_SEAL_INK_PERCENTILE)))
 
 
+def seal_box(seal: Seal, shape: tuple[int, ...], dpi: float) -> tuple[int, int, int, int]:
+    """Given a seal, the page's shape and dpi, return the box (x0, y0, x1, y1, pixels, within the page) whose
+    pixels ``suppress_seals`` may change: the seal's disc grown by DEFAULT_SEAL_MARGIN and the ring's width."""
+    reach = int(seal.radius + DEFAULT_SEAL_MARGIN * dpi + DEFAULT_RING_WIDTH * dpi) + 1
+    x0, y0 = max(int(seal.x) - reach, 0), max(int(seal.y) - reach, 0)
+    return x0, y0, min(int(seal.x) + reach + 1, shape[1]), min(int(seal.y) + reach + 1, shape[0])
+
+
 def suppress_seals(
     grey: np.ndarray, paper: np.ndarray, seals: list[Seal], dpi: float, rules: np.ndarray | None = None
 ) -> np.ndarray:
@@ -212,9 +220,7 @@ def suppress_seals(
     for s in seals:
         if s.red:  # lifted by its colour already (prepare.unseal_page)
             continue
-        reach = int(s.radius + margin) + 1
-        x0, y0 = max(int(s.x) - reach, 0), max(int(s.y) - reach, 0)
-        x1, y1 = min(int(s.x) + reach + 1, grey.shape[1]), min(int(s.y) + reach + 1, grey.shape[0])
+        x0, y0, x1, y1 = seal_box(s, grey.shape, dpi)
         yy, xx = np.mgrid[y0:y1, x0:x1]
         disc = np.hypot(xx - s.x, yy - s.y) <= s.radius + margin
         part, level = ratio[y0:y1, x0:x1], paper[y0:y1, x0:x1].astype(np.float32)
