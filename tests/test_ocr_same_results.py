@@ -2,7 +2,7 @@
 
 - ``prepare.components``: 16-bit labels, the same count, labels and stats as cv2.connectedComponentsWithStats,
   and a mask of more components than 16 bits hold falls back to 32-bit labels with the same result;
-- ``text._percentile`` is np.percentile to the bit on the short lists ink_lines gives it;
+- ``text._percentile`` is np.percentile to the bit on the short lists ink_lines gives it, ``read.mean`` np.mean;
 - ``prepare.suppress_grey_seals`` looks for the rules only around each seal, and suppresses the seal as the
   whole page's rules did;
 - ``text.ink_lines`` with each line's box kept as pieces join it gives the lines the old way gave (every line's
@@ -218,3 +218,17 @@ def test_grey_seals_are_suppressed_as_with_the_whole_pages_rules():
             if seals[0].x == 610.0:  # over the ring: the seal is lifted, the rules through it kept
                 assert not np.array_equal(want, grey) and (want[rules > 0] == grey[rules > 0]).all()
             assert np.array_equal(prep.suppress_grey_seals(grey, dpi, seals), want), seals
+
+
+def test_mean_is_numpys_to_the_bit():
+    """read.mean (a crop's confidence, the mean of its characters') is np.mean to the bit, on confidences and on
+    values of mixed magnitudes, where the order of the additions shows."""
+    from extractor.ocr.read import mean
+
+    rng = random.Random(7)
+    for _ in range(20000):
+        n = rng.randint(1, 300)
+        confidences = [float(np.float32(rng.random())) for _ in range(n)]
+        mixed = [rng.choice((1.0, 1e-16, 0.3, 1e16)) * rng.random() for _ in range(n)]
+        assert mean(confidences) == float(np.mean(confidences))
+        assert mean(mixed) == float(np.mean(mixed)), mixed

@@ -276,8 +276,8 @@ def test_a_photo_the_paper_fills_reads_every_value_exactly(cached_reads, tmp_pat
     rectified = []
     original = pipeline.photo_to_page
 
-    def spy(image):
-        out = original(image)
+    def spy(image, *args, **kwargs):  # read_page hands it the page's grey too
+        out = original(image, *args, **kwargs)
         rectified.append(getattr(out, "by", None))
         return out
 
@@ -317,8 +317,8 @@ def test_a_photographed_page_reads_as_its_text_layer(photo_page2, cached_reads, 
     rectified = []
     original = pipeline.photo_to_page
 
-    def spy(image):
-        out = original(image)
+    def spy(image, *args, **kwargs):  # read_page hands it the page's grey too
+        out = original(image, *args, **kwargs)
         rectified.append(isinstance(out, RectifiedPage))
         return out
 

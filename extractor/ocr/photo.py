@@ -414,18 +414,19 @@ def even_light(pixels: np.ndarray, dpi: float) -> np.ndarray:
     return out
 
 
-def photo_to_page(image: PageImage, dpi: float = DEFAULT_PHOTO_DPI) -> PageImage:
-    """Given a page image, return it as a scan would be when it is a photo of a page (a RectifiedPage: the page
-    found against its background, perspective corrected at most dpi fine, the light evened out), else the very
-    same image unchanged (an ordinary scan)."""
+def photo_to_page(image: PageImage, dpi: float = DEFAULT_PHOTO_DPI, grey: np.ndarray | None = None) -> PageImage:
+    """Given a page image (and its pixels in grey, when the caller has them), return it as a scan would be when it
+    is a photo of a page (a RectifiedPage: the page found against its background, perspective corrected at most
+    dpi fine, the light evened out), else the very same image unchanged (an ordinary scan)."""
     height, width = image.pixels.shape[:2]
-    corners = page_to_quadrilateral(image.pixels)
+    grey = _grey(image.pixels) if grey is None else grey  # both finders look at the grey page: converted once
+    corners = page_to_quadrilateral(grey)
     by = "paper"
     if corners is not None:
         page, page_dpi = quadrilateral_to_page(image.pixels, corners, dpi)
         page = even_light(page, page_dpi)
     else:  # the paper fills the photo (or it is a scan): the table's frame, when a photo's keystone shows in it
-        corners, by = page_to_frame(image.pixels), "frame"
+        corners, by = page_to_frame(grey), "frame"
         if corners is None or not frame_is_askew(corners):
             return image
         rectified = frame_to_page(image.pixels, corners, float(image.dpi), dpi)

@@ -46,15 +46,20 @@ def read_page(engine: Engine, image: PageImage, layer: LayerChars | None = None)
     """Given a page image (and its scan's text layer, points of the page as displayed), return its table
     fragments (in points of the upright page), free lines and cell confidences."""
     started = time.perf_counter()
-    image = photo_to_page(image)  # a phone photo of a page becomes an upright, evenly lit page; a scan is kept
+    # The page in grey, converted once: the photo finders, the orientation and prepare all look at it.
+    grey = _grey(image.pixels)
+    photo = photo_to_page(image, grey=grey)  # a phone photo of a page becomes an upright, evenly lit page; a scan
+    if photo is not image:  # is kept
+        image, grey = photo, _grey(photo.pixels)
     rectified = image.by if isinstance(image, RectifiedPage) else None
     if image.dpi > DEFAULT_MAX_WORK_DPI:  # a 600 dpi scan holds nothing more to read, only more to compute
         scale = DEFAULT_MAX_WORK_DPI / image.dpi
         pixels = cv2.resize(image.pixels, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         image = PageImage(pixels, DEFAULT_MAX_WORK_DPI, image.number)
+        grey = _grey(pixels)
     size = (image.pixels.shape[1], image.pixels.shape[0])
-    degrees = page_to_turn(engine, image.pixels, image.dpi)
-    page = prepare(turn(image.pixels, degrees), image.dpi)
+    degrees = page_to_turn(engine, grey, image.dpi)
+    page = prepare(turn(image.pixels, degrees), image.dpi, grey=turn(grey, degrees))
     placed = layer_to_page(layer, size, page.dpi, degrees, page.skew) if layer else None
     grids = ink_to_grids(page)
     free = ink_to_texts(page, grids)
@@ -95,6 +100,11 @@ def read_page(engine: Engine, image: PageImage, layer: LayerChars | None = None)
              _group_lines([t.box for t in free_texts])]
     return PageResult(fragments, [x for x in lines if x], confidence, time.perf_counter() - started, page.skew,
                       degrees, mismatches, image.number, rectified)
+
+
+def _grey(pixels):
+    """Given page pixels (BGR or grey), return them grey (cv2.COLOR_BGR2GRAY; a grey page as it is)."""
+    return pixels if pixels.ndim == 2 else cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY)
 
 
 def pages_to_results(pages: Iterable[PageImage], engine: Engine | None = None,

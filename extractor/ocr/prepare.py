@@ -116,14 +116,18 @@ def unseal(image: np.ndarray, dpi: float = DEFAULT_RENDER_DPI) -> tuple[np.ndarr
 
 
 def unseal_page(
-    image: np.ndarray, dpi: float = DEFAULT_RENDER_DPI, suppress: bool = True
+    image: np.ndarray, dpi: float = DEFAULT_RENDER_DPI, suppress: bool = True, grey: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, list[Seal]]:
     """Given a page (BGR or grey), return it grey without its seal, strictly and gently (``remove_seal``), and
     its seals: a red seal is lifted by its colour and recorded by its red ink (seal.red_seal: the digits it lay
     on are not trusted unless read with certainty); a page without seal red (a grayscale scan, or a colour page
     whose seal is grey) has its seals found by shape and, unless not `suppress` (the caller deskews first:
-    ``suppress_grey_seals``), suppressed (seal.py, the same page for both)."""
-    grey = image.copy() if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    ``suppress_grey_seals``), suppressed (seal.py, the same page for both). grey: the image in grey when the
+    caller has it (cv2.COLOR_BGR2GRAY's), read, not changed."""
+    if grey is not None:
+        grey = grey.copy()
+    else:
+        grey = image.copy() if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     red = red_mask(image, dpi) if image.ndim == 3 else None
     if red is None or not red.any():
         seals = grey_to_seals(grey, paper_level(grey, dpi), dpi)
@@ -132,8 +136,8 @@ def unseal_page(
         return grey, grey.copy(), seals
     paper = paper_level(grey, dpi).astype(np.float32)
     # Only the seal's pixels change: the arithmetic runs on the box around its red (a twentieth of the page).
-    ys, xs = np.nonzero(red)
-    box = (slice(int(ys.min()), int(ys.max()) + 1), slice(int(xs.min()), int(xs.max()) + 1))
+    bx0, by0, bx1, by1 = mask_box(red)
+    box = (slice(by0, by1), slice(bx0, bx1))
     seal, seal_paper = red[box], np.maximum(paper[box], 1.0)
     through = image[box][..., 2].astype(np.float32)
     ratio = float(np.percentile(through[seal] / seal_paper[seal], DEFAULT_SEAL_PERCENTILE))
@@ -143,7 +147,7 @@ def unseal_page(
     # Divided by the seal's darkest red, a soft rule under the seal (a phone photo's, blurred to ~0.6 of the
     # paper) comes out at ~0.85, at the threshold's edge, and breaks into dashes too short for a rule. The red
     # channel shows it as dark as beside the seal: its straight runs keep the red channel's darkness.
-    rules = red_rules(image, red, dpi)
+    rules = red_rules(image, red, dpi, (bx0, by0, bx1, by1))
     gentle[rules] = np.minimum(gentle, image[..., 2])[rules]
     ink = (binarize(grey, dpi) > 0) & ~red
     level = float(np.percentile(grey[ink] / np.maximum(paper[ink], 1.0), 75)) if ink.any() else DEFAULT_SEAL_INK[0]
@@ -154,21 +158,32 @@ def unseal_page(
     stretched = np.minimum(low + (under - low) * (1 - low) / (high - low), 1.0)
     strict = np.where((under <= low) | (dark > 0), under, stretched)
     grey[box][seal] = (strict * paper[box])[seal].astype(np.uint8)
-    return grey, gentle, [red_seal(seal.copy(), (int(xs.min()), int(ys.min())))]
+    return grey, gentle, [red_seal(seal.copy(), (bx0, by0))]
 
 
-def red_rules(image: np.ndarray, red: np.ndarray, dpi: float) -> np.ndarray:
-    """Given a BGR page and its seal-red mask, return the mask (bool) of the seal's red pixels on a ruled line:
-    straight horizontal or vertical runs of ink in the red channel (where the print under red ink shows) at
-    least DEFAULT_SEAL_RULE long, which no chord of a seal's ring or arc text makes. Looked for around the seal
-    only (its red grown by DEFAULT_SEAL_RULE, so a rule's run outside the seal counts to its length)."""
+def mask_box(mask: np.ndarray) -> tuple[int, int, int, int]:
+    """Given a mask (bool) with something set, return the box (x0, y0, x1, y1; x1 and y1 past the end) around what
+    is set: np.nonzero's extremes, from the rows and columns that hold any (two reductions, not the page's
+    coordinates)."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def red_rules(image: np.ndarray, red: np.ndarray, dpi: float,
+              box: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """Given a BGR page and its seal-red mask (and the box around its red, ``mask_box``), return the mask (bool)
+    of the seal's red pixels on a ruled line: straight horizontal or vertical runs of ink in the red channel
+    (where the print under red ink shows) at least DEFAULT_SEAL_RULE long, which no chord of a seal's ring or arc
+    text makes. Looked for around the seal only (its red grown by DEFAULT_SEAL_RULE, so a rule's run outside the
+    seal counts to its length)."""
     out = np.zeros(red.shape, bool)
-    ys, xs = np.nonzero(red)
-    if not len(xs):
-        return out
+    if box is None:
+        if not red.any():
+            return out
+        box = mask_box(red)
     reach = int(DEFAULT_SEAL_RULE * dpi) + 1
-    y0, y1 = max(int(ys.min()) - reach, 0), min(int(ys.max()) + reach + 1, red.shape[0])
-    x0, x1 = max(int(xs.min()) - reach, 0), min(int(xs.max()) + reach + 1, red.shape[1])
+    y0, y1 = max(box[1] - reach, 0), min(box[3] + reach, red.shape[0])
+    x0, x1 = max(box[0] - reach, 0), min(box[2] + reach, red.shape[1])
     through = np.ascontiguousarray(image[y0:y1, x0:x1, 2])
     horizontal, vertical = line_masks(binarize(through, dpi), dpi, length=DEFAULT_SEAL_RULE)
     out[y0:y1, x0:x1] = ((horizontal | vertical) > 0) & red[y0:y1, x0:x1]
@@ -293,14 +308,15 @@ class Prepared:
     seals: list[Seal] = field(default_factory=list)  # by shape (grey pages) or red ink, pixels of this page
 
 
-def prepare(image: np.ndarray, dpi: float) -> Prepared:
+def prepare(image: np.ndarray, dpi: float, grey: np.ndarray | None = None) -> Prepared:
     """Given a page image and its dpi, return it unsealed, deskewed, binarized, with its rules found (and the
     seals found by shape, where they lie on the deskewed page).
 
     Rules are looked for on the page with the seal lifted gently (a thin rule under the seal stays), text
     on the page with the seal lifted strictly (``remove_seal``). A page with no seal red has one grey for both:
-    it is turned, thresholded and searched for rules once (the same pixels as twice, at half the cost)."""
-    grey, ruled, seals = unseal_page(image, dpi, suppress=False)
+    it is turned, thresholded and searched for rules once (the same pixels as twice, at half the cost). grey: the
+    image in grey, when the caller has it (see unseal_page)."""
+    grey, ruled, seals = unseal_page(image, dpi, suppress=False, grey=grey)
     same = np.array_equal(grey, ruled)
     ruled_ink = binarize(ruled, dpi)
     skew = estimate_skew(ruled_ink, dpi)

@@ -213,7 +213,36 @@ def _decode(engine: Engine, probs: np.ndarray) -> tuple[tuple[str, float], float
             return (digits, float(min(digit_conf))), float(min(digit_conf))
     if not confidences:
         return ("", 0.0), 0.0
-    return (text.strip(), float(np.mean(confidences))), float(min(confidences))
+    return (text.strip(), mean(confidences)), float(min(confidences))
+
+
+def mean(values: list[float]) -> float:
+    """Given floats (at least one), return float(np.mean(values)) to the bit without making an array of them (a
+    call per crop): numpy's pairwise summation, operation for operation (``_pairwise_sum``), over the count."""
+    return _pairwise_sum(values, 0, len(values)) / len(values)
+
+
+def _pairwise_sum(values: list[float], start: int, n: int) -> float:
+    """numpy's pairwise sum of values[start:start + n] (its float64 add.reduce): under 8 added in turn; up to 128
+    in 8 running sums added as a tree, the rest in turn; beyond, the two halves (cut at a multiple of 8)."""
+    if n < 8:
+        total = 0.0
+        for i in range(start, start + n):
+            total += values[i]
+        return total
+    if n <= 128:
+        r = values[start:start + 8]
+        i = 8
+        while i < n - n % 8:
+            r = [r[j] + values[start + i + j] for j in range(8)]
+            i += 8
+        total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        for k in range(start + i, start + n):
+            total += values[k]
+        return total
+    half = n // 2
+    half -= half % 8
+    return _pairwise_sum(values, start, half) + _pairwise_sum(values, start + half, n - half)
 
 
 def _ctc(characters: list[str], index: np.ndarray, probs: np.ndarray) -> tuple[str, list[float]]:
