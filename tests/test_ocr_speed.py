@@ -183,9 +183,10 @@ def test_opencv_runs_one_thread_once_the_engine_is_loaded(engine):
 
 
 def test_pages_are_read_two_at_a_time_in_order_each_released_before_the_next_but_one(engine):
-    """pages_to_document reads up to DEFAULT_PAGES_AT_ONCE pages at once: page n is rendered only once page n - 2
-    is read and its pixels released (memory holds two pages whatever the count), and the pages come out in
-    order, each as read alone."""
+    """pages_to_document reads up to DEFAULT_PAGES_AT_ONCE pages at once: page n is rendered only once one of the
+    pages being read (n - 2, or n - 1 when it was read sooner) is read and its pixels released (memory holds two
+    pages whatever the count: page n - 1, which this test's own generator still holds, and at most one more), and
+    the pages come out in order, each as read alone."""
     import gc
     import weakref
 
@@ -198,7 +199,8 @@ def test_pages_are_read_two_at_a_time_in_order_each_released_before_the_next_but
         for n, seed in enumerate(seeds, start=1):
             if n > pipeline.DEFAULT_PAGES_AT_ONCE:
                 gc.collect()
-                released.append(refs[n - 1 - pipeline.DEFAULT_PAGES_AT_ONCE]() is None)
+                held = [k for k, ref in enumerate(refs, start=1) if ref() is not None]
+                released.append(len(held) <= pipeline.DEFAULT_PAGES_AT_ONCE and n - 1 in held)
             image = PageImage(_page(seed), DPI, n)
             refs.append(weakref.ref(image.pixels))
             yield image
@@ -213,6 +215,39 @@ def test_pages_are_read_two_at_a_time_in_order_each_released_before_the_next_but
         {k: v for a in alone for k, v in a.confidence.items()}, {a.number: a.turn for a in alone}, "pdf-scan", 4)
     assert document == expected and document.pages == 4
     assert [cell.text for cell in document.tables[0].cells][:6] == ["评估内容", "自评", "督查", *ROWS[0]]
+
+
+def test_a_page_read_sooner_than_the_one_before_it_lets_the_next_page_start(engine):
+    """A blank page after a full one is read long before it: the page after them is taken from the iterable while
+    the full page is still being read (its core is not left idle until the older page is done), and the pages
+    still come out in order, each as read alone."""
+    import gc
+    import weakref
+
+    full = np.vstack([_page(seed) for seed in (1, 2, 3, 4)])  # four tables: read long after a blank page
+    blank = np.full((560, 900, 3), 236, np.uint8)
+    refs: list[weakref.ref] = []
+    older_still_read: list[bool] = []
+
+    def pages():
+        for n, pixels in enumerate((full, blank, _page(5)), start=1):
+            if n == 3:
+                gc.collect()
+                older_still_read.append(refs[0]() is not None)
+            image = PageImage(pixels.copy(), DPI, n)
+            refs.append(weakref.ref(image.pixels))
+            yield image
+
+    stats: list = []
+    document = pipeline.pages_to_document(pages(), kind="pdf-scan", engine=engine, stats=stats)
+    assert older_still_read == [True]
+    assert [s.number for s in stats] == [1, 2, 3]
+    alone = [pipeline.read_page(engine, PageImage(p.copy(), DPI, n))
+             for n, p in enumerate((full, blank, _page(5)), start=1)]
+    expected = pipeline.fragments_to_document(
+        [f for a in alone for f in a.fragments], [line for a in alone for line in a.lines],
+        {k: v for a in alone for k, v in a.confidence.items()}, {a.number: a.turn for a in alone}, "pdf-scan", 3)
+    assert document == expected
 
 
 def test_a_page_that_fails_fails_the_document_with_its_own_error(engine):

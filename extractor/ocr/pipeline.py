@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import cv2
@@ -114,17 +114,21 @@ def pages_to_results(pages: Iterable[PageImage], engine: Engine | None = None,
 
     Up to DEFAULT_PAGES_AT_ONCE pages are read at once, each in a thread of its own (read_page: its turn, preparing
     and grid are single-threaded, and run while the other page's crops are recognised); the next page is taken
-    from the iterable (in this thread: pdfium is not thread-safe) only once the oldest page is read and released,
-    so memory holds that many pages whatever the page count. An error of the iterable or of a page ends the
-    reading; the pages still being read are not waited for."""
+    from the iterable (in this thread: pdfium is not thread-safe) once one of them is read and released, the
+    oldest or not (a page read sooner than the one before it frees its core for the next, instead of leaving it
+    idle until the older page is done), so memory holds that many pages whatever the page count; a page read
+    out of turn waits as its PageResult until the pages before it are yielded. An error of the iterable or of a
+    page ends the reading (a page's error when its turn comes); the pages still being read are not waited for."""
     engine = engine or load_engine()
     with ThreadPoolExecutor(DEFAULT_PAGES_AT_ONCE, thread_name_prefix="selfeval-page") as pool:
-        reading: deque[Future] = deque()
+        reading: deque[Future] = deque()  # in the pages' order, read or being read
         try:
             for image in pages:
                 reading.append(pool.submit(read_page, engine, image, (layer or {}).get(image.number)))
                 del image  # the thread holds it while it reads it, and no longer
-                if len(reading) >= DEFAULT_PAGES_AT_ONCE:
+                while sum(not f.done() for f in reading) >= DEFAULT_PAGES_AT_ONCE:
+                    wait([f for f in reading if not f.done()], return_when=FIRST_COMPLETED)
+                while reading and reading[0].done():
                     yield reading.popleft().result()
             while reading:
                 yield reading.popleft().result()
